@@ -1,0 +1,42 @@
+# The two commands of the README: `make repro` (the pipeline on its defaults) and `make test`.
+# Each creates the virtual environment and installs what it needs first.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV ?= .venv
+PYTHON ?= python3
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+FMNIST_SYSTEM := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
+.PHONY: repro test setup fashion-mnist bench clean-venv
+
+repro: setup fashion-mnist
+	dvc repro
+
+test: setup fashion-mnist
+	python -m pytest
+
+setup: $(VENV)/.installed
+
+# This machine's pip prints one warning per package about its local mirror folders: hide them.
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q -r requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(VENV)/bin/python -m pip install -q --no-deps -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
+	touch $@
+
+# Debian's dataset-fashion-mnist, where apt is usable and the data is not already there.
+# Without it, the download stage falls back to the official URLs.
+fashion-mnist:
+	@if [ -f $(FMNIST_SYSTEM) ] || [ -f data/raw_fashion_mnist/train-images-idx3-ubyte.gz ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then echo "note: no apt-get; Fashion-MNIST will be downloaded"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	else echo "note: cannot run apt-get as root; Fashion-MNIST will be downloaded"; exit 0; fi; \
+	echo "installing Debian's dataset-fashion-mnist"; \
+	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null; } \
+	  || echo "note: apt-get install dataset-fashion-mnist failed; Fashion-MNIST will be downloaded"
+
+bench: setup fashion-mnist
+	python bench/cnn_sweep.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,29 @@
+"""One checkpoint format: a dict of tensors and plain values, saved atomically and loaded
+with ``weights_only=True`` (a checkpoint can never run code)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from .atomic import atomic_path
+from .errors import InputError
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: checkpoint not found")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types for a corrupt or foreign file
+        raise InputError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict):
+        raise InputError(f"{path}: checkpoint holds a {type(state).__name__}, expected a dict")
+    return state

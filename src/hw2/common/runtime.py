@@ -1,0 +1,33 @@
+"""Threads, denormals and device choice: how a process uses the machine it is given."""
+from __future__ import annotations
+
+import os
+
+import torch
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Use ``threads`` intra-op threads, else ``OMP_NUM_THREADS``, else every core.
+
+    Several processes sharing the cores (``dvc queue start -j N``) should each be given
+    cores/N threads: oversubscribed OpenMP threads spin against each other and run many
+    times slower than one. Denormals are flushed: they slow CPU arithmetic by orders of
+    magnitude and change nothing a float32 network can represent usefully.
+    """
+    if not threads:
+        env = os.environ.get("OMP_NUM_THREADS", "").strip()
+        threads = int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
+    return threads
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device is 'cuda' but torch sees no CUDA device; use 'auto' or 'cpu'")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, not {name!r}")
+    return torch.device(name)

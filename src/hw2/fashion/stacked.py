@@ -1,0 +1,153 @@
+"""Several ConvNets trained side by side as one computation: the learning-rate sweep.
+
+Every rate starts from the same initial weights and sees the same batches and the same
+dropout masks, exactly as if each were trained alone from the same seed; only the step
+size differs. Stacking them turns three small networks into one wider one (grouped
+convolutions, batched matrix products), and the SGD update is folded into the backward
+pass (each weight gradient is accumulated straight into its weight with ``-lr`` as the
+factor), so no gradient tensor is stored, re-read and zeroed. At batch size 8 the network
+is compute-bound on a CPU, so removing passes over the 691k-weight ``fc1`` matrix, the
+Python data pipeline, the autograd bookkeeping and the slow NCHW max-pool (channels-last
+is several times faster) is where the time is won.
+
+``tests/test_cnn.py`` checks this hand-written backward against autograd on ``ConvNet``.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .model import ConvNet
+
+_CONV = dict(stride=[1, 1], dilation=[1, 1], transposed=False, output_padding=[0, 0])
+
+
+def _maxpool(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return F.max_pool2d_with_indices(a, 2)
+
+
+def _maxpool_backward(grad: torch.Tensor, a: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    return torch.ops.aten.max_pool2d_with_indices_backward(grad, a, [2, 2], [2, 2], [0, 0], [1, 1], False, indices)
+
+
+def _relu_backward(grad: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """Gradient through ReLU given its output: zero where the output is zero."""
+    return torch.ops.aten.threshold_backward(grad, out, 0)
+
+
+class StackedConvNets:
+    """``m`` copies of :class:`ConvNet` as stacked tensors.
+
+    Shapes: ``w1`` (m·16, 1, 3, 3), ``w2`` (m·32, 16, 3, 3) applied with ``groups=m``,
+    ``w3`` (m, 600, 1152), ``w4`` (m, 120, 600), ``w5`` (m, 10, 120), biases alike: each
+    model's slice is laid out as ``nn.Linear``/``nn.Conv2d`` store it.
+    """
+
+    NAMES = ("w1", "b1", "w2", "b2", "w3", "b3", "w4", "b4", "w5", "b5")
+    LAYERS = ("conv1", "conv2", "fc1", "fc2", "fc3")
+
+    def __init__(self, tensors: dict[str, torch.Tensor], m: int):
+        self.m = m
+        self.t = tensors
+
+    @classmethod
+    def replicate(cls, net: ConvNet, m: int, device: torch.device | str = "cpu") -> "StackedConvNets":
+        sd = {k: v.detach().to(device=device, dtype=torch.float32) for k, v in net.state_dict().items()}
+        t = {}
+        for i, layer in enumerate(cls.LAYERS, start=1):
+            w, b = sd[f"{layer}.weight"], sd[f"{layer}.bias"]
+            if layer.startswith("conv"):
+                t[f"w{i}"] = w.repeat(m, 1, 1, 1).contiguous(memory_format=torch.channels_last)
+                t[f"b{i}"] = b.repeat(m)
+            else:
+                t[f"w{i}"] = w.unsqueeze(0).repeat(m, 1, 1)
+                t[f"b{i}"] = b.unsqueeze(0).repeat(m, 1)
+        return cls(t, m)
+
+    def state_dict(self, k: int) -> dict[str, torch.Tensor]:
+        """Model ``k`` as a ``ConvNet`` state dict (CPU, contiguous)."""
+        sd = {}
+        for i, layer in enumerate(self.LAYERS, start=1):
+            w, b = self.t[f"w{i}"], self.t[f"b{i}"]
+            if layer.startswith("conv"):
+                out = w.shape[0] // self.m
+                w, b = w[k * out:(k + 1) * out], b[k * out:(k + 1) * out]
+            else:
+                w, b = w[k], b[k]
+            sd[f"{layer}.weight"] = w.detach().cpu().contiguous()
+            sd[f"{layer}.bias"] = b.detach().cpu().clone()
+        return sd
+
+    def _forward(self, x: torch.Tensor, mask: torch.Tensor | None):
+        """x (B, 1, 28, 28) channels-last → everything the backward needs; logits (m, B, 10)."""
+        t, m, B = self.t, self.m, x.shape[0]
+        # One input channel makes the layout ambiguous and the convolution answers NCHW.
+        a1 = F.conv2d(x, t["w1"], t["b1"], padding=1).contiguous(memory_format=torch.channels_last)
+        p1, i1 = _maxpool(a1)                                      # maxpool∘relu = relu∘maxpool
+        p1 = p1.relu_()                                            # (B, m·16, 14, 14)
+        a2 = F.conv2d(p1, t["w2"], t["b2"], groups=m)              # (B, m·32, 12, 12)
+        p2, i2 = _maxpool(a2)
+        p2 = p2.relu_()                                            # (B, m·32, 6, 6)
+        f = p2.permute(0, 2, 3, 1).reshape(B, 36, m, 32).permute(2, 0, 3, 1).reshape(m, B, 1152)  # NCHW flatten order
+        h1 = torch.baddbmm(t["b3"].unsqueeze(1), f, t["w3"].mT).relu_()  # (m, B, 600)
+        if mask is not None:
+            h1 = h1.mul_(mask)                                     # dropout: mask holds 0 or 1/(1-p)
+        h2 = torch.baddbmm(t["b4"].unsqueeze(1), h1, t["w4"].mT).relu_()  # (m, B, 120)
+        z3 = torch.baddbmm(t["b5"].unsqueeze(1), h2, t["w5"].mT)         # (m, B, 10)
+        return z3, (a1, i1, p1, a2, i2, p2, f, h1, h2)
+
+    @torch.no_grad()
+    def log_probs(self, x: torch.Tensor) -> torch.Tensor:
+        """Evaluation (no dropout): x (B, 1, 28, 28) → (m, B, 10) log-probabilities."""
+        x = x.contiguous(memory_format=torch.channels_last)
+        return self._forward(x, None)[0].log_softmax(-1)
+
+    @torch.no_grad()
+    def sgd_step(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None,
+                 lr: torch.Tensor, weight_decay: float = 0.0) -> torch.Tensor:
+        """One SGD step of every model on the same batch with its own rate.
+
+        x (B, 1, 28, 28), y (B,) int64, mask (B, 600) or None, lr (m,). Returns the
+        mean NLL loss of each model on the batch, (m,), computed before the update.
+        """
+        t, m, B = self.t, self.m, x.shape[0]
+        x = x.contiguous(memory_format=torch.channels_last)
+        z3, (a1, i1, p1, a2, i2, p2, f, h1, h2) = self._forward(x, mask)
+        logp = z3.log_softmax(-1)
+        target = y.view(1, B, 1).expand(m, B, 1)
+        loss = -logp.gather(-1, target).mean(dim=(1, 2))
+        if weight_decay:  # SGD's L2 term: w ← w − lr·(g + λw) = (1 − lr·λ)·w − lr·g
+            for name in self.NAMES:
+                w = t[name]
+                w.mul_((1 - lr * weight_decay).view(-1, *([1] * (w.dim() - 1))).repeat_interleave(
+                    w.shape[0] // m if w.shape[0] != m else 1, dim=0))
+        # d loss / d z3 = (softmax − onehot) / B, pre-multiplied by each model's lr so that
+        # every gradient below is already the step to subtract.
+        g3 = logp.exp_().scatter_add_(-1, target, torch.full_like(target, -1, dtype=logp.dtype))
+        g3 = g3.mul_((lr / B).view(m, 1, 1))
+        # Each layer: input gradient first (it needs the weights before the step), then the
+        # weight and bias step.
+        g2 = _relu_backward(torch.bmm(g3, t["w5"]), h2)           # (m, B, 120)
+        t["w5"].baddbmm_(g3.mT, h2, alpha=-1)
+        t["b5"].sub_(g3.sum(1))
+        g1 = torch.bmm(g2, t["w4"])                                # (m, B, 600)
+        g1 = _relu_backward(g1.mul_(mask) if mask is not None else g1, h1)
+        t["w4"].baddbmm_(g2.mT, h1, alpha=-1)
+        t["b4"].sub_(g2.sum(1))
+        gf = torch.bmm(g1, t["w3"])                                # (m, B, 1152)
+        t["w3"].baddbmm_(g1.mT, f, alpha=-1)
+        t["b3"].sub_(g1.sum(1))
+        gp2 = gf.view(m, B, 32, 6, 6).permute(1, 0, 2, 3, 4).reshape(B, m * 32, 6, 6)
+        gp2 = _relu_backward(gp2, p2)
+        ga2 = _maxpool_backward(gp2, a2, i2)
+        gp1, gw2, gb2 = torch.ops.aten.convolution_backward(
+            ga2, p1, t["w2"], [m * 32], padding=[0, 0], groups=m, output_mask=[True, True, True], **_CONV)
+        t["w2"].sub_(gw2)
+        t["b2"].sub_(gb2)
+        gp1 = _relu_backward(gp1, p1)
+        ga1 = _maxpool_backward(gp1, a1, i1)
+        _, gw1, gb1 = torch.ops.aten.convolution_backward(
+            ga1, x, t["w1"], [m * 16], padding=[1, 1], groups=1, output_mask=[False, True, True], **_CONV)
+        t["w1"].sub_(gw1)
+        t["b1"].sub_(gb1)
+        return loss

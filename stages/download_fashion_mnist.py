@@ -1,0 +1,25 @@
+"""Stage download_fashion_mnist: find and verify the four IDX files, split, save one .npz."""
+from pathlib import Path
+
+from _stage import ROOT, load_params, stage
+
+from hw2.fashion.data import load_fashion_mnist, save_splits
+from hw2.fashion.params import positive_int
+
+OUT = ROOT / "data" / "fashion_mnist.npz"
+
+
+@stage
+def main():
+    params = load_params()
+    src, cnn = params["fashion_mnist"], params["cnn"]
+    dev_size = positive_int(cnn["dev_size"], "cnn.dev_size")
+    seed = positive_int(cnn["seed"], "cnn.seed", minimum=0)
+    raw = load_fashion_mnist(src["source"], ROOT / src["local_dir"], src["url"])
+    counts = save_splits(OUT, raw, dev_size, seed)
+    print(f"Fashion-MNIST from {raw.source}: SHA-256 verified; "
+          f"train {counts['train']:,}, validation {counts['val']:,}, test {counts['test']:,} → {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

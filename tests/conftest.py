@@ -1,0 +1,76 @@
+"""Shared fixtures: a temporary copy of the repository to run the real stages and `dvc` in."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # the virtual environment's bin: python, dvc
+SYSTEM_FMNIST = Path("/usr/share/datasets/fashion-mnist")
+# What a fresh clone holds, minus what would make the copy slow or not fresh.
+IGNORE = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", "*.egg-info",
+                                "dvc_plots", ".resume", "tmp")
+SKIP_DIRS = {"data", "models"}  # DVC outputs: never copied
+
+
+def copy_repo(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for item in ROOT.iterdir():
+        if item.name in SKIP_DIRS or item.name in {".venv", ".git", ".pytest_cache", "dvc_plots"}:
+            continue
+        if item.is_dir():
+            shutil.copytree(item, dest / item.name, ignore=IGNORE, symlinks=True)
+        else:
+            shutil.copy2(item, dest / item.name)
+    (dest / "data").mkdir(exist_ok=True)
+    return dest
+
+
+def env() -> dict:
+    e = dict(os.environ)
+    e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"
+    e["DVC_NO_ANALYTICS"] = "1"
+    e.pop("DVC_EXP_BASELINE_REV", None)
+    return e
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, timeout: float = 600, **kw) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}\nstdout:\n{proc.stdout[-4000:]}\n"
+                             f"stderr:\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def set_params(repo: Path, **updates) -> None:
+    """set_params(repo, lr=[0.1], cnn={"epochs": 2}) merges into params.yaml."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for key, value in updates.items():
+        if isinstance(value, dict) and isinstance(params.get(key), dict):
+            params[key].update(value)
+        else:
+            params[key] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def git_init(repo: Path) -> None:
+    for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "copy"]):
+        run(cmd, repo)
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A copy of the repository (no data, no models), not yet a git repository."""
+    return copy_repo(tmp_path / "repo")
+
+
+needs_fmnist = pytest.mark.skipif(not (SYSTEM_FMNIST / "train-images-idx3-ubyte.gz").is_file(),
+                                  reason=f"Fashion-MNIST not in {SYSTEM_FMNIST} (make test installs it where apt works)")
