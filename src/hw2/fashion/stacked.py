@@ -30,6 +30,14 @@ def _maxpool_backward(grad: torch.Tensor, a: torch.Tensor, indices: torch.Tensor
     return torch.ops.aten.max_pool2d_with_indices_backward(grad, a, [2, 2], [2, 2], [0, 0], [1, 1], False, indices)
 
 
+def _patches3x3(x: torch.Tensor) -> torch.Tensor:
+    """x (B, 1, H, W) → (B·H·W, 9): the 3×3 neighbourhood of every pixel, zero-padded, in
+    the order of a 3×3 kernel's weights (what ``conv2d(padding=1)`` multiplies them with)."""
+    B, _, H, W = x.shape
+    xp = F.pad(x.reshape(B, H, W), (1, 1, 1, 1))
+    return torch.stack([xp[:, i:i + H, j:j + W] for i in range(3) for j in range(3)], -1).view(B * H * W, 9)
+
+
 def _relu_backward(grad: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """Gradient through ReLU given its output: zero where the output is zero."""
     return torch.ops.aten.threshold_backward(grad, out, 0)
@@ -38,7 +46,7 @@ def _relu_backward(grad: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
 class StackedConvNets:
     """``m`` copies of :class:`ConvNet` as stacked tensors.
 
-    Shapes: ``w1`` (m·16, 1, 3, 3), ``w2`` (m·32, 16, 3, 3) applied with ``groups=m``,
+    Shapes: ``w1`` (m·16, 1, 3, 3) (contiguous), ``w2`` (m·32, 16, 3, 3) channels-last, applied with ``groups=m``,
     ``w3`` (m, 600, 1152), ``w4`` (m, 120, 600), ``w5`` (m, 10, 120), biases alike: each
     model's slice is laid out as ``nn.Linear``/``nn.Conv2d`` store it.
     """
@@ -56,7 +64,10 @@ class StackedConvNets:
         t = {}
         for i, layer in enumerate(cls.LAYERS, start=1):
             w, b = sd[f"{layer}.weight"], sd[f"{layer}.bias"]
-            if layer.startswith("conv"):
+            if layer == "conv1":
+                t[f"w{i}"] = w.repeat(m, 1, 1, 1).contiguous()
+                t[f"b{i}"] = b.repeat(m)
+            elif layer == "conv2":
                 t[f"w{i}"] = w.repeat(m, 1, 1, 1).contiguous(memory_format=torch.channels_last)
                 t[f"b{i}"] = b.repeat(m)
             else:
@@ -81,8 +92,13 @@ class StackedConvNets:
     def _forward(self, x: torch.Tensor, mask: torch.Tensor | None):
         """x (B, 1, 28, 28) channels-last → everything the backward needs; logits (m, B, 10)."""
         t, m, B = self.t, self.m, x.shape[0]
-        # One input channel makes the layout ambiguous and the convolution answers NCHW.
-        a1 = F.conv2d(x, t["w1"], t["b1"], padding=1).contiguous(memory_format=torch.channels_last)
+        # conv1 has one input channel: as a matrix product of the 3×3 patches (B·784, 9) with
+        # the kernels (9, m·16) it comes out channels-last directly, which the max-pool needs
+        # to be fast (a convolution of a 1-channel input answers NCHW, and converting costs more
+        # than the convolution).
+        patches = _patches3x3(x)                                   # (B·784, 9)
+        a1 = torch.addmm(t["b1"], patches, t["w1"].view(-1, 9).t())
+        a1 = a1.view(B, 28, 28, -1).permute(0, 3, 1, 2)            # (B, m·16, 28, 28) channels-last
         p1, i1 = _maxpool(a1)                                      # maxpool∘relu = relu∘maxpool
         p1 = p1.relu_()                                            # (B, m·16, 14, 14)
         a2 = F.conv2d(p1, t["w2"], t["b2"], groups=m)              # (B, m·32, 12, 12)
@@ -94,12 +110,11 @@ class StackedConvNets:
             h1 = h1.mul_(mask)                                     # dropout: mask holds 0 or 1/(1-p)
         h2 = torch.baddbmm(t["b4"].unsqueeze(1), h1, t["w4"].mT).relu_()  # (m, B, 120)
         z3 = torch.baddbmm(t["b5"].unsqueeze(1), h2, t["w5"].mT)         # (m, B, 10)
-        return z3, (a1, i1, p1, a2, i2, p2, f, h1, h2)
+        return z3, (patches, a1, i1, p1, a2, i2, p2, f, h1, h2)
 
     @torch.no_grad()
     def log_probs(self, x: torch.Tensor) -> torch.Tensor:
         """Evaluation (no dropout): x (B, 1, 28, 28) → (m, B, 10) log-probabilities."""
-        x = x.contiguous(memory_format=torch.channels_last)
         return self._forward(x, None)[0].log_softmax(-1)
 
     @torch.no_grad()
@@ -111,8 +126,7 @@ class StackedConvNets:
         mean NLL loss of each model on the batch, (m,), computed before the update.
         """
         t, m, B = self.t, self.m, x.shape[0]
-        x = x.contiguous(memory_format=torch.channels_last)
-        z3, (a1, i1, p1, a2, i2, p2, f, h1, h2) = self._forward(x, mask)
+        z3, (patches, a1, i1, p1, a2, i2, p2, f, h1, h2) = self._forward(x, mask)
         logp = z3.log_softmax(-1)
         target = y.view(1, B, 1).expand(m, B, 1)
         loss = -logp.gather(-1, target).mean(dim=(1, 2))
@@ -145,9 +159,8 @@ class StackedConvNets:
         t["w2"].sub_(gw2)
         t["b2"].sub_(gb2)
         gp1 = _relu_backward(gp1, p1)
-        ga1 = _maxpool_backward(gp1, a1, i1)
-        _, gw1, gb1 = torch.ops.aten.convolution_backward(
-            ga1, x, t["w1"], [m * 16], padding=[1, 1], groups=1, output_mask=[False, True, True], **_CONV)
-        t["w1"].sub_(gw1)
-        t["b1"].sub_(gb1)
+        ga1 = _maxpool_backward(gp1, a1, i1)                      # channels-last: a (B·784, m·16) matrix
+        ga1 = ga1.permute(0, 2, 3, 1).reshape(B * 784, -1)
+        t["w1"].view(-1, 9).sub_((patches.t() @ ga1).t())
+        t["b1"].sub_(ga1.sum(0))
         return loss

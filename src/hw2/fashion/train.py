@@ -93,8 +93,7 @@ def train_sweep(arrays: dict[str, np.ndarray], cfg: SweepConfig, device: torch.d
         state = load_checkpoint(resume_path, map_location=device)
         if state.get("key") == key and state["epoch"] <= cfg.epochs:
             models = StackedConvNets({k: v.to(device) for k, v in state["tensors"].items()}, m)
-            for k in ("w1", "w2"):
-                models.t[k] = models.t[k].contiguous(memory_format=torch.channels_last)
+            models.t["w2"] = models.t["w2"].contiguous(memory_format=torch.channels_last)
             shuffle_gen.set_state(state["shuffle_rng"])
             dropout_gen.set_state(state["dropout_rng"].to("cpu") if device.type == "cpu" else state["dropout_rng"])
             result.train_loss, result.val_acc = state["train_loss"], state["val_acc"]
@@ -111,7 +110,7 @@ def train_sweep(arrays: dict[str, np.ndarray], cfg: SweepConfig, device: torch.d
             masks.div_(keep)
         loss_sum = torch.zeros(m, dtype=torch.float64, device=device)
         bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False,
-                   disable=not progress, mininterval=1.0)
+                   disable=None if progress else True, mininterval=1.0)  # None: only on a terminal
         for s in bar:
             lo, hi = s * cfg.batch_size, min(n, (s + 1) * cfg.batch_size)
             mask = masks[s, :hi - lo] if masks is not None else None
