@@ -2,19 +2,13 @@
 from __future__ import annotations
 
 import functools
-import os
 import sys
 import traceback
 from pathlib import Path
 
-# Before torch loads libgomp: let idle OpenMP workers spin a little longer between the many
-# small operations of a batch-8 step instead of sleeping and being woken for each (measured:
-# 5.2 → 4.2 ms per step of the three-rate sweep on 2 cores; bench/README.md).
-os.environ.setdefault("GOMP_SPINCOUNT", "10000000")
+import yaml
 
-import yaml  # noqa: E402
-
-from hw2.common.errors import InputError  # noqa: E402
+from hw2.common.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 

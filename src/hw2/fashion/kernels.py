@@ -29,8 +29,7 @@ def plot_kernels(path, weight: torch.Tensor, title: str) -> None:
         grid = kernel_grid(weight, nrow=in_c, upscale=10)
         xlabel, ylabel = f"input channel 0-{in_c - 1}", f"output channel 0-{out_c - 1}"
     h, w = grid.shape
-    cmap = plt.get_cmap("gray").copy()
-    cmap.set_bad("tab:blue")
+    cmap = plt.get_cmap("gray").with_extremes(bad="tab:blue")
     fig, ax = plt.subplots(figsize=(max(3.5, w / 60), max(3.5, h / 60) + 0.6))
     ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, interpolation="nearest", vmin=0, vmax=1)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xticks=[], yticks=[])

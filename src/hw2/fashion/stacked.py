@@ -89,6 +89,15 @@ class StackedConvNets:
             sd[f"{layer}.bias"] = b.detach().cpu().clone()
         return sd
 
+    def _decay_factors(self, lr: torch.Tensor, weight_decay: float) -> dict[str, torch.Tensor]:
+        """1 − lr·λ for every model, shaped to broadcast against each stacked tensor."""
+        factor = 1 - lr * weight_decay                             # (m,)
+        out = {}
+        for name, w in self.t.items():
+            f = factor if w.shape[0] == self.m else factor.repeat_interleave(w.shape[0] // self.m)
+            out[name] = f.view(-1, *([1] * (w.dim() - 1)))
+        return out
+
     def _forward(self, x: torch.Tensor, mask: torch.Tensor | None):
         """x (B, 1, 28, 28) channels-last → everything the backward needs; logits (m, B, 10)."""
         t, m, B = self.t, self.m, x.shape[0]
@@ -130,11 +139,12 @@ class StackedConvNets:
         logp = z3.log_softmax(-1)
         target = y.view(1, B, 1).expand(m, B, 1)
         loss = -logp.gather(-1, target).mean(dim=(1, 2))
-        if weight_decay:  # SGD's L2 term: w ← w − lr·(g + λw) = (1 − lr·λ)·w − lr·g
-            for name in self.NAMES:
-                w = t[name]
-                w.mul_((1 - lr * weight_decay).view(-1, *([1] * (w.dim() - 1))).repeat_interleave(
-                    w.shape[0] // m if w.shape[0] != m else 1, dim=0))
+        decay = self._decay_factors(lr, weight_decay) if weight_decay else None
+
+        def decay_(name: str) -> None:  # SGD's L2 term: w ← w − lr·(g + λw) = (1 − lr·λ)·w − lr·g
+            if decay is not None:
+                t[name].mul_(decay[name])
+
         # d loss / d z3 = (softmax − onehot) / B, pre-multiplied by each model's lr so that
         # every gradient below is already the step to subtract.
         g3 = logp.exp_().scatter_add_(-1, target, torch.full_like(target, -1, dtype=logp.dtype))
@@ -142,13 +152,16 @@ class StackedConvNets:
         # Each layer: input gradient first (it needs the weights before the step), then the
         # weight and bias step.
         g2 = _relu_backward(torch.bmm(g3, t["w5"]), h2)           # (m, B, 120)
+        decay_("w5"), decay_("b5")
         t["w5"].baddbmm_(g3.mT, h2, alpha=-1)
         t["b5"].sub_(g3.sum(1))
         g1 = torch.bmm(g2, t["w4"])                                # (m, B, 600)
         g1 = _relu_backward(g1.mul_(mask) if mask is not None else g1, h1)
+        decay_("w4"), decay_("b4")
         t["w4"].baddbmm_(g2.mT, h1, alpha=-1)
         t["b4"].sub_(g2.sum(1))
         gf = torch.bmm(g1, t["w3"])                                # (m, B, 1152)
+        decay_("w3"), decay_("b3")
         t["w3"].baddbmm_(g1.mT, f, alpha=-1)
         t["b3"].sub_(g1.sum(1))
         gp2 = gf.view(m, B, 32, 6, 6).permute(1, 0, 2, 3, 4).reshape(B, m * 32, 6, 6)
@@ -156,11 +169,13 @@ class StackedConvNets:
         ga2 = _maxpool_backward(gp2, a2, i2)
         gp1, gw2, gb2 = torch.ops.aten.convolution_backward(
             ga2, p1, t["w2"], [m * 32], padding=[0, 0], groups=m, output_mask=[True, True, True], **_CONV)
+        decay_("w2"), decay_("b2")
         t["w2"].sub_(gw2)
         t["b2"].sub_(gb2)
         gp1 = _relu_backward(gp1, p1)
         ga1 = _maxpool_backward(gp1, a1, i1)                      # channels-last: a (B·784, m·16) matrix
         ga1 = ga1.permute(0, 2, 3, 1).reshape(B * 784, -1)
+        decay_("w1"), decay_("b1")
         t["w1"].view(-1, 9).sub_((patches.t() @ ga1).t())
         t["b1"].sub_(ga1.sum(0))
         return loss

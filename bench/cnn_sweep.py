@@ -1,0 +1,157 @@
+"""Benchmark: the learning-rate sweep the homework skeleton's way vs. the pipeline's way.
+
+Both train the same ConvNet with the same hyperparameters (params.yaml: lr, cnn) on the same
+data (data/fashion_mnist.npz, made by `dvc repro download_fashion_mnist`), each in its own
+process, one after the other, on this machine:
+
+  baseline  the skeleton: a DataLoader over the training tensors at batch 8, one model per
+            rate, eager PyTorch autograd + torch.optim.SGD, full-batch evaluation
+  pipeline  hw2.fashion.train.train_sweep, what `dvc repro train_cnn` runs
+
+  python bench/cnn_sweep.py                 # the full default sweep (about 20 minutes on 2 cores)
+  python bench/cnn_sweep.py --epochs 1      # a quick look
+
+Writes bench/results/cnn_sweep.json (machine, command, wall times, ratio, images/s, accuracies).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "stages"))
+
+
+def run_baseline(arrays, lrs, cnn, epochs):
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from hw2.fashion.model import ConvNet
+
+    def train_batch(X, y, model, optimizer, criterion):
+        model.train()
+        optimizer.zero_grad()
+        loss = criterion(model(X), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def evaluate(model, X, y):
+        model.eval()
+        with torch.no_grad():
+            return (model(X).argmax(-1) == y).float().mean().item()
+
+    to_x = lambda a: torch.from_numpy(a).unsqueeze(1).float() / 255  # noqa: E731
+    x_train, y_train = to_x(arrays["x_train"]), torch.from_numpy(arrays["y_train"])
+    x_val, y_val = to_x(arrays["x_val"]), torch.from_numpy(arrays["y_val"])
+    x_test, y_test = to_x(arrays["x_test"]), torch.from_numpy(arrays["y_test"])
+    results = {}
+    for lr in lrs:
+        torch.manual_seed(cnn["seed"])
+        model = ConvNet(cnn["dropout"])
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=cnn["l2_decay"])
+        criterion = torch.nn.NLLLoss()
+        loader = DataLoader(TensorDataset(x_train, y_train), batch_size=cnn["batch_size"], shuffle=True)
+        val_acc = []
+        for _ in range(epochs):
+            losses = [train_batch(X, y, model, optimizer, criterion) for X, y in loader]
+            val_acc.append(evaluate(model, x_val, y_val))
+            print(f"baseline lr {lr:g} epoch {len(val_acc)}: loss {sum(losses) / len(losses):.4f} val {val_acc[-1]:.4f}",
+                  flush=True)
+        results[f"{lr:g}"] = {"val_acc": val_acc[-1], "test_acc": evaluate(model, x_test, y_test)}
+    return results
+
+
+def run_pipeline(arrays, lrs, cnn, epochs):
+    from hw2.common.runtime import resolve_device
+    from hw2.fashion.train import SweepConfig, train_sweep
+
+    cfg = SweepConfig(lrs=lrs, epochs=epochs, batch_size=cnn["batch_size"], dropout=cnn["dropout"],
+                      l2_decay=cnn["l2_decay"], seed=cnn["seed"])
+    res = train_sweep(arrays, cfg, resolve_device(cnn.get("device", "auto")), progress=False,
+                      on_epoch=lambda e, lo, a: print(f"pipeline epoch {e}: val {a}", flush=True))
+    return {f"{lr:g}": {"val_acc": res.val_acc[-1][k], "test_acc": res.test_acc[k]} for k, lr in enumerate(lrs)}
+
+
+def worker(impl: str, epochs: int, limit: int) -> dict:
+    import _stage  # noqa: F401  (the stages' process settings, as `dvc repro` runs them)
+    if impl == "baseline":  # the skeleton runs with the machine's defaults
+        os.environ.pop("GOMP_SPINCOUNT", None) if "HW2_BENCH_KEEP_ENV" not in os.environ else None
+    from hw2.common.runtime import configure_threads
+    from hw2.fashion.data import load_splits
+    from hw2.fashion.params import learning_rates
+
+    params = _stage.load_params()
+    cnn, lrs = params["cnn"], learning_rates(params["lr"])
+    threads = configure_threads(cnn.get("threads") or None) if impl == "pipeline" else __import__("torch").get_num_threads()
+    arrays = load_splits(ROOT / "data" / "fashion_mnist.npz")
+    if limit:
+        arrays = {k: v[:limit] for k, v in arrays.items()}
+    start = time.perf_counter()
+    acc = (run_baseline if impl == "baseline" else run_pipeline)(arrays, lrs, cnn, epochs)
+    seconds = time.perf_counter() - start
+    images = len(arrays["y_train"]) * epochs * len(lrs)
+    return {"seconds": round(seconds, 2), "train_images_per_s": round(images / seconds, 1),
+            "threads": threads, "accuracy": acc}
+
+
+def machine() -> dict:
+    import torch
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor())
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
+            "os": platform.platform()}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--epochs", type=int, help="epochs per rate (default: params.yaml cnn.epochs)")
+    ap.add_argument("--limit", type=int, default=0, help="use only the first N images of each split")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "cnn_sweep.json")
+    ap.add_argument("--worker", choices=["baseline", "pipeline"], help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.epochs is None:
+        import yaml
+        args.epochs = yaml.safe_load((ROOT / "params.yaml").read_text())["cnn"]["epochs"]
+    if args.worker:
+        print("RESULT " + json.dumps(worker(args.worker, args.epochs, args.limit)), flush=True)
+        return
+
+    runs = {}
+    for impl in ("baseline", "pipeline"):
+        cmd = [sys.executable, __file__, "--worker", impl, "--epochs", str(args.epochs), "--limit", str(args.limit)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if proc.returncode != 0:
+            sys.exit(f"{impl} failed:\n{proc.stderr[-3000:]}")
+        runs[impl] = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("RESULT "))[7:])
+        print(f"{impl}: {runs[impl]['seconds']:.1f} s, {runs[impl]['train_images_per_s']:,.0f} training images/s",
+              flush=True)
+    base, fast = runs["baseline"], runs["pipeline"]
+    best = max(fast["accuracy"], key=lambda lr: fast["accuracy"][lr]["val_acc"])
+    result = {
+        "machine": machine(),
+        "command": "python bench/cnn_sweep.py" + (f" --epochs {args.epochs}" if args.epochs else "")
+                   + (f" --limit {args.limit}" if args.limit else ""),
+        "epochs": args.epochs, "limit": args.limit,
+        "baseline": base, "pipeline": fast,
+        "speedup": round(base["seconds"] / fast["seconds"], 2),
+        "best_lr": best,
+        "accuracy_difference_points": {
+            lr: {k: round(100 * (fast["accuracy"][lr][k] - base["accuracy"][lr][k]), 2) for k in ("val_acc", "test_acc")}
+            for lr in fast["accuracy"]},
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"speedup {result['speedup']}x (baseline {base['seconds']:.0f} s, pipeline {fast['seconds']:.0f} s); "
+          f"accuracy differences (points): {result['accuracy_difference_points']} → {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""The homework's CNN, the stacked sweep trainer checked against autograd, training, kernels."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from hw2.fashion.kernels import kernel_grid, plot_kernels
+from hw2.fashion.model import ConvNet, count_parameters
+from hw2.fashion.params import learning_rates, lr_key
+from hw2.fashion.stacked import StackedConvNets
+from hw2.fashion.train import SweepConfig, train_sweep
+
+
+def test_the_cnn_has_769930_parameters_in_the_homeworks_layers():
+    net = ConvNet()
+    assert count_parameters(net) == 769_930
+    shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    assert shapes["conv1.weight"] == (16, 1, 3, 3) and shapes["conv2.weight"] == (32, 16, 3, 3)
+    assert shapes["fc1.weight"] == (600, 1152) and shapes["fc2.weight"] == (120, 600)
+    assert shapes["fc3.weight"] == (10, 120)
+
+
+def test_the_cnn_outputs_log_probabilities():
+    out = ConvNet().eval()(torch.rand(5, 1, 28, 28))
+    assert out.shape == (5, 10)
+    assert torch.allclose(out.exp().sum(1), torch.ones(5), atol=1e-6)
+
+
+class FixedMaskDropout(torch.nn.Module):
+    def __init__(self, mask):
+        super().__init__()
+        self.mask = mask
+
+    def forward(self, x):
+        return x * self.mask
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+def test_stacked_sgd_step_equals_autograd_sgd_for_every_rate(weight_decay):
+    torch.manual_seed(0)
+    net = ConvNet(0.3)
+    lrs = [0.001, 0.01, 0.1]
+    stacked = StackedConvNets.replicate(net, len(lrs))
+    gen = torch.Generator().manual_seed(1)
+    batches = [(torch.rand(8, 1, 28, 28, generator=gen), torch.randint(0, 10, (8,), generator=gen),
+                torch.empty(8, 600).bernoulli_(0.7, generator=gen).div_(0.7)) for _ in range(3)]
+    batches.append((torch.rand(3, 1, 28, 28), torch.randint(0, 10, (3,)), None))  # a short last batch
+    references = []
+    for lr in lrs:
+        ref = ConvNet(0.3)
+        ref.load_state_dict(net.state_dict())
+        opt = torch.optim.SGD(ref.parameters(), lr=lr, weight_decay=weight_decay)
+        losses = []
+        for x, y, mask in batches:
+            ref.dropout = FixedMaskDropout(mask) if mask is not None else torch.nn.Identity()
+            opt.zero_grad()
+            loss = F.nll_loss(ref(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        references.append((ref, losses))
+    got_losses = [stacked.sgd_step(x, y, mask, torch.tensor(lrs), weight_decay) for x, y, mask in batches]
+    for k, (ref, losses) in enumerate(references):
+        got = stacked.state_dict(k)
+        for name, want in ref.state_dict().items():
+            assert torch.allclose(got[name], want, atol=1e-6, rtol=1e-5), (lrs[k], name)
+        assert np.allclose([g[k].item() for g in got_losses], losses, atol=1e-6)
+
+
+def test_stacked_models_evaluate_like_convnet():
+    torch.manual_seed(3)
+    net = ConvNet().eval()
+    x = torch.rand(7, 1, 28, 28)
+    stacked = StackedConvNets.replicate(net, 2)
+    out = stacked.log_probs(x)
+    assert out.shape == (2, 7, 10)
+    assert torch.allclose(out[0], net(x), atol=1e-5) and torch.allclose(out[1], net(x), atol=1e-5)
+
+
+def tiny_arrays(n=64, seed=0):
+    """Two easy classes: bright top half vs bright bottom half, with noise."""
+    rng = np.random.default_rng(seed)
+
+    def split(n):
+        y = rng.integers(0, 2, n)
+        x = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+        for i, label in enumerate(y):
+            rows = slice(0, 14) if label == 0 else slice(14, 28)
+            x[i, rows] += 180
+        return x, y.astype(np.int64)
+
+    arrays = {}
+    for name, size in (("train", n), ("val", n // 2), ("test", n // 2)):
+        arrays[f"x_{name}"], arrays[f"y_{name}"] = split(size)
+    return arrays
+
+
+def test_a_training_run_learns_a_tiny_task_and_is_deterministic():
+    cfg = SweepConfig(lrs=[0.05, 0.1], epochs=3, batch_size=8, dropout=0.3, l2_decay=0.0, seed=1)
+    first = train_sweep(tiny_arrays(), cfg, torch.device("cpu"), progress=False)
+    assert all(loss < 0.69 for loss in first.train_loss[-1])  # below chance-level NLL of two classes
+    assert max(first.val_acc[-1]) == 1.0
+    second = train_sweep(tiny_arrays(), cfg, torch.device("cpu"), progress=False)
+    assert first.train_loss == second.train_loss and first.val_acc == second.val_acc
+    assert first.test_acc == second.test_acc
+
+
+def test_resume_continues_bit_for_bit(tmp_path):
+    ckpt = tmp_path / "resume.pt"
+    full = train_sweep(tiny_arrays(), SweepConfig([0.1], 3, 8, 0.3, 0.0, 1), torch.device("cpu"), progress=False)
+    part = train_sweep(tiny_arrays(), SweepConfig([0.1], 2, 8, 0.3, 0.0, 1), torch.device("cpu"),
+                       resume_path=ckpt, progress=False)
+    assert part.resumed_from == 0 and ckpt.is_file()
+    rest = train_sweep(tiny_arrays(), SweepConfig([0.1], 3, 8, 0.3, 0.0, 1), torch.device("cpu"),
+                       resume_path=ckpt, progress=False)
+    assert rest.resumed_from == 2
+    assert rest.train_loss == full.train_loss and rest.val_acc == full.val_acc and rest.test_acc == full.test_acc
+    for name, value in full.state_dicts[0].items():
+        assert torch.equal(value, rest.state_dicts[0][name])
+    # A checkpoint made with other hyperparameters is ignored, not resumed.
+    other = train_sweep(tiny_arrays(), SweepConfig([0.1], 3, 8, 0.2, 0.0, 1), torch.device("cpu"),
+                        resume_path=ckpt, progress=False)
+    assert other.resumed_from == 0
+
+
+@pytest.mark.parametrize("value, message", [
+    ([], "lr is empty"), (0, "must be greater than 0"), (-0.1, "must be greater than 0"),
+    ("fast", "is not a number"), ([0.1, "x"], "is not a number"), (True, "is not a number"),
+    (float("nan"), "is not a number"), ([0.1, 0.1], "twice"),
+])
+def test_bad_learning_rates_are_refused(value, message):
+    with pytest.raises(ValueError, match=message):
+        learning_rates(value)
+
+
+def test_a_number_or_a_list_of_rates_is_accepted():
+    assert learning_rates(0.1) == [0.1] and learning_rates([0.001, 0.01]) == [0.001, 0.01]
+    assert learning_rates(1) == [1.0]
+    assert [lr_key(v) for v in (0.001, 0.01, 0.1, 1e-5)] == ["lr_0_001", "lr_0_01", "lr_0_1", "lr_1em05"]
+
+
+def test_kernel_grid_normalises_each_kernel():
+    w = torch.randn(4, 2, 3, 3)
+    w[0, 0] *= 1000  # a kernel at a very different scale is still shown in full contrast
+    grid = kernel_grid(w, nrow=2, upscale=1)
+    tiles = grid[~np.isnan(grid)]
+    assert tiles.min() == 0.0 and tiles.max() == 1.0
+    assert np.nanmin(grid[2:5, 2:5]) == 0.0 and np.nanmax(grid[2:5, 2:5]) == 1.0  # the first kernel alone
+
+
+def test_kernel_figures_are_written(tmp_path):
+    net = ConvNet()
+    plot_kernels(tmp_path / "conv1.png", net.conv1.weight, "conv1")
+    plot_kernels(tmp_path / "conv2.png", net.conv2.weight, "conv2")
+    small, big = Image.open(tmp_path / "conv1.png"), Image.open(tmp_path / "conv2.png")
+    assert small.format == big.format == "PNG"
+    assert big.size[1] > big.size[0] > 300  # 32 rows of 16 kernels: taller than wide
+    assert len(np.unique(np.asarray(big.convert("L")))) > 50  # an image, not a blank
