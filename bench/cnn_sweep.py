@@ -4,8 +4,9 @@ Both train the same ConvNet with the same hyperparameters (params.yaml: lr, cnn)
 data (data/fashion_mnist.npz, made by `dvc repro download_fashion_mnist`), each in its own
 process, one after the other, on this machine:
 
-  baseline  the skeleton: a DataLoader over the training tensors at batch 8, one model per
-            rate, eager PyTorch autograd + torch.optim.SGD, full-batch evaluation
+  baseline  the skeleton: a DataLoader over the training tensors at batch 8 (each batch moved
+            to the device), one model per rate, eager PyTorch autograd + torch.optim.SGD,
+            full-batch evaluation
   pipeline  hw2.fashion.train.train_sweep, what `dvc repro train_cnn` runs
 
   python bench/cnn_sweep.py                 # the full default sweep (about 20 minutes on 2 cores)
@@ -32,12 +33,15 @@ def run_baseline(arrays, lrs, cnn, epochs):
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
+    from hw2.common.runtime import resolve_device
     from hw2.fashion.model import ConvNet
+
+    device = resolve_device(cnn.get("device", "auto"))
 
     def train_batch(X, y, model, optimizer, criterion):
         model.train()
         optimizer.zero_grad()
-        loss = criterion(model(X), y)
+        loss = criterion(model(X.to(device)), y.to(device))
         loss.backward()
         optimizer.step()
         return loss.item()
@@ -49,12 +53,12 @@ def run_baseline(arrays, lrs, cnn, epochs):
 
     to_x = lambda a: torch.from_numpy(a).unsqueeze(1).float() / 255  # noqa: E731
     x_train, y_train = to_x(arrays["x_train"]), torch.from_numpy(arrays["y_train"])
-    x_val, y_val = to_x(arrays["x_val"]), torch.from_numpy(arrays["y_val"])
-    x_test, y_test = to_x(arrays["x_test"]), torch.from_numpy(arrays["y_test"])
+    x_val, y_val = to_x(arrays["x_val"]).to(device), torch.from_numpy(arrays["y_val"]).to(device)
+    x_test, y_test = to_x(arrays["x_test"]).to(device), torch.from_numpy(arrays["y_test"]).to(device)
     results = {}
     for lr in lrs:
         torch.manual_seed(cnn["seed"])
-        model = ConvNet(cnn["dropout"])
+        model = ConvNet(cnn["dropout"]).to(device)
         optimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=cnn["l2_decay"])
         criterion = torch.nn.NLLLoss()
         loader = DataLoader(TensorDataset(x_train, y_train), batch_size=cnn["batch_size"], shuffle=True)
@@ -80,16 +84,17 @@ def run_pipeline(arrays, lrs, cnn, epochs):
 
 
 def worker(impl: str, epochs: int, limit: int) -> dict:
-    import _stage  # noqa: F401  (the stages' process settings, as `dvc repro` runs them)
-    if impl == "baseline":  # the skeleton runs with the machine's defaults
-        os.environ.pop("GOMP_SPINCOUNT", None) if "HW2_BENCH_KEEP_ENV" not in os.environ else None
-    from hw2.common.runtime import configure_threads
+    import torch
+
+    import _stage
+    from hw2.common.runtime import configure_threads, resolve_device
     from hw2.fashion.data import load_splits
     from hw2.fashion.params import learning_rates
 
     params = _stage.load_params()
     cnn, lrs = params["cnn"], learning_rates(params["lr"])
-    threads = configure_threads(cnn.get("threads") or None) if impl == "pipeline" else __import__("torch").get_num_threads()
+    # The skeleton runs with torch's defaults; the pipeline as its stage does.
+    threads = configure_threads(cnn.get("threads") or None) if impl == "pipeline" else torch.get_num_threads()
     arrays = load_splits(ROOT / "data" / "fashion_mnist.npz")
     if limit:
         arrays = {k: v[:limit] for k, v in arrays.items()}
@@ -98,15 +103,18 @@ def worker(impl: str, epochs: int, limit: int) -> dict:
     seconds = time.perf_counter() - start
     images = len(arrays["y_train"]) * epochs * len(lrs)
     return {"seconds": round(seconds, 2), "train_images_per_s": round(images / seconds, 1),
-            "threads": threads, "accuracy": acc}
+            "threads": threads, "device": str(resolve_device(cnn.get("device", "auto"))), "accuracy": acc}
 
 
 def machine() -> dict:
     import torch
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                platform.processor())
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
+    info = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
             "os": platform.platform()}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
 
 
 def main():

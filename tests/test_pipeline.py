@@ -1,0 +1,125 @@
+"""End to end: the real `dvc` on a temporary copy of the repository, with smoke parameters."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+import yaml
+from PIL import Image
+
+from conftest import env, git_init, needs_fmnist, run, set_params
+
+SMOKE = {"lr": [0.01, 0.1], "cnn": {"epochs": 2, "limit": 600}}
+# (plots) every figure and series a full run leaves for `dvc plots show`
+CNN_PLOTS = ["best.csv", "sweep.csv", "best_train_loss.png", "best_val_acc.png", "rates_train_loss.png",
+             "rates_val_acc.png"]
+
+
+def stage_error(repo, script, **params) -> str:
+    """Run one stage script with `params` merged in; return its one-line error."""
+    set_params(repo, **params)
+    proc = run(["python", f"stages/{script}.py"], repo, check=False)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+@needs_fmnist
+def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
+    set_params(repo, **SMOKE)
+    git_init(repo)
+    out = run(["dvc", "repro"], repo).stdout
+    for stage in ("download_fashion_mnist", "train_cnn", "dump_kernels"):
+        assert f"Running stage '{stage}'" in out
+
+    metrics = json.loads((repo / "metrics/cnn.json").read_text())
+    assert metrics["n_params"] == 769_930
+    assert set(metrics["rates"]) == {"lr_0_01", "lr_0_1"}
+    assert metrics["best_lr"] in (0.01, 0.1)
+    best = metrics["rates"][f"lr_{str(metrics['best_lr']).replace('.', '_')}"]
+    assert metrics["best_val_acc"] == best["val_acc"] == max(r["val_acc"] for r in metrics["rates"].values())
+    assert metrics["images"] == {"train": 600, "val": 600, "test": 600}
+    assert 0.3 < metrics["best_test_acc"] <= 1.0  # two epochs on 600 images learn something
+    for name in ("lr_0_01.pt", "lr_0_1.pt", "best.pt"):
+        assert (repo / "models/cnn" / name).stat().st_size > 3_000_000  # 769,930 float32 weights
+    for name in CNN_PLOTS:
+        assert (repo / "plots/cnn" / name).stat().st_size > 100
+    rows = (repo / "plots/cnn/sweep.csv").read_text().splitlines()
+    assert rows[0] == "epoch,lr,train_loss,val_acc" and len(rows) == 1 + 2 * 2
+    for name in ("conv1.png", "conv2.png"):
+        assert Image.open(repo / "plots/kernels" / name).format == "PNG"
+    assert not (repo / "models/.resume/train_cnn.pt").exists()  # removed once the run is complete
+
+    # Nothing changed: a dry run reports everything up to date and a real one runs nothing.
+    dry = run(["dvc", "repro", "--dry"], repo)
+    assert "Running stage" not in dry.stdout and "Data and pipelines are up to date" in dry.stdout
+    again = run(["dvc", "repro"], repo)
+    assert "Running stage" not in again.stdout
+
+    shown = run(["dvc", "metrics", "show", "--json"], repo).stdout
+    assert "best_test_acc" in shown and "rates" in shown
+    html = repo / "plot_html"
+    run(["dvc", "plots", "show", "-o", str(html)], repo)
+    page = (html / "index.html").read_text()
+    for title in ("Training loss per epoch (best learning rate)", "Validation accuracy per epoch (best learning rate)",
+                  "Validation accuracy per epoch, one line per learning rate"):
+        assert title in page
+
+    # `dvc exp run -S lr=0.1` works as typed and trains just that rate.
+    run(["dvc", "exp", "run", "-S", "lr=0.1", "-n", "only-0.1"], repo)
+    exp_metrics = json.loads((repo / "metrics/cnn.json").read_text())
+    assert set(exp_metrics["rates"]) == {"lr_0_1"} and exp_metrics["best_lr"] == 0.1
+    table = run(["dvc", "exp", "show", "--json"], repo).stdout
+    assert "only-0.1" in table
+
+
+def write_bad_params_cases():
+    return [
+        ({"lr": []}, "lr is empty"),
+        ({"lr": 0}, "lr 0 must be greater than 0"),
+        ({"lr": [0.01, -0.1]}, "lr -0.1 must be greater than 0"),
+        ({"lr": "fast"}, "lr 'fast' is not a number"),
+        ({"cnn": {"epochs": 0}}, "cnn.epochs must be an integer >= 1"),
+    ]
+
+
+@pytest.mark.parametrize("params, message", write_bad_params_cases())
+def test_train_cnn_bad_params_give_one_line_and_write_nothing(repo, params, message):
+    line = stage_error(repo, "train_cnn", **params)
+    assert "params.yaml" in line and message in line, line
+    for out in ("models/cnn", "metrics/cnn.json", "plots/cnn"):
+        assert not (repo / out).exists()
+
+
+@needs_fmnist
+def test_killed_training_resumes_and_ends_with_the_same_metrics(repo):
+    set_params(repo, lr=[0.01, 0.1], cnn={"epochs": 3, "limit": 3000})
+    run(["python", "stages/download_fashion_mnist.py"], repo)
+    run(["python", "stages/train_cnn.py"], repo)
+    uninterrupted = (repo / "metrics/cnn.json").read_bytes()
+    run(["python", "stages/train_cnn.py"], repo)  # determinism: a second run, byte for byte
+    assert (repo / "metrics/cnn.json").read_bytes() == uninterrupted
+
+    resume = repo / "models/.resume/train_cnn.pt"
+    proc = subprocess.Popen(["python", "stages/train_cnn.py"], cwd=repo, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seen = []
+    for line in proc.stdout:  # wait for the first finished epoch, then kill in the middle of the second
+        seen.append(line)
+        if line.startswith("epoch  1/3"):
+            break
+    assert resume.is_file(), seen
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    resumed = run(["python", "stages/train_cnn.py"], repo)
+    assert "resumed after epoch 1" in resumed.stdout
+    assert "epoch  1/3" not in resumed.stdout  # the finished epoch is not trained again
+    assert (repo / "metrics/cnn.json").read_bytes() == uninterrupted
+    assert not resume.exists()
