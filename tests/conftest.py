@@ -13,22 +13,17 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the virtual environment's bin: python, dvc
 SYSTEM_FMNIST = Path("/usr/share/datasets/fashion-mnist")
-# What a fresh clone holds, minus what would make the copy slow or not fresh.
-IGNORE = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", "*.egg-info",
-                                "dvc_plots", ".resume", "tmp")
-SKIP_DIRS = {"data", "models"}  # DVC outputs: never copied
-
-
 def copy_repo(dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for item in ROOT.iterdir():
-        if item.name in SKIP_DIRS or item.name in {".venv", ".git", ".pytest_cache", "dvc_plots"}:
-            continue
-        if item.is_dir():
-            shutil.copytree(item, dest / item.name, ignore=IGNORE, symlinks=True)
-        else:
-            shutil.copy2(item, dest / item.name)
-    (dest / "data").mkdir(exist_ok=True)
+    """Copy what a fresh clone holds: the files git tracks plus new ones it does not ignore
+    (so data, models, the virtual environment and DVC's cache stay behind)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    (dest / "data").mkdir(parents=True, exist_ok=True)
     return dest
 
 

@@ -77,6 +77,9 @@ def train_sweep(arrays: dict[str, np.ndarray], cfg: SweepConfig, device: torch.d
     continue bit for bit (weights, generator states, history) is checkpointed there.
     """
     m = len(cfg.lrs)
+    if device.type == "cuda":  # same params, same metrics on a GPU too, in true float32
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     x_train, y_train = to_tensor(arrays["x_train"], device), torch.from_numpy(arrays["y_train"]).to(device)
     x_val, y_val = to_tensor(arrays["x_val"], device), torch.from_numpy(arrays["y_val"]).to(device)
     n = len(x_train)
