@@ -5,9 +5,9 @@ from _stage import ROOT, load_params, stage
 
 from hw2.common.atomic import write_json
 from hw2.common.checkpoint import save_checkpoint
-from hw2.common.plotting import line_plot, write_csv
 from hw2.common.runtime import configure_threads, resolve_device
 from hw2.fashion.data import load_splits
+from hw2.fashion.figures import write_sweep_plots
 from hw2.fashion.model import ConvNet, count_parameters
 from hw2.fashion.params import fraction, learning_rates, lr_key, non_negative, positive_int
 from hw2.fashion.train import SweepConfig, train_sweep
@@ -52,9 +52,7 @@ def main():
     if result.resumed_from:
         print(f"resumed after epoch {result.resumed_from} from {RESUME.relative_to(ROOT)}")
 
-    final_val = result.val_acc[-1]
-    best = max(range(len(cfg.lrs)), key=lambda k: (final_val[k], -k))
-    epochs = list(range(1, cfg.epochs + 1))
+    best, final_val = result.best(), result.val_acc[-1]
     rates = {}
     for k, lr in enumerate(cfg.lrs):
         ckpt = {"state_dict": result.state_dicts[k], "lr": lr, "dropout": cfg.dropout,
@@ -62,28 +60,10 @@ def main():
         save_checkpoint(MODELS / f"{lr_key(lr)}.pt", ckpt)
         if k == best:
             save_checkpoint(MODELS / "best.pt", ckpt)
-        losses = [e[k] for e in result.train_loss]
-        accs = [e[k] for e in result.val_acc]
         rates[lr_key(lr)] = {"lr": lr, "val_acc": final_val[k], "test_acc": result.test_acc[k],
-                             "train_loss": losses[-1]}
-    best_loss = [e[best] for e in result.train_loss]
-    best_acc = [e[best] for e in result.val_acc]
+                             "train_loss": result.train_loss[-1][k]}
+    write_sweep_plots(PLOTS, cfg.lrs, result, best)
     lr_best = cfg.lrs[best]
-    write_csv(PLOTS / "best.csv", ["epoch", "train_loss", "val_acc"], zip(epochs, best_loss, best_acc))
-    write_csv(PLOTS / "sweep.csv", ["epoch", "lr", "train_loss", "val_acc"],
-              [(e + 1, f"{lr:g}", result.train_loss[e][k], result.val_acc[e][k])
-               for k, lr in enumerate(cfg.lrs) for e in range(cfg.epochs)])
-    line_plot(PLOTS / "best_train_loss.png", {f"lr {lr_best:g}": (epochs, best_loss)},
-              title=f"Training loss, best lr = {lr_best:g}", xlabel="epoch", ylabel="mean training NLL loss")
-    line_plot(PLOTS / "best_val_acc.png", {f"lr {lr_best:g}": (epochs, best_acc)},
-              title=f"Validation accuracy, best lr = {lr_best:g}", xlabel="epoch", ylabel="validation accuracy")
-    line_plot(PLOTS / "rates_train_loss.png",
-              {f"lr {lr:g}": (epochs, [e[k] for e in result.train_loss]) for k, lr in enumerate(cfg.lrs)},
-              title="Training loss, every learning rate", xlabel="epoch", ylabel="mean training NLL loss", logy=True)
-    line_plot(PLOTS / "rates_val_acc.png",
-              {f"lr {lr:g}": (epochs, [e[k] for e in result.val_acc]) for k, lr in enumerate(cfg.lrs)},
-              title="Validation accuracy, every learning rate", xlabel="epoch", ylabel="validation accuracy")
-
     write_json(METRICS, {
         "best_lr": lr_best, "best_val_acc": final_val[best], "best_test_acc": result.test_acc[best],
         "n_params": count_parameters(ConvNet()), "rates": rates,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -90,6 +91,8 @@ def write_bad_params_cases():
 
 @pytest.mark.parametrize("params, message", write_bad_params_cases())
 def test_train_cnn_bad_params_give_one_line_and_write_nothing(repo, params, message):
+    shutil.rmtree(repo / "plots/cnn")
+    (repo / "metrics/cnn.json").unlink()  # the committed run's outputs: nothing may write them again
     line = stage_error(repo, "train_cnn", **params)
     assert "params.yaml" in line and message in line, line
     for out in ("models/cnn", "metrics/cnn.json", "plots/cnn"):

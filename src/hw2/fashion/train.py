@@ -42,6 +42,15 @@ class SweepResult:
     state_dicts: list[dict] = field(default_factory=list)        # [rate] ConvNet state dicts
     resumed_from: int = 0                                        # epochs taken from a checkpoint
 
+    def curves(self, k: int) -> tuple[list[float], list[float]]:
+        """Rate ``k``'s training loss and validation accuracy, one value per epoch."""
+        return [e[k] for e in self.train_loss], [e[k] for e in self.val_acc]
+
+    def best(self) -> int:
+        """The rate with the best validation accuracy after the last epoch (the first on a tie)."""
+        final = self.val_acc[-1]
+        return max(range(len(final)), key=lambda k: (final[k], -k))
+
 
 def to_tensor(images: np.ndarray, device) -> torch.Tensor:
     """uint8 (N, 28, 28) → float32 (N, 1, 28, 28) in [0, 1], as torchvision's ToTensor."""
