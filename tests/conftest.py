@@ -43,16 +43,19 @@ def run(cmd: list[str], cwd: Path, check: bool = True, timeout: float = 600, **k
     return proc
 
 
-def set_params(repo: Path, **updates) -> None:
-    """set_params(repo, lr=[0.1], cnn={"epochs": 2}) merges into params.yaml."""
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
+def merge(into: dict, updates: dict) -> dict:
     for key, value in updates.items():
-        if isinstance(value, dict) and isinstance(params.get(key), dict):
-            params[key].update(value)
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            merge(into[key], value)
         else:
-            params[key] = value
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
+            into[key] = value
+    return into
+
+
+def set_params(repo: Path, **updates) -> None:
+    """set_params(repo, lr=[0.1], cnn={"epochs": 2}) merges (deeply) into params.yaml."""
+    path = repo / "params.yaml"
+    path.write_text(yaml.safe_dump(merge(yaml.safe_load(path.read_text()), updates), sort_keys=False))
 
 
 def git_init(repo: Path) -> None:

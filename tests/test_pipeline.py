@@ -7,14 +7,17 @@ import shutil
 import signal
 import subprocess
 import time
+import zipfile
 
+import h5py
 import pytest
-import yaml
 from PIL import Image
 
 from conftest import env, git_init, needs_fmnist, run, set_params
 
-SMOKE = {"lr": [0.01, 0.1], "cnn": {"epochs": 2, "limit": 600}}
+SMOKE = {"lr": [0.01, 0.1], "cnn": {"epochs": 2, "limit": 600},
+         "captioning": {"synthetic": {"images": 27, "seed": 0}, "images": ["2.tif", "5.tif", "7.tif"],
+                        "encoder": {"weights": "none", "batch_size": 8, "workers": 1}}}
 # (plots) every figure and series a full run leaves for `dvc plots show`
 CNN_PLOTS = ["best.csv", "sweep.csv", "best_train_loss.png", "best_val_acc.png", "rates_train_loss.png",
              "rates_val_acc.png"]
@@ -35,7 +38,8 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
     set_params(repo, **SMOKE)
     git_init(repo)
     out = run(["dvc", "repro"], repo).stdout
-    for stage in ("download_fashion_mnist", "train_cnn", "dump_kernels"):
+    for stage in ("download_fashion_mnist", "train_cnn", "dump_kernels", "unzip_images", "extract_features",
+                  "build_vocab"):
         assert f"Running stage '{stage}'" in out
 
     metrics = json.loads((repo / "metrics/cnn.json").read_text())
@@ -55,6 +59,17 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
     for name in ("conv1.png", "conv2.png"):
         assert Image.open(repo / "plots/kernels" / name).format == "PNG"
     assert not (repo / "models/.resume/train_cnn.pt").exists()  # removed once the run is complete
+
+    # Captioning data on the synthetic demo set, with a randomly initialised encoder.
+    dataset = json.loads((repo / "metrics/dataset.json").read_text())
+    assert dataset["dataset"] == "synthetic" and dataset["synthetic"] is True
+    assert sum(dataset["images"].values()) == 27 and dataset["captions"] == 135
+    assert len(list((repo / "data/images").glob("*.tif"))) == 27
+    assert json.loads((repo / "metrics/features.json").read_text())["encoder_weights"] == "random"
+    with h5py.File(repo / "data/features/features.h5") as h5:
+        assert h5["features"].shape == (27, 49, 512)
+    vocab = json.loads((repo / "data/vocab/vocab.json").read_text())
+    assert vocab["itos"][:4] == ["<pad>", "<start>", "<end>", "<unk>"] and len(vocab["images"]) == 27
 
     # Nothing changed: a dry run reports everything up to date and a real one runs nothing.
     dry = run(["dvc", "repro", "--dry"], repo)
@@ -97,6 +112,38 @@ def test_train_cnn_bad_params_give_one_line_and_write_nothing(repo, params, mess
     assert "params.yaml" in line and message in line, line
     for out in ("models/cnn", "metrics/cnn.json", "plots/cnn"):
         assert not (repo / out).exists()
+
+
+def unsafe_zip(path):
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("../escape.tif", b"x")
+
+
+def captions_json(path, splits=("train", "test")):
+    path.write_text(json.dumps({"images": [
+        {"filename": f"{i}.tif", "split": s, "sentences": [{"tokens": ["a", "river"]}]} for i, s in enumerate(splits)]}))
+
+
+@pytest.mark.parametrize("case, message", [
+    ("escape", "would escape the target folder"),
+    ("not-json", "not valid JSON"),
+    ("half", "expected one images .zip and one captions .json"),
+])
+def test_unzip_stage_bad_input_gives_one_line_and_writes_nothing(repo, case, message):
+    raw = repo / "data/raw_dataset"
+    if case == "escape":
+        unsafe_zip(raw / "images.zip")
+        captions_json(raw / "dataset.json")
+    elif case == "not-json":
+        unsafe_zip(raw / "images.zip")
+        (raw / "dataset.json").write_text("{")
+    else:
+        unsafe_zip(raw / "images.zip")
+    (repo / "metrics/dataset.json").unlink(missing_ok=True)
+    line = stage_error(repo, "unzip_images")
+    assert message in line and "data/raw_dataset" in line, line
+    assert not (repo / "data/images").exists() and not (repo / "data/captions.json").exists()
+    assert not (repo / "metrics/dataset.json").exists()
 
 
 @needs_fmnist

@@ -1,0 +1,146 @@
+"""ResNet-18 region features: the encoder of Show, Attend and Tell, run once over every image.
+
+torchvision's ResNet-18 without its average pooling and classifier maps a 224×224 image to a
+512×7×7 grid; each of the 49 cells is one region the decoder can attend to. Features are
+streamed to HDF5 batch by batch, so memory stays flat whatever the number of images.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
+from torchvision.models import ResNet18_Weights, resnet18
+from tqdm import tqdm
+
+from ..common.atomic import atomic_path
+from ..common.errors import InputError
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+WEIGHTS_FILE = Path(ResNet18_Weights.IMAGENET1K_V1.url).name  # resnet18-f37072fd.pth
+
+
+def hub_weights_path() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE
+
+
+@dataclass
+class Encoder:
+    net: nn.Module
+    weights: str    # what was loaded: "imagenet", "random" or the path of a .pth
+    note: str = ""  # why ``auto`` fell back to random weights, for the user to see
+
+
+def build_encoder(weights: str, seed: int = 0) -> Encoder:
+    """ResNet-18 up to its last convolutional block, with ``weights``:
+
+    ``IMAGENET1K_V1`` torchvision's ImageNet weights (from the torch hub cache, else a download;
+    fails with where to put the file), ``auto`` the same but random initialisation with a
+    warning when they cannot be had, ``none`` random initialisation (seeded), or a path to a
+    ``.pth`` state dict of torchvision's ``resnet18``.
+    """
+    torch.manual_seed(seed)
+    net = resnet18(weights=None)
+    loaded, note = "random", ""
+    if weights in ("auto", "IMAGENET1K_V1"):
+        try:
+            state = ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False, check_hash=True)
+            net.load_state_dict(state)
+            loaded = "imagenet"
+        except Exception as exc:  # offline: URLError; a partial file: RuntimeError
+            where = hub_weights_path()
+            if weights == "IMAGENET1K_V1":
+                raise InputError(f"{where}: ImageNet weights for ResNet-18 not found and not downloadable "
+                                 f"({type(exc).__name__}); download {ResNet18_Weights.IMAGENET1K_V1.url} "
+                                 f"on a machine with internet and copy it to {where}") from None
+            note = (f"ImageNet weights unavailable ({type(exc).__name__}): the ResNet-18 encoder is RANDOMLY "
+                    f"initialised, so its features carry no ImageNet knowledge. Put {WEIGHTS_FILE} in "
+                    f"{where.parent} (or set captioning.encoder.weights to a .pth) for the real encoder.")
+    elif weights != "none":
+        path = Path(weights)
+        if not path.is_file():
+            raise InputError(f"{path}: encoder weights file not found (captioning.encoder.weights)")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            net.load_state_dict(state.get("state_dict", state) if isinstance(state, dict) else state)
+        except Exception as exc:
+            raise InputError(f"{path}: not a ResNet-18 state dict ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:200]})") from None
+        loaded = str(path)
+    body = nn.Sequential(*list(net.children())[:-2]).eval()  # drop avgpool and fc
+    for p in body.parameters():
+        p.requires_grad_(False)
+    return Encoder(body, loaded, note)
+
+
+def image_transform(size: int) -> transforms.Compose:
+    return transforms.Compose([transforms.Resize((size, size), antialias=True), transforms.ToTensor(),
+                               transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+
+
+class ImageFiles(Dataset):
+    def __init__(self, folder: Path, names: list[str], size: int):
+        self.folder, self.names, self.transform = Path(folder), names, image_transform(size)
+
+    def __len__(self):
+        return len(self.names)
+
+    def __getitem__(self, i):
+        with Image.open(self.folder / self.names[i]) as im:
+            return self.transform(im.convert("RGB"))
+
+
+@torch.inference_mode()
+def extract_features(folder: Path, names: list[str], splits: list[str], out: Path, encoder: Encoder,
+                     image_size: int = 224, batch_size: int = 32, workers: int = 2,
+                     dtype: str = "float16", device: torch.device | str = "cpu", progress: bool = True) -> dict:
+    """Encode ``names`` (in ``folder``) into ``out`` (HDF5):
+
+    ``features`` (N, R, 512) with R = (image_size/32)² regions (49 at 224), ``filenames`` and
+    ``splits`` (N,) strings, attributes ``encoder_weights`` and ``image_size``. Written to a
+    temporary file and renamed when complete. Returns counts and throughput.
+    """
+    if dtype not in ("float16", "float32"):
+        raise ValueError(f"captioning.encoder.dtype must be float16 or float32, not {dtype!r}")
+    net = encoder.net.to(device)
+    loader = DataLoader(ImageFiles(folder, names, image_size), batch_size=batch_size, num_workers=workers,
+                        persistent_workers=False, pin_memory=torch.device(device).type == "cuda")
+    grid = image_size // 32
+    start = time.perf_counter()
+    with atomic_path(out, suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
+        feats = h5.create_dataset("features", shape=(len(names), grid * grid, 512), dtype=dtype,
+                                  chunks=(1, grid * grid, 512))
+        h5.create_dataset("filenames", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
+        h5.create_dataset("splits", data=np.array(splits, dtype=object), dtype=h5py.string_dtype())
+        h5.attrs["encoder_weights"] = encoder.weights
+        h5.attrs["image_size"] = image_size
+        i = 0
+        for batch in tqdm(loader, desc="features", unit="batch", disable=None if progress else True):
+            f = net(batch.to(device))                        # (B, 512, g, g)
+            f = f.flatten(2).transpose(1, 2)                  # (B, g·g, 512): one row per region
+            feats[i:i + len(f)] = f.to(torch.float32).cpu().numpy().astype(dtype)
+            i += len(f)
+    seconds = time.perf_counter() - start
+    return {"images": len(names), "seconds": seconds, "images_per_s": len(names) / max(seconds, 1e-9)}
+
+
+def load_features(path: Path) -> tuple[h5py.File, list[str], list[str]]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: not found; run the extract_features stage first")
+    h5 = h5py.File(path, "r")
+    names = [n.decode() if isinstance(n, bytes) else n for n in h5["filenames"][()]]
+    splits = [s.decode() if isinstance(s, bytes) else s for s in h5["splits"][()]]
+    return h5, names, splits
+
+
+def default_workers() -> int:
+    return max(0, min(4, (os.cpu_count() or 1) - 1))

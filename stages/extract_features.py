@@ -1,0 +1,46 @@
+"""Stage extract_features: ResNet-18 region features of every image, streamed to HDF5."""
+import sys
+
+from _stage import ROOT, load_params, stage
+
+from hw2.captioning.dataset import load_caption_set
+from hw2.captioning.features import build_encoder, default_workers, extract_features
+from hw2.common.atomic import write_json
+from hw2.common.runtime import configure_threads, resolve_device
+from hw2.fashion.params import positive_int
+
+IMAGES = ROOT / "data" / "images"
+CAPTIONS = ROOT / "data" / "captions.json"
+FEATURES = ROOT / "data" / "features" / "features.h5"
+METRICS = ROOT / "metrics" / "features.json"
+
+
+@stage
+def main():
+    enc = load_params()["captioning"]["encoder"]
+    configure_threads(positive_int(enc.get("threads", 0), "captioning.encoder.threads", minimum=0))
+    size = positive_int(enc["image_size"], "captioning.encoder.image_size", minimum=32)
+    if size % 32:
+        raise ValueError(f"params.yaml: captioning.encoder.image_size must be a multiple of 32, not {size}")
+    captions = load_caption_set(CAPTIONS)
+    encoder = build_encoder(str(enc["weights"]))
+    if encoder.note:
+        print(f"WARNING: {encoder.note}", file=sys.stderr)
+    workers = enc.get("workers", "auto")
+    stats = extract_features(
+        IMAGES, [im.filename for im in captions.images], [im.split for im in captions.images], FEATURES,
+        encoder, image_size=size, batch_size=positive_int(enc["batch_size"], "captioning.encoder.batch_size"),
+        workers=default_workers() if workers == "auto" else positive_int(workers, "captioning.encoder.workers", minimum=0),
+        dtype=enc.get("dtype", "float16"), device=resolve_device(enc.get("device", "auto")))
+    regions = (size // 32) ** 2
+    write_json(METRICS, {"encoder_weights": encoder.weights, "images": stats["images"], "regions": regions,
+                         "image_size": size})
+    print(f"features of {stats['images']:,} images ({regions} regions x 512, {enc.get('dtype', 'float16')}) "
+          f"→ {FEATURES.relative_to(ROOT)} in {stats['seconds']:.1f} s ({stats['images_per_s']:.1f} images/s); "
+          f"encoder weights: {encoder.weights}")
+    if encoder.note:
+        print(f"WARNING (repeated): {encoder.note}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
