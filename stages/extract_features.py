@@ -4,7 +4,7 @@ import sys
 from _stage import ROOT, load_params, stage
 
 from hw2.captioning.dataset import load_caption_set
-from hw2.captioning.features import build_encoder, default_workers, extract_features
+from hw2.captioning.features import build_encoder, default_workers, extract_features, resolve_precision
 from hw2.common.atomic import write_json
 from hw2.common.runtime import configure_threads, resolve_device
 from hw2.fashion.params import positive_int
@@ -27,16 +27,18 @@ def main():
     if encoder.note:
         print(f"WARNING: {encoder.note}", file=sys.stderr)
     workers = enc.get("workers", "auto")
+    device = resolve_device(enc.get("device", "auto"))
+    precision = resolve_precision(enc.get("precision", "auto"), device)
     stats = extract_features(
         IMAGES, [im.filename for im in captions.images], [im.split for im in captions.images], FEATURES,
         encoder, image_size=size, batch_size=positive_int(enc["batch_size"], "captioning.encoder.batch_size"),
         workers=default_workers() if workers == "auto" else positive_int(workers, "captioning.encoder.workers", minimum=0),
-        dtype=enc.get("dtype", "float16"), device=resolve_device(enc.get("device", "auto")))
+        dtype=enc.get("dtype", "float16"), device=device, precision=precision)
     regions = (size // 32) ** 2
     write_json(METRICS, {"encoder_weights": encoder.weights, "images": stats["images"], "regions": regions,
-                         "image_size": size})
+                         "image_size": size, "precision": precision})
     print(f"features of {stats['images']:,} images ({regions} regions x 512, {enc.get('dtype', 'float16')}) "
-          f"→ {FEATURES.relative_to(ROOT)} in {stats['seconds']:.1f} s ({stats['images_per_s']:.1f} images/s); "
+          f"computed in {precision} → {FEATURES.relative_to(ROOT)} in {stats['seconds']:.1f} s ({stats['images_per_s']:.1f} images/s); "
           f"encoder weights: {encoder.weights}")
     if encoder.note:
         print(f"WARNING (repeated): {encoder.note}", file=sys.stderr)

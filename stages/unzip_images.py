@@ -6,6 +6,7 @@ from pathlib import Path
 from _stage import ROOT, load_params, stage
 
 from hw2.captioning.dataset import file_sha256, find_inputs, load_caption_set
+from hw2.captioning.figures import contact_sheet
 from hw2.captioning.synthetic import generate
 from hw2.captioning.unzip import extract_images
 from hw2.common.atomic import write_json
@@ -14,6 +15,7 @@ from hw2.fashion.params import positive_int
 IMAGES = ROOT / "data" / "images"
 CAPTIONS = ROOT / "data" / "captions.json"
 METRICS = ROOT / "metrics" / "dataset.json"
+SHEET = ROOT / "plots" / "captioning" / "samples.png"
 SYNTHETIC_NOTICE = ("NOTICE: no images.zip and captions .json in {folder}: using the SYNTHETIC demo set "
                     "({n} generated scenes). Its numbers show that the pipeline works; they are not results "
                     "on real imagery. See {folder}/README.md to run on a real caption set.")
@@ -43,6 +45,7 @@ def main():
     write_json(CAPTIONS, {"dataset": captions.name, "images": [
         {"filename": im.filename, "split": im.split, "sentences": [{"tokens": c} for c in im.captions]}
         for im in captions.images]})
+    contact_sheet(SHEET, IMAGES, captions)
     counts = captions.counts()
     write_json(METRICS, {**source, "images": counts, "captions": sum(len(im.captions) for im in captions.images)})
     note = f"; {len(extra)} image(s) in the zip without captions were skipped" if extra else ""

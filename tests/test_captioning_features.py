@@ -121,3 +121,24 @@ def test_vocabulary_from_training_captions(tiny_set, tmp_path):
     again, meta = load_vocabulary(tmp_path)
     assert again.itos == vocab.itos and meta["images"][0] == "1.tif" and stats["captions"] == 90
     assert json.loads((tmp_path / "vocab.json").read_text())["min_freq"] == 2
+
+
+def test_bfloat16_features_stay_within_2_percent_of_float32(tiny_set, tmp_path):
+    root, captions = tiny_set
+    names = [im.filename for im in captions.images][:4]
+    for precision in ("float32", "bfloat16"):
+        extract_features(root / "images", names, ["train"] * 4, tmp_path / f"{precision}.h5", build_encoder("none"),
+                         dtype="float32", workers=0, precision=precision, progress=False)
+    with h5py.File(tmp_path / "float32.h5") as a, h5py.File(tmp_path / "bfloat16.h5") as b:
+        assert b.attrs["precision"] == "bfloat16"
+        fa, fb = a["features"][()], b["features"][()]
+    assert np.linalg.norm(fa - fb) / np.linalg.norm(fa) < 0.02
+
+
+def test_precision_auto_is_bfloat16_only_where_native():
+    from hw2.captioning.features import native_bfloat16, resolve_precision
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu) == ("bfloat16" if native_bfloat16(cpu) else "float32")
+    assert resolve_precision("float32", cpu) == "float32"
+    with pytest.raises(ValueError, match="precision must be auto, float32 or bfloat16"):
+        resolve_precision("int8", cpu)

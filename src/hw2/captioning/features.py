@@ -81,6 +81,28 @@ def build_encoder(weights: str, seed: int = 0) -> Encoder:
     return Encoder(body, loaded, note)
 
 
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` computes in bfloat16 natively (CUDA, or a CPU with AVX512-BF16 / AMX);
+    elsewhere bfloat16 is emulated and slower than float32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """``auto`` → bfloat16 where it is native (about 1.8x faster than float32 on a Zen 4 CPU,
+    features within 1% of float32's), else float32."""
+    if name == "auto":
+        return "bfloat16" if native_bfloat16(device) else "float32"
+    if name not in ("float32", "bfloat16"):
+        raise ValueError(f"params.yaml: captioning.encoder.precision must be auto, float32 or bfloat16, not {name!r}")
+    return name
+
+
 def image_transform(size: int) -> transforms.Compose:
     return transforms.Compose([transforms.Resize((size, size), antialias=True), transforms.ToTensor(),
                                transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
@@ -101,18 +123,22 @@ class ImageFiles(Dataset):
 @torch.inference_mode()
 def extract_features(folder: Path, names: list[str], splits: list[str], out: Path, encoder: Encoder,
                      image_size: int = 224, batch_size: int = 32, workers: int = 2,
-                     dtype: str = "float16", device: torch.device | str = "cpu", progress: bool = True) -> dict:
+                     dtype: str = "float16", device: torch.device | str = "cpu", precision: str = "float32",
+                     progress: bool = True) -> dict:
     """Encode ``names`` (in ``folder``) into ``out`` (HDF5):
 
     ``features`` (N, R, 512) with R = (image_size/32)² regions (49 at 224), ``filenames`` and
-    ``splits`` (N,) strings, attributes ``encoder_weights`` and ``image_size``. Written to a
-    temporary file and renamed when complete. Returns counts and throughput.
+    ``splits`` (N,) strings, attributes ``encoder_weights``, ``image_size`` and ``precision``
+    (the encoder's arithmetic: ``float32`` or ``bfloat16``). Written to a temporary file and
+    renamed when complete. Returns counts and throughput.
     """
     if dtype not in ("float16", "float32"):
         raise ValueError(f"captioning.encoder.dtype must be float16 or float32, not {dtype!r}")
-    net = encoder.net.to(device)
+    # channels-last: oneDNN's convolutions are about a third faster on it here (bench/features.py)
+    device = torch.device(device)
+    net = encoder.net.to(device, memory_format=torch.channels_last)
     loader = DataLoader(ImageFiles(folder, names, image_size), batch_size=batch_size, num_workers=workers,
-                        persistent_workers=False, pin_memory=torch.device(device).type == "cuda")
+                        persistent_workers=False, pin_memory=device.type == "cuda")
     grid = image_size // 32
     start = time.perf_counter()
     with atomic_path(out, suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
@@ -122,10 +148,12 @@ def extract_features(folder: Path, names: list[str], splits: list[str], out: Pat
         h5.create_dataset("splits", data=np.array(splits, dtype=object), dtype=h5py.string_dtype())
         h5.attrs["encoder_weights"] = encoder.weights
         h5.attrs["image_size"] = image_size
+        h5.attrs["precision"] = precision
         i = 0
         for batch in tqdm(loader, desc="features", unit="batch", disable=None if progress else True):
-            f = net(batch.to(device))                        # (B, 512, g, g)
-            f = f.flatten(2).transpose(1, 2)                  # (B, g·g, 512): one row per region
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+                f = net(batch.to(device, memory_format=torch.channels_last))  # (B, 512, g, g) channels-last
+            f = f.permute(0, 2, 3, 1).reshape(len(f), -1, 512)           # (B, g·g, 512): one row per region
             feats[i:i + len(f)] = f.to(torch.float32).cpu().numpy().astype(dtype)
             i += len(f)
     seconds = time.perf_counter() - start

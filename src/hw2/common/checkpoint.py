@@ -12,8 +12,10 @@ from .errors import InputError
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    """Saved through a file object: torch.save names the archive inside after a file name,
+    and the temporary name would make equal checkpoints differ byte for byte."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(state, f)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
