@@ -142,10 +142,13 @@ def extract_features(folder: Path, names: list[str], splits: list[str], out: Pat
     grid = image_size // 32
     start = time.perf_counter()
     with atomic_path(out, suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
+        # track_times=False: no creation times in the file, so the same features give the same bytes
         feats = h5.create_dataset("features", shape=(len(names), grid * grid, 512), dtype=dtype,
-                                  chunks=(1, grid * grid, 512))
-        h5.create_dataset("filenames", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
-        h5.create_dataset("splits", data=np.array(splits, dtype=object), dtype=h5py.string_dtype())
+                                  chunks=(1, grid * grid, 512), track_times=False)
+        h5.create_dataset("filenames", data=np.array(names, dtype=object), dtype=h5py.string_dtype(),
+                          track_times=False)
+        h5.create_dataset("splits", data=np.array(splits, dtype=object), dtype=h5py.string_dtype(),
+                          track_times=False)
         h5.attrs["encoder_weights"] = encoder.weights
         h5.attrs["image_size"] = image_size
         h5.attrs["precision"] = precision
