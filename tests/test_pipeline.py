@@ -1,6 +1,7 @@
 """End to end: the real `dvc` on a temporary copy of the repository, with smoke parameters."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -173,3 +174,24 @@ def test_killed_training_resumes_and_ends_with_the_same_metrics(repo):
     assert "epoch  1/3" not in resumed.stdout  # the finished epoch is not trained again
     assert (repo / "metrics/cnn.json").read_bytes() == uninterrupted
     assert not resume.exists()
+
+
+def test_unzip_stage_takes_a_users_set_and_records_its_name_and_hashes(repo):
+    raw = repo / "data/raw_dataset"
+    names = [f"{i}.tif" for i in range(1, 5)]
+    with zipfile.ZipFile(raw / "images.zip", "w") as zf:
+        for name in names:
+            buf = io.BytesIO()
+            Image.new("RGB", (256, 256), (90, 120, 60)).save(buf, format="TIFF")
+            zf.writestr("UCM_captions/imgs/" + name, buf.getvalue())
+    (raw / "dataset.json").write_text(json.dumps({"dataset": "ucm", "images": [
+        {"filename": n, "split": s, "sentences": [{"raw": "There are Many Buildings .", "tokens": ["There", "are"]}]}
+        for n, s in zip(names, ["train", "train", "val", "test"])]}))
+    out = run(["python", "stages/unzip_images.py"], repo)
+    assert "SYNTHETIC" not in out.stderr and "ucm: 4 images extracted" in out.stdout
+    metrics = json.loads((repo / "metrics/dataset.json").read_text())
+    assert metrics["dataset"] == "ucm" and metrics["synthetic"] is False
+    assert set(metrics["inputs"]) == {"images.zip", "dataset.json"} and all(len(h) == 64 for h in metrics["inputs"].values())
+    assert sorted(p.name for p in (repo / "data/images").iterdir()) == sorted(names)
+    captions = json.loads((repo / "data/captions.json").read_text())
+    assert captions["images"][0]["sentences"][0]["tokens"] == ["there", "are"]
