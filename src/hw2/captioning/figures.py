@@ -15,15 +15,15 @@ def contact_sheet(path: Path, images_dir: Path, captions: CaptionSet, n: int = 9
     caption beneath it."""
     picks = captions.images[:n]
     rows = -(-len(picks) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.9 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, im in zip(axes.flat, picks):
         with Image.open(Path(images_dir) / im.filename) as img:
             ax.imshow(img.convert("RGB"))
-        ax.set_title(im.filename, fontsize=9)
-        ax.text(0.5, -0.04, "\n".join(textwrap.wrap(" ".join(im.captions[0]), 34)), transform=ax.transAxes,
+        text = f"{im.filename}: " + " ".join(im.captions[0])
+        ax.text(0.5, -0.03, "\n".join(textwrap.wrap(text, 38)), transform=ax.transAxes,
                 ha="center", va="top", fontsize=8.5)
     fig.suptitle(f"{captions.name}: sample images and captions", fontsize=11)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=90)
+    fig.subplots_adjust(left=0.02, right=0.98, top=0.95, bottom=0.05, wspace=0.06, hspace=0.32)
+    save_figure(fig, path, dpi=64)
