@@ -1,0 +1,74 @@
+"""The caption decoders: shapes, masking, attention over the 49 regions, learning a few captions."""
+from __future__ import annotations
+
+import torch
+from nltk.translate.bleu_score import corpus_bleu
+
+from hw2.captioning.models import Attention, DecoderRNN, DecoderWithAttention, caption_loss, greedy_decode
+
+V, START, END = 20, 1, 2
+
+
+def batch(seed=0, B=5, lengths=(7, 4, 9, 5, 3)):
+    g = torch.Generator().manual_seed(seed)
+    features = torch.randn(B, 49, 512, generator=g)
+    T = max(lengths)
+    captions = torch.zeros(B, T, dtype=torch.long)
+    for i, n in enumerate(lengths):
+        captions[i, 0], captions[i, n - 1] = START, END
+        captions[i, 1:n - 1] = torch.randint(4, V, (n - 2,), generator=g)
+    return features, captions, torch.tensor(lengths)
+
+
+def until_end(ids: list[int]) -> list[int]:
+    return ids[:ids.index(END)] if END in ids else ids
+
+
+def test_the_attention_weights_over_the_49_regions_sum_to_1():
+    att = Attention(512, 64, 32)
+    context, alpha = att(torch.randn(3, 49, 512), torch.randn(3, 64))
+    assert alpha.shape == (3, 49) and context.shape == (3, 512)
+    assert torch.allclose(alpha.sum(1), torch.ones(3)) and (alpha >= 0).all()
+
+
+def test_decoder_shapes_and_only_live_sequences_are_decoded():
+    features, captions, lengths = batch()
+    for model in (DecoderRNN(V, 16, 32), DecoderWithAttention(V, 16, 32, attention_dim=24)):
+        out = model(features, captions, lengths)
+        assert out.scores.shape == (5, 8, V) and out.targets.shape == (5, 8)
+        assert out.decode_lengths == [8, 6, 4, 3, 2]
+        assert torch.equal(lengths[out.order], torch.tensor([9, 7, 5, 4, 3]))
+        for i, n in enumerate(out.decode_lengths):
+            assert out.scores[i, n:].abs().sum() == 0 and out.scores[i, :n].abs().sum() > 0
+        if model.attends:
+            assert out.alphas.shape == (5, 8, 49)
+            for i, n in enumerate(out.decode_lengths):
+                assert torch.allclose(out.alphas[i, :n].sum(-1), torch.ones(n))
+        else:
+            assert out.alphas is None
+
+
+def test_padding_does_not_count_in_the_loss():
+    features, captions, lengths = batch()
+    model = DecoderWithAttention(V, 16, 32, attention_dim=24).eval()
+    before = caption_loss(model(features, captions, lengths), alpha_c=1.0)
+    noisy = captions.clone()
+    for i, n in enumerate(lengths.tolist()):
+        noisy[i, n:] = 7  # garbage after each caption's end
+    assert torch.equal(before, caption_loss(model(features, noisy, lengths), alpha_c=1.0))
+
+
+def test_each_decoder_learns_a_handful_of_captions_to_bleu4_of_1():
+    torch.manual_seed(0)
+    features, captions, lengths = batch(seed=1, B=4, lengths=(8, 6, 9, 7))
+    for model in (DecoderRNN(V, 32, 64, dropout=0.0), DecoderWithAttention(V, 32, 64, attention_dim=32, dropout=0.0)):
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        for _ in range(150):
+            opt.zero_grad()
+            caption_loss(model(features, captions, lengths)).backward()
+            opt.step()
+        model.eval()
+        words, _ = greedy_decode(model, features, START, END, max_length=10)
+        hyps = [until_end(row.tolist()) for row in words]
+        refs = [[captions[i, 1:n - 1].tolist()] for i, n in enumerate(lengths.tolist())]
+        assert corpus_bleu(refs, hyps) > 0.99, (type(model).__name__, hyps, refs)
