@@ -72,3 +72,50 @@ def test_each_decoder_learns_a_handful_of_captions_to_bleu4_of_1():
         hyps = [until_end(row.tolist()) for row in words]
         refs = [[captions[i, 1:n - 1].tolist()] for i, n in enumerate(lengths.tolist())]
         assert corpus_bleu(refs, hyps) > 0.99, (type(model).__name__, hyps, refs)
+
+
+def trained(model, seed=1):
+    torch.manual_seed(seed)
+    features, captions, lengths = batch(seed=seed, B=4, lengths=(8, 6, 9, 7))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(40):  # partly trained: the choices are not all obvious
+        opt.zero_grad()
+        caption_loss(model(features, captions, lengths)).backward()
+        opt.step()
+    return model.eval(), features
+
+
+def test_beam_search_with_beam_1_is_greedy_decoding():
+    from hw2.captioning.models import beam_search
+    for model in (DecoderRNN(V, 16, 32), DecoderWithAttention(V, 16, 32, attention_dim=24)):
+        model, features = trained(model)
+        greedy, greedy_alphas = greedy_decode(model, features, START, END, max_length=12)
+        for i in range(len(features)):
+            want = greedy[i].tolist()
+            want = want[:want.index(END) + 1] if END in want else want
+            got, alphas = beam_search(model, features[i], START, END, max_length=12, beam_size=1)
+            assert got == want
+            if model.attends:
+                assert torch.allclose(alphas, greedy_alphas[i, :len(got)])
+
+
+def test_a_wider_beam_never_finds_a_less_likely_caption():
+    from hw2.captioning.models import beam_search
+
+    model, features = trained(DecoderWithAttention(V, 16, 32, attention_dim=24))
+
+    def log_prob(seq):
+        f = features[0:1]
+        state, projected = model.init_state(f), model.precompute(f)
+        word, total = torch.tensor([START]), 0.0
+        for w in seq:
+            scores, state, _ = model.step(f, word, state, projected)
+            total += scores.log_softmax(1)[0, w].item()
+            word = torch.tensor([w])
+        return total
+
+    with torch.no_grad():
+        one, _ = beam_search(model, features[0], START, END, max_length=12, beam_size=1)
+        five, _ = beam_search(model, features[0], START, END, max_length=12, beam_size=5)
+        assert one[-1] == END and five[-1] == END  # both finished captions
+        assert log_prob(five) >= log_prob(one) - 1e-5

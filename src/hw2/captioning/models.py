@@ -155,3 +155,49 @@ def greedy_decode(model: _Decoder, features: torch.Tensor, start: int, end: int,
         if done.all():
             break
     return torch.stack(words, 1), (torch.stack(alphas, 1) if alphas else None)
+
+
+@torch.no_grad()
+def beam_search(model: _Decoder, features: torch.Tensor, start: int, end: int, max_length: int,
+                beam_size: int = 3) -> tuple[list[int], torch.Tensor | None]:
+    """The most likely caption of one image (features (R, E)) under a beam of ``beam_size``:
+    → token ids after <start> (ending with <end> when one was produced within ``max_length`` + 1
+    steps) and the attention weights of each step (steps, R) | None. Scores are summed
+    log-probabilities, as in Show, Attend and Tell; a beam of 1 is greedy decoding."""
+    if beam_size < 1:
+        raise ValueError(f"beam size must be >= 1, not {beam_size}")
+    feats = features.unsqueeze(0)                       # one live beam to start: no duplicates
+    state, projected = model.init_state(feats), model.precompute(feats)
+    words = torch.full((1,), start, dtype=torch.long, device=features.device)
+    seqs = [[]]
+    alphas: list[list[torch.Tensor]] = [[]]
+    totals = torch.zeros(1, device=features.device)
+    done: list[tuple[float, list[int], list[torch.Tensor]]] = []
+    for _ in range(max_length + 1):
+        k = len(seqs)
+        scores, (h, c), alpha = model.step(feats.expand(k, -1, -1), words, state,
+                                           None if projected is None else projected.expand(k, -1, -1))
+        candidates = (totals[:, None] + scores.log_softmax(dim=1)).flatten()
+        top, index = candidates.topk(min(beam_size - len(done), len(candidates)))
+        beam, word = index // scores.shape[1], index % scores.shape[1]
+        keep = []
+        for s, b, w in zip(top.tolist(), beam.tolist(), word.tolist()):
+            seq = seqs[b] + [w]
+            att = alphas[b] + ([alpha[b]] if alpha is not None else [])
+            if w == end:
+                done.append((s, seq, att))
+            else:
+                keep.append((s, b, w, seq, att))
+        if not keep or len(done) >= beam_size:
+            break
+        totals = torch.tensor([s for s, *_ in keep], device=features.device)
+        rows = torch.tensor([b for _, b, *_ in keep], device=features.device)
+        words = torch.tensor([w for _, _, w, *_ in keep], device=features.device)
+        state = (h[rows], c[rows])
+        seqs, alphas = [seq for *_, seq, _ in keep], [att for *_, att in keep]
+    else:
+        done.extend((s, seq, att) for s, seq, att in zip(totals.tolist(), seqs, alphas))
+    if not done:  # every beam stopped at the length limit this very step
+        done.extend((s, seq, att) for s, seq, att in zip(totals.tolist(), seqs, alphas))
+    _, best, att = max(done, key=lambda d: d[0])
+    return best, (torch.stack(att) if att else None)
