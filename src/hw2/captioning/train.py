@@ -1,0 +1,164 @@
+"""Training a caption decoder: teacher forcing, validation BLEU-4 each epoch, the best epoch
+kept, early stopping, and a checkpoint per epoch to resume a killed run bit for bit."""
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from nltk.translate.bleu_score import corpus_bleu
+from tqdm import tqdm
+
+from ..common.checkpoint import load_checkpoint, save_checkpoint
+from ..common.seeding import generator
+from .models import DecoderRNN, DecoderWithAttention, caption_loss, greedy_decode
+
+
+@dataclass
+class CaptionTrainConfig:
+    model: str = "attention"      # vanilla | attention
+    embed_dim: int = 256
+    decoder_dim: int = 512
+    attention_dim: int = 256
+    dropout: float = 0.5
+    lr: float = 4e-4
+    batch_size: int = 32
+    epochs: int = 20
+    patience: int = 5             # epochs without a better validation BLEU-4 before stopping
+    grad_clip: float = 5.0
+    alpha_c: float = 1.0          # doubly stochastic attention regulariser (attention model only)
+    seed: int = 0
+
+    def key(self, digest: str) -> str:
+        d = {k: v for k, v in asdict(self).items() if k not in ("epochs", "patience")}
+        return hashlib.sha256(json.dumps([d, digest], sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class CaptionData:
+    features: torch.Tensor   # (N, R, E) float16 or float32, one row per image
+    tokens: torch.Tensor     # (M, L) int64 caption ids, <start> … <end> <pad>…
+    lengths: torch.Tensor    # (M,) with <start> and <end>
+    image: torch.Tensor      # (M,) row of each caption's image
+    split: torch.Tensor      # (M,) 0 train, 1 val, 2 test
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for t in (self.tokens, self.lengths, self.image, self.split):
+            h.update(t.numpy().tobytes())
+        h.update(str(tuple(self.features.shape)).encode())
+        return h.hexdigest()
+
+    def references(self, split: int) -> tuple[list[int], list[list[list[int]]]]:
+        """Images of ``split`` and, for each, every reference caption as ids without <start>/<end>."""
+        images = sorted(set(self.image[self.split == split].tolist()))
+        refs: dict[int, list[list[int]]] = {i: [] for i in images}
+        for row, n, i, s in zip(self.tokens.tolist(), self.lengths.tolist(), self.image.tolist(), self.split.tolist()):
+            if s == split:
+                refs[i].append(row[1:n - 1])
+        return images, [refs[i] for i in images]
+
+
+def build_model(cfg: CaptionTrainConfig, vocab_size: int, encoder_dim: int):
+    if cfg.model == "vanilla":
+        return DecoderRNN(vocab_size, cfg.embed_dim, cfg.decoder_dim, encoder_dim, cfg.dropout)
+    if cfg.model == "attention":
+        return DecoderWithAttention(vocab_size, cfg.embed_dim, cfg.decoder_dim, encoder_dim, cfg.attention_dim,
+                                    cfg.dropout)
+    raise ValueError(f"params.yaml: the decoder must be vanilla or attention, not {cfg.model!r}")
+
+
+def strip(ids: list[int], end: int) -> list[int]:
+    return ids[:ids.index(end)] if end in ids else ids
+
+
+@torch.no_grad()
+def bleu4(model, data: CaptionData, split: int, start: int, end: int, max_length: int, batch: int = 64) -> float:
+    """Corpus BLEU-4 of greedy captions of ``split``'s images against all their references."""
+    model.eval()
+    images, refs = data.references(split)
+    hyps = []
+    for i in range(0, len(images), batch):
+        rows = torch.tensor(images[i:i + batch])
+        words, _ = greedy_decode(model, data.features[rows].float(), start, end, max_length)
+        hyps += [strip(w, end) for w in words.tolist()]
+    with warnings.catch_warnings():  # nltk warns when a corpus has no matching 4-gram: the score is 0
+        warnings.simplefilter("ignore", UserWarning)
+        return float(corpus_bleu(refs, hyps))
+
+
+@dataclass
+class CaptionHistory:
+    train_loss: list[float] = field(default_factory=list)
+    val_bleu4: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    resumed_from: int = 0
+
+
+def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, max_length: int,
+                    cfg: CaptionTrainConfig, resume_path: Path | None = None, progress: bool = True,
+                    on_epoch: Callable[[int, float, float], None] | None = None):
+    """Train ``cfg.model`` on the training captions; after each epoch, the validation BLEU-4 of
+    greedy decoding. Returns (the model with the weights of its best epoch, history).
+
+    Batches come from a fixed-seed shuffle of the training captions, sorted by nothing (the
+    decoder sorts each batch by length). With ``resume_path`` every epoch is checkpointed
+    (model, optimizer, generator, history, best weights) and a matching checkpoint is resumed."""
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg, vocab_size, data.features.shape[2])
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    shuffle = generator(cfg.seed)
+    train_rows = torch.nonzero(data.split == 0).squeeze(1)
+    hist, best_state, key = CaptionHistory(), None, cfg.key(data.digest())
+    if resume_path is not None and Path(resume_path).is_file():
+        state = load_checkpoint(resume_path)
+        if state.get("key") == key:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            shuffle.set_state(state["shuffle_rng"])
+            torch.set_rng_state(state["torch_rng"])
+            hist = CaptionHistory(state["train_loss"], state["val_bleu4"], state["best_epoch"], len(state["train_loss"]))
+            best_state = state["best"]
+    epoch = len(hist.train_loss)
+    while epoch < cfg.epochs and (hist.best_epoch == 0 or epoch - hist.best_epoch < cfg.patience):
+        model.train()
+        order = train_rows[torch.randperm(len(train_rows), generator=shuffle)]
+        total, count = 0.0, 0
+        for i in tqdm(range(0, len(order), cfg.batch_size), desc=f"{cfg.model} epoch {epoch + 1}", unit="batch",
+                      leave=False, disable=None if progress else True):
+            rows = order[i:i + cfg.batch_size]
+            n = int(data.lengths[rows].max())
+            out = model(data.features[data.image[rows]].float(), data.tokens[rows, :n], data.lengths[rows])
+            loss = caption_loss(out, cfg.alpha_c if cfg.model == "attention" else 0.0)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            total, count = total + loss.item() * len(rows), count + len(rows)
+        epoch += 1
+        hist.train_loss.append(total / count)
+        hist.val_bleu4.append(bleu4(model, data, 1, start, end, max_length))
+        if hist.val_bleu4[-1] > max(hist.val_bleu4[:-1], default=-1.0):
+            hist.best_epoch = epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if resume_path is not None:
+            save_checkpoint(resume_path, {
+                "key": key, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "shuffle_rng": shuffle.get_state(), "torch_rng": torch.get_rng_state(), "best": best_state,
+                "train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4, "best_epoch": hist.best_epoch})
+        if on_epoch is not None:
+            on_epoch(epoch, hist.train_loss[-1], hist.val_bleu4[-1])
+    model.load_state_dict(best_state)
+    return model.eval(), hist
+
+
+def load_caption_data(features: np.ndarray, captions_npz: Path) -> CaptionData:
+    with np.load(captions_npz) as npz:
+        return CaptionData(torch.from_numpy(np.asarray(features)), torch.from_numpy(npz["tokens"].astype(np.int64)),
+                           torch.from_numpy(npz["lengths"].astype(np.int64)), torch.from_numpy(npz["image"].astype(np.int64)),
+                           torch.from_numpy(npz["split"].astype(np.int64)))

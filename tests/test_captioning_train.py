@@ -1,0 +1,67 @@
+"""Training a caption decoder on the synthetic set: it learns, is deterministic, resumes, stops early."""
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from hw2.captioning.dataset import load_caption_set
+from hw2.captioning.features import build_encoder, extract_features
+from hw2.captioning.synthetic import generate
+from hw2.captioning.train import CaptionTrainConfig, load_caption_data, train_captioner
+from hw2.captioning.unzip import extract_images
+from hw2.captioning.vocab import END, START, build_vocabulary, save_encoded
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    root = tmp_path_factory.mktemp("small")
+    generate(root, n=45, seed=2)
+    captions = load_caption_set(root / "dataset.json")
+    names = [im.filename for im in captions.images]
+    extract_images(root / "images.zip", root / "images", names)
+    extract_features(root / "images", names, [im.split for im in captions.images], root / "f.h5",
+                     build_encoder("none"), image_size=64, workers=0, progress=False)
+    vocab, counts = build_vocabulary(captions, min_freq=1)
+    save_encoded(root, vocab, captions, counts, 1)
+    with h5py.File(root / "f.h5") as h5:
+        data = load_caption_data(h5["features"][()], root / "captions.npz")
+    return data, vocab
+
+
+CFG = dict(embed_dim=16, decoder_dim=32, attention_dim=16, dropout=0.0, lr=3e-3, batch_size=16, seed=0)
+
+
+@pytest.mark.parametrize("kind", ["vanilla", "attention"])
+def test_training_lowers_the_loss_and_is_deterministic(small, kind):
+    data, vocab = small
+    args = (data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length)
+    cfg = CaptionTrainConfig(model=kind, epochs=3, patience=5, **CFG)
+    model, hist = train_captioner(*args, cfg, progress=False)
+    assert hist.train_loss[-1] < hist.train_loss[0]
+    assert len(hist.val_bleu4) == 3 and 1 <= hist.best_epoch <= 3
+    _, again = train_captioner(*args, cfg, progress=False)
+    assert again.train_loss == hist.train_loss and again.val_bleu4 == hist.val_bleu4
+
+
+def test_a_resumed_run_ends_like_an_uninterrupted_one(small, tmp_path):
+    data, vocab = small
+    args = (data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length)
+    full_model, full = train_captioner(*args, CaptionTrainConfig(epochs=3, **CFG), progress=False)
+    ckpt = tmp_path / "resume.pt"
+    train_captioner(*args, CaptionTrainConfig(epochs=2, **CFG), resume_path=ckpt, progress=False)
+    model, rest = train_captioner(*args, CaptionTrainConfig(epochs=3, **CFG), resume_path=ckpt, progress=False)
+    assert rest.resumed_from == 2
+    assert rest.train_loss == full.train_loss and rest.val_bleu4 == full.val_bleu4
+    for (name, a), b in zip(full_model.state_dict().items(), model.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_early_stopping_after_patience_epochs_without_a_better_bleu(small):
+    data, vocab = small
+    args = (data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length)
+    # lr 0: nothing changes, so BLEU never improves after the first epoch
+    _, hist = train_captioner(*args, CaptionTrainConfig(epochs=10, patience=2, **{**CFG, "lr": 0.0}), progress=False)
+    assert hist.best_epoch == 1 and len(hist.val_bleu4) == 3
+    assert np.allclose(hist.val_bleu4, hist.val_bleu4[0])
