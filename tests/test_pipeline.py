@@ -11,6 +11,7 @@ import time
 import zipfile
 
 import h5py
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -18,7 +19,9 @@ from conftest import env, git_init, needs_fmnist, run, set_params
 
 SMOKE = {"lr": [0.01, 0.1], "cnn": {"epochs": 2, "limit": 600},
          "captioning": {"synthetic": {"images": 27, "seed": 0}, "images": ["2.tif", "5.tif", "7.tif"],
-                        "encoder": {"weights": "none", "batch_size": 8, "workers": 1}}}
+                        "encoder": {"weights": "none", "batch_size": 8, "workers": 1},
+                        "decoder": {"embed_dim": 16, "decoder_dim": 32, "attention_dim": 16},
+                        "train": {"epochs": 2, "batch_size": 16}}}
 # (plots) every figure and series a full run leaves for `dvc plots show`
 CNN_PLOTS = ["best.csv", "sweep.csv", "best_train_loss.png", "best_val_acc.png", "rates_train_loss.png",
              "rates_val_acc.png"]
@@ -40,7 +43,7 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
     git_init(repo)
     out = run(["dvc", "repro"], repo).stdout
     for stage in ("download_fashion_mnist", "train_cnn", "dump_kernels", "unzip_images", "extract_features",
-                  "build_vocab"):
+                  "build_vocab", "train_captioner@vanilla", "train_captioner@attention"):
         assert f"Running stage '{stage}'" in out
 
     metrics = json.loads((repo / "metrics/cnn.json").read_text())
@@ -71,6 +74,11 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
         assert h5["features"].shape == (27, 49, 512)
     vocab = json.loads((repo / "data/vocab/vocab.json").read_text())
     assert vocab["itos"][:4] == ["<pad>", "<start>", "<end>", "<unk>"] and len(vocab["images"]) == 27
+    for kind in ("vanilla", "attention"):
+        trained = json.loads((repo / f"metrics/captioner_{kind}.json").read_text())
+        assert trained["epochs_run"] == 2 and 1 <= trained["best_epoch"] <= 2
+        assert (repo / f"plots/captioner/{kind}.csv").read_text().startswith("epoch,train_loss,val_bleu4\n")
+        assert (repo / f"models/captioner/{kind}.pt").is_file()
 
     # Nothing changed: a dry run reports everything up to date and a real one runs nothing.
     dry = run(["dvc", "repro", "--dry"], repo)
@@ -174,6 +182,21 @@ def test_killed_training_resumes_and_ends_with_the_same_metrics(repo):
     assert "epoch  1/3" not in resumed.stdout  # the finished epoch is not trained again
     assert (repo / "metrics/cnn.json").read_bytes() == uninterrupted
     assert not resume.exists()
+
+
+def test_features_and_vocabulary_from_different_runs_are_refused(repo):
+    (repo / "data/features").mkdir(parents=True, exist_ok=True)
+    with h5py.File(repo / "data/features/features.h5", "w") as h5:
+        h5.create_dataset("filenames", data=["1.tif", "2.tif"], dtype=h5py.string_dtype())
+        h5.create_dataset("features", data=np.zeros((2, 49, 512), np.float16))
+    (repo / "data/vocab").mkdir(parents=True, exist_ok=True)
+    (repo / "data/vocab/vocab.json").write_text(json.dumps(
+        {"itos": ["<pad>", "<start>", "<end>", "<unk>"], "max_length": 3, "images": ["1.tif", "2.tif", "3.tif"],
+         "images_digest": "not-the-same"}))
+    line = stage_error(repo, "train_captioner")
+    assert "usage" in line  # no model named
+    proc = run(["python", "stages/train_captioner.py", "attention"], repo, check=False)
+    assert proc.returncode == 1 and "features.h5: made for 2 images that are not the 3" in proc.stderr
 
 
 def test_unzip_stage_takes_a_users_set_and_records_its_name_and_hashes(repo):

@@ -1,0 +1,61 @@
+"""Stage train_captioner@{vanilla,attention}: one caption decoder on the features and captions."""
+import sys
+import time
+
+import h5py
+
+from _stage import ROOT, load_params, stage
+
+from hw2.captioning.train import CaptionTrainConfig, load_caption_data, train_captioner
+from hw2.captioning.vocab import END, START, load_vocabulary, names_digest
+from hw2.common.atomic import write_json
+from hw2.common.checkpoint import save_checkpoint
+from hw2.common.errors import InputError
+from hw2.common.plotting import write_csv
+from hw2.common.runtime import configure_threads
+
+FEATURES = ROOT / "data" / "features" / "features.h5"
+VOCAB = ROOT / "data" / "vocab"
+
+
+@stage
+def main():
+    kind = sys.argv[1] if len(sys.argv) > 1 else ""
+    if kind not in ("vanilla", "attention"):
+        raise ValueError(f"usage: train_captioner.py vanilla|attention (got {kind!r})")
+    cap = load_params()["captioning"]
+    dec, tr = cap["decoder"], cap["train"]
+    configure_threads(int(tr.get("threads", 0)) or None)
+    cfg = CaptionTrainConfig(model=kind, embed_dim=dec["embed_dim"], decoder_dim=dec["decoder_dim"],
+                             attention_dim=dec["attention_dim"], dropout=dec["dropout"], lr=tr["lr"],
+                             batch_size=tr["batch_size"], epochs=tr["epochs"], patience=tr["patience"],
+                             grad_clip=tr["grad_clip"], alpha_c=tr["alpha_c"], seed=tr["seed"])
+    vocab, meta = load_vocabulary(VOCAB)
+    if not FEATURES.is_file():
+        raise InputError(f"{FEATURES}: not found; run the extract_features stage first")
+    with h5py.File(FEATURES, "r") as h5:
+        names = [n.decode() if isinstance(n, bytes) else n for n in h5["filenames"][()]]
+        if names_digest(names) != meta["images_digest"]:
+            raise InputError(f"{FEATURES}: made for {len(names)} images that are not the {len(meta['images'])} "
+                             f"of {VOCAB / 'vocab.json'} (files from different runs); run `dvc repro` again")
+        data = load_caption_data(h5["features"][()], VOCAB / "captions.npz")
+    start = time.perf_counter()
+    model, hist = train_captioner(
+        data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
+        resume_path=ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt",
+        on_epoch=lambda e, lo, b: print(f"{kind} epoch {e:2d}: loss {lo:.4f}, validation BLEU-4 {b:.4f}", flush=True))
+    save_checkpoint(ROOT / "models" / "captioner" / f"{kind}.pt", {
+        "state_dict": model.state_dict(), "config": cfg.__dict__, "vocab_size": len(vocab),
+        "best_epoch": hist.best_epoch, "val_bleu4": hist.val_bleu4[hist.best_epoch - 1]})
+    write_csv(ROOT / "plots" / "captioner" / f"{kind}.csv", ["epoch", "train_loss", "val_bleu4"],
+              [(e + 1, lo, b) for e, (lo, b) in enumerate(zip(hist.train_loss, hist.val_bleu4))])
+    write_json(ROOT / "metrics" / f"captioner_{kind}.json", {
+        "best_epoch": hist.best_epoch, "epochs_run": len(hist.train_loss),
+        "val_bleu4": hist.val_bleu4[hist.best_epoch - 1], "train_loss": hist.train_loss[hist.best_epoch - 1]})
+    (ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt").unlink(missing_ok=True)
+    print(f"{kind}: best validation BLEU-4 {hist.val_bleu4[hist.best_epoch - 1]:.4f} at epoch {hist.best_epoch} "
+          f"of {len(hist.train_loss)} ({time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
