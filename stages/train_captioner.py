@@ -2,10 +2,9 @@
 import sys
 import time
 
-import h5py
-
 from _stage import ROOT, load_params, stage
 
+from hw2.captioning.features import load_features
 from hw2.captioning.train import CaptionTrainConfig, load_caption_data, train_captioner
 from hw2.captioning.vocab import END, START, load_vocabulary, names_digest
 from hw2.common.atomic import write_json
@@ -31,14 +30,11 @@ def main():
                              batch_size=tr["batch_size"], epochs=tr["epochs"], patience=tr["patience"],
                              grad_clip=tr["grad_clip"], alpha_c=tr["alpha_c"], seed=tr["seed"])
     vocab, meta = load_vocabulary(VOCAB)
-    if not FEATURES.is_file():
-        raise InputError(f"{FEATURES}: not found; run the extract_features stage first")
-    with h5py.File(FEATURES, "r") as h5:
-        names = [n.decode() if isinstance(n, bytes) else n for n in h5["filenames"][()]]
-        if names_digest(names) != meta["images_digest"]:
-            raise InputError(f"{FEATURES}: made for {len(names)} images that are not the {len(meta['images'])} "
-                             f"of {VOCAB / 'vocab.json'} (files from different runs); run `dvc repro` again")
-        data = load_caption_data(h5["features"][()], VOCAB / "captions.npz")
+    features, names = load_features(FEATURES)
+    if names_digest(names) != meta["images_digest"]:
+        raise InputError(f"{FEATURES}: made for {len(names)} images that are not the {len(meta['images'])} "
+                         f"of {VOCAB / 'vocab.json'} (files from different runs); run `dvc repro` again")
+    data = load_caption_data(features, VOCAB / "captions.npz")
     start = time.perf_counter()
     model, hist = train_captioner(
         data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,

@@ -163,14 +163,14 @@ def extract_features(folder: Path, names: list[str], splits: list[str], out: Pat
     return {"images": len(names), "seconds": seconds, "images_per_s": len(names) / max(seconds, 1e-9)}
 
 
-def load_features(path: Path) -> tuple[h5py.File, list[str], list[str]]:
+def load_features(path: Path) -> tuple[np.ndarray, list[str]]:
+    """The features (N, R, 512) and image filenames of a file written by :func:`extract_features`."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: not found; run the extract_features stage first")
-    h5 = h5py.File(path, "r")
-    names = [n.decode() if isinstance(n, bytes) else n for n in h5["filenames"][()]]
-    splits = [s.decode() if isinstance(s, bytes) else s for s in h5["splits"][()]]
-    return h5, names, splits
+    with h5py.File(path, "r") as h5:
+        names = [n.decode() if isinstance(n, bytes) else n for n in h5["filenames"][()]]
+        return h5["features"][()], names
 
 
 def default_workers() -> int:
