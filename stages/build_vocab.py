@@ -3,7 +3,7 @@ from _stage import ROOT, load_params, stage
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.vocab import build_vocabulary, save_encoded
-from hw2.fashion.params import positive_int
+from hw2.common.params import positive_int
 
 CAPTIONS = ROOT / "data" / "captions.json"
 OUT = ROOT / "data" / "vocab"

@@ -1,10 +1,8 @@
 """Stage download_fashion_mnist: find and verify the four IDX files, split, save one .npz."""
-from pathlib import Path
-
 from _stage import ROOT, load_params, stage
 
+from hw2.common.params import positive_int
 from hw2.fashion.data import load_fashion_mnist, save_splits
-from hw2.fashion.params import positive_int
 
 OUT = ROOT / "data" / "fashion_mnist.npz"
 

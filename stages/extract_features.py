@@ -7,7 +7,7 @@ from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.features import build_encoder, default_workers, extract_features, resolve_precision
 from hw2.common.atomic import write_json
 from hw2.common.runtime import configure_threads, resolve_device
-from hw2.fashion.params import positive_int
+from hw2.common.params import positive_int
 
 IMAGES = ROOT / "data" / "images"
 CAPTIONS = ROOT / "data" / "captions.json"

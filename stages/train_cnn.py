@@ -9,7 +9,8 @@ from hw2.common.runtime import configure_threads, resolve_device
 from hw2.fashion.data import load_splits
 from hw2.fashion.figures import write_sweep_plots
 from hw2.fashion.model import ConvNet, count_parameters
-from hw2.fashion.params import fraction, learning_rates, lr_key, non_negative, positive_int
+from hw2.common.params import fraction, non_negative, positive_int
+from hw2.fashion.params import learning_rates, lr_key
 from hw2.fashion.train import SweepConfig, train_sweep
 
 DATA = ROOT / "data" / "fashion_mnist.npz"

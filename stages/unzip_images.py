@@ -10,7 +10,7 @@ from hw2.captioning.figures import contact_sheet
 from hw2.captioning.synthetic import generate
 from hw2.captioning.unzip import extract_images
 from hw2.common.atomic import write_json
-from hw2.fashion.params import positive_int
+from hw2.common.params import positive_int
 
 IMAGES = ROOT / "data" / "images"
 CAPTIONS = ROOT / "data" / "captions.json"
