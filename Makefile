@@ -7,12 +7,12 @@ PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FMNIST_SYSTEM := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: repro test setup fashion-mnist bench clean-venv
+.PHONY: repro test setup system-packages fashion-mnist java bench clean-venv
 
-repro: setup fashion-mnist
+repro: setup system-packages
 	dvc repro
 
-test: setup fashion-mnist
+test: setup system-packages
 	python -m pytest
 
 setup: $(VENV)/.installed
@@ -24,16 +24,25 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(VENV)/bin/python -m pip install -q --no-deps -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
 	touch $@
 
-# Debian's dataset-fashion-mnist, where apt is usable and the data is not already there.
-# Without it, the download stage falls back to the official URLs.
+# Debian packages, installed where apt is usable and the thing is not already there:
+# dataset-fashion-mnist (else the download stage falls back to the official URLs) and a Java
+# runtime for METEOR (else the evaluate stages leave METEOR out and say so).
+APT_INSTALL = if ! command -v apt-get >/dev/null; then echo "note: no apt-get; $(2)"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	else echo "note: cannot run apt-get as root; $(2)"; exit 0; fi; \
+	echo "installing Debian's $(1)"; \
+	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(1) >/dev/null; } \
+	  || echo "note: apt-get install $(1) failed; $(2)"
+
+system-packages: fashion-mnist java
+
 fashion-mnist:
 	@if [ -f $(FMNIST_SYSTEM) ] || [ -f data/raw_fashion_mnist/train-images-idx3-ubyte.gz ]; then exit 0; fi; \
-	if ! command -v apt-get >/dev/null; then echo "note: no apt-get; Fashion-MNIST will be downloaded"; exit 0; fi; \
-	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
-	else echo "note: cannot run apt-get as root; Fashion-MNIST will be downloaded"; exit 0; fi; \
-	echo "installing Debian's dataset-fashion-mnist"; \
-	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null; } \
-	  || echo "note: apt-get install dataset-fashion-mnist failed; Fashion-MNIST will be downloaded"
+	$(call APT_INSTALL,dataset-fashion-mnist,Fashion-MNIST will be downloaded)
+
+java:
+	@if command -v java >/dev/null; then exit 0; fi; \
+	$(call APT_INSTALL,default-jre-headless,METEOR will be left out)
 
 bench: setup fashion-mnist
 	python bench/cnn_sweep.py

@@ -6,10 +6,9 @@ from _stage import ROOT, load_params, stage
 
 from hw2.captioning.features import load_features
 from hw2.captioning.train import CaptionTrainConfig, load_caption_data, train_captioner
-from hw2.captioning.vocab import END, START, load_vocabulary, names_digest
+from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
 from hw2.common.checkpoint import save_checkpoint
-from hw2.common.errors import InputError
 from hw2.common.plotting import write_csv
 from hw2.common.runtime import configure_threads
 
@@ -31,9 +30,7 @@ def main():
                              grad_clip=tr["grad_clip"], alpha_c=tr["alpha_c"], seed=tr["seed"])
     vocab, meta = load_vocabulary(VOCAB)
     features, names = load_features(FEATURES)
-    if names_digest(names) != meta["images_digest"]:
-        raise InputError(f"{FEATURES}: made for {len(names)} images that are not the {len(meta['images'])} "
-                         f"of {VOCAB / 'vocab.json'} (files from different runs); run `dvc repro` again")
+    check_same_images(names, FEATURES, meta, VOCAB)
     data = load_caption_data(features, VOCAB / "captions.npz")
     start = time.perf_counter()
     model, hist = train_captioner(

@@ -87,6 +87,14 @@ def save_encoded(folder: Path, vocab: Vocabulary, captions: CaptionSet, counts: 
             "train_coverage": round(covered / train_tokens, 4)}
 
 
+def check_same_images(feature_names: list[str], features_path: Path, meta: dict, vocab_dir: Path) -> None:
+    """Refuses a feature file made for other images than the vocabulary's captions."""
+    if names_digest(feature_names) != meta["images_digest"]:
+        raise InputError(f"{features_path}: made for {len(feature_names)} images that are not the "
+                         f"{len(meta['images'])} of {Path(vocab_dir) / 'vocab.json'} (files from different runs); "
+                         "run `dvc repro` again")
+
+
 def load_vocabulary(folder: Path) -> tuple[Vocabulary, dict]:
     path = Path(folder) / "vocab.json"
     try:

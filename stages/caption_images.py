@@ -1,0 +1,61 @@
+"""Stage caption_images: the attention decoder captions captioning.images (the homework's three),
+written to the homework's JSON file and drawn with one attention map per word."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from _stage import ROOT, load_params, stage
+
+from hw2.captioning.evaluate import load_decoder
+from hw2.captioning.features import load_features
+from hw2.captioning.figures import caption_sheet, captioned_image
+from hw2.captioning.models import beam_search
+from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
+from hw2.common.atomic import write_json
+from hw2.common.errors import InputError
+from hw2.common.params import positive_int
+
+FEATURES = ROOT / "data" / "features" / "features.h5"
+VOCAB = ROOT / "data" / "vocab"
+OUT = ROOT / "plots" / "captions"
+
+
+@stage
+def main():
+    cap = load_params()["captioning"]
+    beam = positive_int(cap["decode"]["beam_size"], "captioning.decode.beam_size")
+    wanted = cap.get("images") or []
+    if not isinstance(wanted, list) or not all(isinstance(n, str) and n for n in wanted):
+        raise InputError(f"params.yaml: captioning.images must be a list of image file names, not {wanted!r}")
+    vocab, meta = load_vocabulary(VOCAB)
+    features, names = load_features(FEATURES)
+    check_same_images(names, FEATURES, meta, VOCAB)
+    row = {n: i for i, n in enumerate(names)}
+    missing = [n for n in wanted if n not in row]
+    if missing:
+        raise InputError(f"params.yaml: captioning.images names {', '.join(missing)}, not in the dataset "
+                         f"(data/captions.json has {len(names):,} images, e.g. {names[0]})")
+    model, _ = load_decoder(ROOT / "models" / "captioner" / "attention.pt", vocab, features.shape[2])
+    captions, sheet = {}, []
+    for old in OUT.glob("*.png"):  # figures of images no longer asked for
+        old.unlink()
+    for name in wanted:
+        ids, alphas = beam_search(model, torch.from_numpy(np.asarray(features[row[name]], np.float32)),
+                                  vocab.stoi[START], vocab.stoi[END], vocab.max_length, beam)
+        words = vocab.decode(ids)
+        captions[name] = " ".join(words)
+        image = ROOT / "data" / "images" / name
+        captioned_image(OUT / f"{Path(name).stem}.png", image, words, alphas[:len(words)].numpy(),
+                        f"{name}: attention decoder, beam {beam}")
+        sheet.append((image, name, captions[name]))
+        print(f"{name}: {captions[name]}")
+    if sheet:
+        caption_sheet(OUT / "captions.png", sheet)
+    write_json(OUT / "caps_generated_enc_dec_w_attention.json", captions)
+    if not wanted:
+        print("captioning.images is empty: nothing to caption", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
