@@ -1,6 +1,9 @@
 """Stage caption_images: the attention decoder captions captioning.images (the homework's three),
 written to the homework's JSON file and drawn with one attention map per word."""
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -37,24 +40,33 @@ def main():
         raise InputError(f"params.yaml: captioning.images names {', '.join(missing)}, not in the dataset "
                          f"(data/captions.json has {len(names):,} images, e.g. {names[0]})")
     model, _ = load_decoder(ROOT / "models" / "captioner" / "attention.pt", vocab, features.shape[2])
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=OUT.parent, prefix=".captions-") as tmp:
+        write_figures(Path(tmp), [(name, features[row[name]]) for name in wanted], model, vocab, beam)
+        if OUT.exists():  # figures of images no longer asked for go too
+            shutil.rmtree(OUT)
+        os.replace(tmp, OUT)
+        Path(tmp).mkdir()  # for TemporaryDirectory's clean-up
+    if not wanted:
+        print("captioning.images is empty: nothing to caption", file=sys.stderr)
+
+
+def write_figures(out: Path, images, model, vocab, beam: int) -> None:
+    """Into ``out``: the homework's JSON file, one figure per image (name, features), a sheet."""
     captions, sheet = {}, []
-    for old in OUT.glob("*.png"):  # figures of images no longer asked for
-        old.unlink()
-    for name in wanted:
-        ids, alphas = beam_search(model, torch.from_numpy(np.asarray(features[row[name]], np.float32)),
+    for name, feats in images:
+        ids, alphas = beam_search(model, torch.from_numpy(np.asarray(feats, np.float32)),
                                   vocab.stoi[START], vocab.stoi[END], vocab.max_length, beam)
         words = vocab.decode(ids)
         captions[name] = " ".join(words)
         image = ROOT / "data" / "images" / name
-        captioned_image(OUT / f"{Path(name).stem}.png", image, words, alphas[:len(words)].numpy(),
+        captioned_image(out / f"{Path(name).stem}.png", image, words, alphas[:len(words)].numpy(),
                         f"{name}: attention decoder, beam {beam}")
         sheet.append((image, name, captions[name]))
         print(f"{name}: {captions[name]}")
     if sheet:
-        caption_sheet(OUT / "captions.png", sheet)
-    write_json(OUT / "caps_generated_enc_dec_w_attention.json", captions)
-    if not wanted:
-        print("captioning.images is empty: nothing to caption", file=sys.stderr)
+        caption_sheet(out / "captions.png", sheet)
+    write_json(out / "caps_generated_enc_dec_w_attention.json", captions)
 
 
 if __name__ == "__main__":

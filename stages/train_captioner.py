@@ -2,9 +2,11 @@
 import sys
 import time
 
+import torch
+
 from _stage import ROOT, load_params, stage
 
-from hw2.captioning.features import load_features
+from hw2.captioning.features import load_features, resolve_precision
 from hw2.captioning.train import CaptionTrainConfig, load_caption_data, train_captioner
 from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
@@ -27,11 +29,14 @@ def main():
     cfg = CaptionTrainConfig(model=kind, embed_dim=dec["embed_dim"], decoder_dim=dec["decoder_dim"],
                              attention_dim=dec["attention_dim"], dropout=dec["dropout"], lr=tr["lr"],
                              batch_size=tr["batch_size"], epochs=tr["epochs"], patience=tr["patience"],
-                             grad_clip=tr["grad_clip"], alpha_c=tr["alpha_c"], seed=tr["seed"])
+                             grad_clip=tr["grad_clip"], alpha_c=tr["alpha_c"], seed=tr["seed"],
+                             precision=resolve_precision(tr.get("precision", "auto"), torch.device("cpu"),
+                                                         "captioning.train.precision"))
     vocab, meta = load_vocabulary(VOCAB)
     features, names = load_features(FEATURES)
     check_same_images(names, FEATURES, meta, VOCAB)
     data = load_caption_data(features, VOCAB / "captions.npz")
+    print(f"{kind}: {int((data.split == 0).sum()):,} training captions, {cfg.precision} arithmetic", flush=True)
     start = time.perf_counter()
     model, hist = train_captioner(
         data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
@@ -44,7 +49,10 @@ def main():
               [(e + 1, lo, b) for e, (lo, b) in enumerate(zip(hist.train_loss, hist.val_bleu4))])
     write_json(ROOT / "metrics" / f"captioner_{kind}.json", {
         "best_epoch": hist.best_epoch, "epochs_run": len(hist.train_loss),
-        "val_bleu4": hist.val_bleu4[hist.best_epoch - 1], "train_loss": hist.train_loss[hist.best_epoch - 1]})
+        "val_bleu4": hist.val_bleu4[hist.best_epoch - 1], "train_loss": hist.train_loss[hist.best_epoch - 1],
+        "precision": cfg.precision})
+    if hist.resumed_from:
+        print(f"{kind}: resumed after epoch {hist.resumed_from} (models/.resume/train_captioner_{kind}.pt)")
     (ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt").unlink(missing_ok=True)
     print(f"{kind}: best validation BLEU-4 {hist.val_bleu4[hist.best_epoch - 1]:.4f} at epoch {hist.best_epoch} "
           f"of {len(hist.train_loss)} ({time.perf_counter() - start:.0f} s)")

@@ -119,3 +119,42 @@ def test_a_wider_beam_never_finds_a_less_likely_caption():
         five, _ = beam_search(model, features[0], START, END, max_length=12, beam_size=5)
         assert one[-1] == END and five[-1] == END  # both finished captions
         assert log_prob(five) >= log_prob(one) - 1e-5
+
+
+def stepwise_scores(model, features, captions, lengths):
+    """Teacher forcing the plain way: ``step`` (the decoding path: LSTMCell, Attention, f_beta, fc)
+    word by word for every sequence, as the homework describes it."""
+    out = []
+    for f, c, n in zip(features, captions, lengths.tolist()):
+        state, projected = model.init_state(f[None]), model.precompute(f[None])
+        rows = []
+        for t in range(n - 1):
+            s, state, alpha = model.step(f[None], c[t:t + 1], state, projected)
+            rows.append((s[0], None if alpha is None else alpha[0]))
+        out.append(rows)
+    return out
+
+
+def test_teacher_forcing_computes_what_the_decoding_step_computes():
+    # forward() arranges the arithmetic for speed (word gates and fc outside the loop, fused
+    # matrices); in eval mode (no dropout) it must give every step's scores and attention.
+    features, captions, lengths = batch(seed=3)
+    for model in (DecoderRNN(V, 16, 32).eval(), DecoderWithAttention(V, 16, 32, attention_dim=24).eval(),
+                  DecoderWithAttention(V, 16, 32, attention_dim=24, gate=False).eval()):
+        out = model(features, captions, lengths)
+        reference = stepwise_scores(model, features, captions, lengths)
+        for k, i in enumerate(out.order.tolist()):
+            for t, (scores, alpha) in enumerate(reference[i]):
+                assert torch.allclose(out.scores[k, t], scores, atol=1e-5)
+                if alpha is not None:
+                    assert torch.allclose(out.alphas[k, t], alpha, atol=1e-6)
+            assert not out.scores[k, len(reference[i]):].any()  # nothing after the sequence's end
+
+
+def test_bfloat16_training_arithmetic_stays_close_to_float32():
+    features, captions, lengths = batch(seed=4)
+    model = DecoderWithAttention(V, 16, 32, attention_dim=24).eval()
+    full = caption_loss(model(features, captions, lengths), 1.0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = caption_loss(model(features, captions, lengths), 1.0)
+    assert low.dtype == torch.float32 and abs(low.item() - full.item()) < 0.02 * full.item()

@@ -43,7 +43,8 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
     git_init(repo)
     out = run(["dvc", "repro"], repo).stdout
     for stage in ("download_fashion_mnist", "train_cnn", "dump_kernels", "unzip_images", "extract_features",
-                  "build_vocab", "train_captioner@vanilla", "train_captioner@attention"):
+                  "build_vocab", "train_captioner@vanilla", "train_captioner@attention", "evaluate@vanilla",
+                  "evaluate@attention", "compare_captioners", "caption_images"):
         assert f"Running stage '{stage}'" in out
 
     metrics = json.loads((repo / "metrics/cnn.json").read_text())
@@ -79,6 +80,23 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
         assert trained["epochs_run"] == 2 and 1 <= trained["best_epoch"] <= 2
         assert (repo / f"plots/captioner/{kind}.csv").read_text().startswith("epoch,train_loss,val_bleu4\n")
         assert (repo / f"models/captioner/{kind}.pt").is_file()
+        evaluated = json.loads((repo / f"data/evaluation/{kind}.json").read_text())
+        test_images = {im["filename"] for im in json.loads((repo / "data/captions.json").read_text())["images"]
+                       if im["split"] == "test"}
+        assert set(evaluated["captions"]) == test_images and evaluated["images"] == len(test_images)
+        assert all(set(c) == {"greedy", "beam"} for c in evaluated["captions"].values())
+    scores = json.loads((repo / "metrics/captioning.json").read_text())
+    assert scores["dataset"] == "synthetic" and scores["encoder_weights"] == "random" and scores["beam_size"] == 3
+    for kind in ("vanilla", "attention"):
+        for how in ("greedy", "beam"):
+            assert set(scores[kind][how]) >= {"bleu1", "bleu2", "bleu3", "bleu4", "meteor", "rouge_l", "cider"}
+            assert 0.0 <= scores[kind][how]["bleu4"] <= scores[kind][how]["bleu1"] <= 1.0
+    assert 0.0 <= scores["baseline"]["bleu4"] <= 1.0
+    generated = json.loads((repo / "plots/captions/caps_generated_enc_dec_w_attention.json").read_text())
+    assert sorted(generated) == ["2.tif", "5.tif", "7.tif"] and all(isinstance(c, str) for c in generated.values())
+    for name in ("2.png", "5.png", "7.png", "captions.png"):
+        assert Image.open(repo / "plots/captions" / name).format == "PNG"
+    assert Image.open(repo / "plots/captioner/curves.png").format == "PNG"
 
     # Nothing changed: a dry run reports everything up to date and a real one runs nothing.
     dry = run(["dvc", "repro", "--dry"], repo)
@@ -92,7 +110,8 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
     run(["dvc", "plots", "show", "-o", str(html)], repo)
     page = (html / "index.html").read_text()
     for title in ("Training loss per epoch (best learning rate)", "Validation accuracy per epoch (best learning rate)",
-                  "Validation accuracy per epoch, one line per learning rate"):
+                  "Validation accuracy per epoch, one line per learning rate",
+                  "Caption decoders, validation BLEU-4 per epoch (greedy decoding)"):
         assert title in page
 
     # `dvc exp run -S lr=0.1` works as typed and trains just that rate.

@@ -33,6 +33,7 @@ class CaptionTrainConfig:
     grad_clip: float = 5.0
     alpha_c: float = 1.0          # doubly stochastic attention regulariser (attention model only)
     seed: int = 0
+    precision: str = "float32"    # float32 | bfloat16: the arithmetic of the training forward pass
 
     def key(self, digest: str) -> str:
         d = {k: v for k, v in asdict(self).items() if k not in ("epochs", "patience")}
@@ -111,7 +112,7 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
     (model, optimizer, generator, history, best weights) and a matching checkpoint is resumed."""
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, vocab_size, data.features.shape[2])
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)  # one kernel for all parameters
     shuffle = generator(cfg.seed)
     train_rows = torch.nonzero(data.split == 0).squeeze(1)
     hist, best_state, key = CaptionHistory(), None, cfg.key(data.digest())
@@ -133,8 +134,9 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
                       leave=False, disable=None if progress else True):
             rows = order[i:i + cfg.batch_size]
             n = int(data.lengths[rows].max())
-            out = model(data.features[data.image[rows]].float(), data.tokens[rows, :n], data.lengths[rows])
-            loss = caption_loss(out, cfg.alpha_c if cfg.model == "attention" else 0.0)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16"):
+                out = model(data.features[data.image[rows]].float(), data.tokens[rows, :n], data.lengths[rows])
+                loss = caption_loss(out, cfg.alpha_c if cfg.model == "attention" else 0.0)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)

@@ -1,0 +1,114 @@
+"""Benchmark: the caption decoders at UCM's size, on random features of the real shape.
+
+UCM-captions has 2,100 images (1,680 train, 210 val, 210 test) with 5 captions each; the features
+are ResNet-18's (49, 512). This script makes data of that shape (random float16 features, random
+captions with UCM-like lengths over a 368-word vocabulary) and times, with the pipeline's own code
+and params.yaml's decoder and training parameters:
+
+  epoch   one epoch of train_captioner: 8,400 training captions plus the greedy validation BLEU-4
+          that ends every epoch (reported apart as well)
+  beam    beam search (captioning.decode.beam_size) over the 210 test images
+
+An untrained decoder on random data rarely says <end>, so its captions run to the length limit:
+the decoding times are the worst case.
+
+  python bench/captioner.py                     # both decoders, about 2 minutes on 2 cores
+  python bench/captioner.py --only attention
+
+Writes bench/results/captioner.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "stages"))
+
+import _stage  # noqa: E402
+from hw2.captioning.evaluate import caption_images  # noqa: E402
+from hw2.captioning.features import resolve_precision  # noqa: E402
+from hw2.captioning.train import CaptionData, CaptionTrainConfig, bleu4, train_captioner  # noqa: E402
+from hw2.captioning.vocab import SPECIALS, Vocabulary  # noqa: E402
+from hw2.common.runtime import configure_threads  # noqa: E402
+
+SPLITS = {"train": 1680, "val": 210, "test": 210}
+WORDS, MAX_LENGTH = 368, 22
+
+
+def ucm_like(seed: int = 0) -> tuple[CaptionData, Vocabulary]:
+    rng = np.random.default_rng(seed)
+    n = sum(SPLITS.values())
+    features = torch.from_numpy(rng.standard_normal((n, 49, 512)).astype(np.float16).clip(0, None))
+    rows, lengths, image, split = [], [], [], []
+    for k, s in enumerate(np.repeat(np.arange(3), list(SPLITS.values()))):
+        for _ in range(5):
+            words = int(np.clip(rng.normal(11, 4), 3, MAX_LENGTH))
+            ids = [1] + list(rng.integers(len(SPECIALS), len(SPECIALS) + WORDS, words)) + [2]
+            rows.append(ids + [0] * (MAX_LENGTH + 2 - len(ids)))
+            lengths.append(len(ids))
+            image.append(k)
+            split.append(int(s))
+    vocab = Vocabulary(list(SPECIALS) + [f"w{i}" for i in range(WORDS)], MAX_LENGTH)
+    return CaptionData(features, torch.tensor(rows), torch.tensor(lengths), torch.tensor(image),
+                       torch.tensor(split)), vocab
+
+
+def bench(model: str, data: CaptionData, vocab: Vocabulary, cap: dict) -> dict:
+    dec, tr = cap["decoder"], cap["train"]
+    cfg = CaptionTrainConfig(model=model, embed_dim=dec["embed_dim"], decoder_dim=dec["decoder_dim"],
+                             attention_dim=dec["attention_dim"], dropout=dec["dropout"], lr=tr["lr"],
+                             batch_size=tr["batch_size"], epochs=1, patience=1, grad_clip=tr["grad_clip"],
+                             alpha_c=tr["alpha_c"], seed=tr["seed"],
+                             precision=resolve_precision(tr.get("precision", "auto"), torch.device("cpu"),
+                                                         "captioning.train.precision"))
+    start, end = vocab.stoi["<start>"], vocab.stoi["<end>"]
+    t0 = time.perf_counter()
+    net, _ = train_captioner(data, len(vocab), start, end, vocab.max_length, cfg, progress=False)
+    epoch = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    bleu4(net, data, 1, start, end, vocab.max_length)
+    validation = time.perf_counter() - t0
+    test = data.features[torch.nonzero(data.split[::5] == 2).squeeze(1)]
+    beam = cap["decode"]["beam_size"]
+    t0 = time.perf_counter()
+    caps = caption_images(net, test, vocab, beam)
+    beam_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    caption_images(net, test, vocab, None)
+    greedy_s = time.perf_counter() - t0
+    out = {"epoch_s": round(epoch, 2), "precision": cfg.precision, "of_which_validation_s": round(validation, 2),
+           "train_captions": int((data.split == 0).sum()), "batch_size": cfg.batch_size,
+           "beam_size": beam, "test_images": len(test), "beam_s": round(beam_s, 2), "greedy_s": round(greedy_s, 2),
+           "mean_caption_words": round(float(np.mean([len(c) for c in caps])), 1)}
+    print(f"{model} ({cfg.precision}): epoch {epoch:.1f} s (validation {validation:.1f} s), beam {beam} over {len(test)} test "
+          f"images {beam_s:.1f} s, greedy {greedy_s:.2f} s", flush=True)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=("vanilla", "attention"))
+    args = ap.parse_args()
+    cap = _stage.load_params()["captioning"]
+    threads = configure_threads(cap["train"].get("threads") or None)
+    data, vocab = ucm_like()
+    results = {m: bench(m, data, vocab, cap) for m in ("vanilla", "attention") if args.only in (None, m)}
+    out = ROOT / "bench" / "results" / "captioner.json"
+    out.write_text(json.dumps({
+        "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+        "torch": torch.__version__, "threads": threads, "command": "python bench/captioner.py",
+        "data": "UCM-sized random: 1,680/210/210 images x 5 captions, (49, 512) float16 features, 368 words",
+        "targets": {"attention_epoch_s": 30, "beam_over_test_s": 30}, "results": results}, indent=2) + "\n")
+    print(f"written {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

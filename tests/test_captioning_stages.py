@@ -1,0 +1,86 @@
+"""The captioning stages run one by one on a small synthetic set: a killed training resumes
+through the stage, and images the dataset does not have are reported by name."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import copy_repo, env, run, set_params
+
+TINY = {"captioning": {"synthetic": {"images": 90, "seed": 1}, "images": ["2.tif", "5.tif", "7.tif"],
+                       "encoder": {"weights": "none", "image_size": 96, "batch_size": 16, "workers": 1},
+                       "train": {"epochs": 2, "batch_size": 16}}}
+
+
+@pytest.fixture(scope="module")
+def captioned(tmp_path_factory):
+    """A repository copy with data, features, vocabulary and both decoders trained."""
+    repo = copy_repo(tmp_path_factory.mktemp("stages") / "repo")
+    set_params(repo, **TINY)
+    for script in ("unzip_images", "extract_features", "build_vocab"):
+        run(["python", f"stages/{script}.py"], repo)
+    for kind in ("vanilla", "attention"):
+        run(["python", "stages/train_captioner.py", kind], repo)
+    return repo
+
+
+def test_killed_captioner_training_resumes_through_the_stage_with_the_same_result(captioned):
+    repo = captioned
+    set_params(repo, captioning={"train": {"epochs": 4}})
+    cmd = ["python", "stages/train_captioner.py", "attention"]
+    run(cmd, repo)
+    metrics, model = repo / "metrics/captioner_attention.json", repo / "models/captioner/attention.pt"
+    uninterrupted = metrics.read_bytes(), model.read_bytes(), (repo / "plots/captioner/attention.csv").read_bytes()
+
+    resume = repo / "models/.resume/train_captioner_attention.pt"
+    proc = subprocess.Popen(cmd, cwd=repo, env=env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seen = []
+    for line in proc.stdout:  # the first epoch is checkpointed: kill during the second
+        seen.append(line)
+        if line.startswith("attention epoch  1:"):
+            break
+    assert resume.is_file(), seen
+    time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    resumed = run(cmd, repo)
+    assert "resumed after epoch" in resumed.stdout and "attention epoch  1:" not in resumed.stdout
+    assert (metrics.read_bytes(), model.read_bytes(),
+            (repo / "plots/captioner/attention.csv").read_bytes()) == uninterrupted
+    assert not resume.exists()
+
+
+def test_an_image_the_dataset_lacks_is_named_and_nothing_is_written(captioned):
+    repo = captioned
+    set_params(repo, captioning={"images": ["2.tif", "nowhere.tif", "5.tif"]})
+    shutil.rmtree(repo / "plots/captions", ignore_errors=True)  # the committed run's figures
+    proc = run(["python", "stages/caption_images.py"], repo, check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, proc.stderr
+    assert "captioning.images names nowhere.tif, not in the dataset" in lines[0]
+    assert not (repo / "plots/captions").exists()
+
+    set_params(repo, captioning={"images": ["2.tif", "5.tif"]})
+    out = run(["python", "stages/caption_images.py"], repo).stdout
+    assert out.startswith("2.tif: ") and "\n5.tif: " in out
+    assert sorted(p.name for p in (repo / "plots/captions").iterdir()) == [
+        "2.png", "5.png", "caps_generated_enc_dec_w_attention.json", "captions.png"]
+
+
+def test_evaluate_scores_both_decodings_and_refuses_a_decoder_from_another_vocabulary(captioned):
+    repo = captioned
+    out = run(["python", "stages/evaluate.py", "vanilla"], repo).stdout
+    assert "vanilla greedy: BLEU-4" in out and "vanilla beam (beam 3): BLEU-4" in out
+    # a decoder trained with another vocabulary (min_freq changed afterwards) is refused by name
+    set_params(repo, captioning={"vocab": {"min_freq": 40}})
+    run(["python", "stages/build_vocab.py"], repo)
+    proc = run(["python", "stages/evaluate.py", "vanilla"], repo, check=False)
+    assert proc.returncode == 1 and "vanilla.pt: trained with a vocabulary of" in proc.stderr, proc.stderr
+    set_params(repo, captioning={"vocab": {"min_freq": 2}})
+    run(["python", "stages/build_vocab.py"], repo)
