@@ -28,6 +28,8 @@ OUT = ROOT / "plots" / "captions"
 def main():
     cap = load_params()["captioning"]
     beam = positive_int(cap["decode"]["beam_size"], "captioning.decode.beam_size")
+    max_length = positive_int(cap["decode"].get("max_length", 0), "captioning.decode.max_length",
+                              minimum=0)
     wanted = cap.get("images") or []
     if not isinstance(wanted, list) or not all(isinstance(n, str) and n for n in wanted):
         raise InputError(f"params.yaml: captioning.images must be a list of image file names, not {wanted!r}")
@@ -42,7 +44,8 @@ def main():
     model, _ = load_decoder(ROOT / "models" / "captioner" / "attention.pt", vocab, features.shape[2])
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=OUT.parent, prefix=".captions-") as tmp:
-        write_figures(Path(tmp), [(name, features[row[name]]) for name in wanted], model, vocab, beam)
+        write_figures(Path(tmp), [(name, features[row[name]]) for name in wanted], model, vocab, beam,
+                      max_length or vocab.max_length)
         if OUT.exists():  # figures of images no longer asked for go too
             shutil.rmtree(OUT)
         os.replace(tmp, OUT)
@@ -51,16 +54,17 @@ def main():
         print("captioning.images is empty: nothing to caption", file=sys.stderr)
 
 
-def write_figures(out: Path, images, model, vocab, beam: int) -> None:
+def write_figures(out: Path, images, model, vocab, beam: int, max_length: int) -> None:
     """Into ``out``: the homework's JSON file, one figure per image (name, features), a sheet."""
     captions, sheet = {}, []
     for name, feats in images:
         ids, alphas = beam_search(model, torch.from_numpy(np.asarray(feats, np.float32)),
-                                  vocab.stoi[START], vocab.stoi[END], vocab.max_length, beam)
+                                  vocab.stoi[START], vocab.stoi[END], max_length, beam)
         words = vocab.decode(ids)
         captions[name] = " ".join(words)
         image = ROOT / "data" / "images" / name
-        captioned_image(out / f"{Path(name).stem}.png", image, words, alphas[:len(words)].numpy(),
+        # not "<stem>.png": dvc-render 1.0.2 cannot sort image plots whose names mix digits and words
+        captioned_image(out / f"{Path(name).stem}_attention.png", image, words, alphas[:len(words)].numpy(),
                         f"{name}: attention decoder, beam {beam}")
         sheet.append((image, name, captions[name]))
         print(f"{name}: {captions[name]}")

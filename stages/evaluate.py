@@ -25,6 +25,7 @@ def main():
         raise ValueError(f"usage: evaluate.py vanilla|attention (got {kind!r})")
     cap = load_params()["captioning"]
     beam = positive_int(cap["decode"]["beam_size"], "captioning.decode.beam_size")
+    max_length = positive_int(cap["decode"].get("max_length", 0), "captioning.decode.max_length", minimum=0)
     configure_threads(int(cap["train"].get("threads", 0)) or None)
     vocab, meta = load_vocabulary(VOCAB)
     features, names = load_features(FEATURES)
@@ -41,7 +42,7 @@ def main():
             print(f"WARNING: {scorer.meteor_missing}", file=sys.stderr)
         for how, size in (("greedy", None), ("beam", beam)):
             t0 = time.perf_counter()
-            hyps = caption_images(model, feats, vocab, size)
+            hyps = caption_images(model, feats, vocab, size, max_length)
             seconds = time.perf_counter() - t0
             result["scores"][how] = scorer.score(hyps, test.references)
             if position:

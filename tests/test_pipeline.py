@@ -94,7 +94,7 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
     assert 0.0 <= scores["baseline"]["bleu4"] <= 1.0
     generated = json.loads((repo / "plots/captions/caps_generated_enc_dec_w_attention.json").read_text())
     assert sorted(generated) == ["2.tif", "5.tif", "7.tif"] and all(isinstance(c, str) for c in generated.values())
-    for name in ("2.png", "5.png", "7.png", "captions.png"):
+    for name in ("2_attention.png", "5_attention.png", "7_attention.png", "captions.png"):
         assert Image.open(repo / "plots/captions" / name).format == "PNG"
     assert Image.open(repo / "plots/captioner/curves.png").format == "PNG"
 
@@ -113,6 +113,8 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
                   "Validation accuracy per epoch, one line per learning rate",
                   "Caption decoders, validation BLEU-4 per epoch (greedy decoding)"):
         assert title in page
+    for image in ("plots_captioner_curves.png", "plots_captions_captions.png", "plots_captions_2_attention.png"):
+        assert image in page and (html / "static" / f"workspace_{image}").is_file()
 
     # `dvc exp run -S lr=0.1` works as typed and trains just that rate.
     run(["dvc", "exp", "run", "-S", "lr=0.1", "-n", "only-0.1"], repo)

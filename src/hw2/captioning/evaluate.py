@@ -49,19 +49,21 @@ def eval_images(captions: CaptionSet, feature_names: list[str], split: str = "te
 
 @torch.no_grad()
 def caption_images(model, features: torch.Tensor, vocab: Vocabulary, beam_size: int | None,
-                   batch: int = 64) -> list[list[str]]:
+                   max_length: int = 0, batch: int = 64) -> list[list[str]]:
     """Captions (words, no special tokens) of the images ``features`` (N, R, E): greedy decoding
-    when ``beam_size`` is None, else beam search with that beam."""
+    when ``beam_size`` is None, else beam search with that beam; at most ``max_length`` words
+    (0: the vocabulary's longest training caption)."""
     model.eval()
     start, end = vocab.stoi[START], vocab.stoi[END]
+    max_length = max_length or vocab.max_length
     out = []
     if beam_size is None:
         for i in range(0, len(features), batch):
-            words, _ = greedy_decode(model, features[i:i + batch].float(), start, end, vocab.max_length)
+            words, _ = greedy_decode(model, features[i:i + batch].float(), start, end, max_length)
             out += [vocab.decode(w) for w in words.tolist()]
     else:
         for f in features:
-            ids, _ = beam_search(model, f.float(), start, end, vocab.max_length, beam_size)
+            ids, _ = beam_search(model, f.float(), start, end, max_length, beam_size)
             out.append(vocab.decode(ids))
     return out
 
