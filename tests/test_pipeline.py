@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from conftest import env, git_init, needs_fmnist, run, set_params
+from test_report import check_report
 
 SMOKE = {"lr": [0.01, 0.1], "cnn": {"epochs": 2, "limit": 600},
          "captioning": {"synthetic": {"images": 27, "seed": 0}, "images": ["2.tif", "5.tif", "7.tif"],
@@ -44,7 +45,7 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
     out = run(["dvc", "repro"], repo).stdout
     for stage in ("download_fashion_mnist", "train_cnn", "dump_kernels", "unzip_images", "extract_features",
                   "build_vocab", "train_captioner@vanilla", "train_captioner@attention", "evaluate@vanilla",
-                  "evaluate@attention", "compare_captioners", "caption_images"):
+                  "evaluate@attention", "compare_captioners", "caption_images", "report"):
         assert f"Running stage '{stage}'" in out
 
     metrics = json.loads((repo / "metrics/cnn.json").read_text())
@@ -97,6 +98,8 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
     for name in ("2_attention.png", "5_attention.png", "7_attention.png", "captions.png"):
         assert Image.open(repo / "plots/captions" / name).format == "PNG"
     assert Image.open(repo / "plots/captioner/curves.png").format == "PNG"
+    report = check_report(repo)  # every section, every image link resolving
+    assert "5.tif**: " + generated["5.tif"] in report and "SYNTHETIC demo set" in report
 
     # Nothing changed: a dry run reports everything up to date and a real one runs nothing.
     dry = run(["dvc", "repro", "--dry"], repo)

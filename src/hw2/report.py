@@ -1,0 +1,93 @@
+"""A small document model rendered twice: Markdown (REPORT.md) and standalone HTML (REPORT.html,
+no scripts, no network: it opens offline, with images linked relative to the report).
+
+Blocks: ``Heading(level, text)``, ``Para(text)``, ``Table(header, rows)``, ``Image(path, alt)``,
+``Code(text)``. Text may hold `code spans` and **bold**, the only inline markup used.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+
+@dataclass
+class Heading:
+    level: int
+    text: str
+
+
+@dataclass
+class Para:
+    text: str
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Image:
+    path: str  # relative to the report's folder
+    alt: str
+
+
+@dataclass
+class Code:
+    text: str
+
+
+def to_markdown(blocks: list) -> str:
+    out = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            out.append("#" * b.level + " " + b.text)
+        elif isinstance(b, Para):
+            out.append(b.text)
+        elif isinstance(b, Table):
+            cells = [b.header, ["---"] * len(b.header)] + b.rows
+            out.append("\n".join("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells))
+        elif isinstance(b, Image):
+            out.append(f"![{b.alt}]({b.path})")
+        elif isinstance(b, Code):
+            out.append("```\n" + b.text.rstrip("\n") + "\n```")
+        else:
+            raise TypeError(f"not a report block: {b!r}")
+    return "\n\n".join(out) + "\n"
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text, quote=False)
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
+
+
+STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45;color:#222}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #bbb;padding:.25rem .6rem;text-align:left}
+th{background:#f0f0f0}img{max-width:100%;border:1px solid #ddd;margin:.5rem 0}
+pre{background:#f6f6f6;padding:.8rem;overflow-x:auto}code{background:#f3f3f3;padding:0 .2rem}"""
+
+
+def to_html(blocks: list, title: str) -> str:
+    out = [f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{html.escape(title)}</title>",
+           f"<style>\n{STYLE}\n</style>\n</head>\n<body>"]
+    for b in blocks:
+        if isinstance(b, Heading):
+            level = min(max(b.level, 1), 6)
+            out.append(f"<h{level}>{_inline(b.text)}</h{level}>")
+        elif isinstance(b, Para):
+            out.append(f"<p>{_inline(b.text)}</p>")
+        elif isinstance(b, Table):
+            head = "".join(f"<th>{_inline(c)}</th>" for c in b.header)
+            body = "\n".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in b.rows)
+            out.append(f"<table>\n<tr>{head}</tr>\n{body}\n</table>")
+        elif isinstance(b, Image):
+            out.append(f"<p><img src=\"{html.escape(b.path)}\" alt=\"{html.escape(b.alt)}\"></p>")
+        elif isinstance(b, Code):
+            out.append(f"<pre><code>{html.escape(b.text)}</code></pre>")
+        else:
+            raise TypeError(f"not a report block: {b!r}")
+    out.append("</body>\n</html>\n")
+    return "\n".join(out)

@@ -1,0 +1,56 @@
+"""The report: its two renderers, and the stage on the committed run's outputs."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import run
+from hw2.report import Code, Heading, Image, Para, Table, to_html, to_markdown
+
+SECTIONS = ("## Question 1", "### Q1.1 and Q1.2: parameters", "### Q1.3", "## Question 2", "### Q2.2",
+            "### Q2.3", "## Question 3", "### Q3.1", "### Test metrics", "### Three images captioned")
+
+
+def test_markdown_and_html_render_the_same_blocks():
+    blocks = [Heading(1, "T <1>"), Para("a `x < y` and **b**"), Table(["h|1", "h2"], [["a", "b|c"]]),
+              Image("plots/a b.png", "alt \"q\""), Code("if a < b:\n    pass\n")]
+    md = to_markdown(blocks)
+    assert md.startswith("# T <1>\n\n") and "| h\\|1 | h2 |\n| --- | --- |\n| a | b\\|c |" in md
+    assert "![alt \"q\"](plots/a b.png)" in md and "```\nif a < b:\n    pass\n```\n" in md
+    page = to_html(blocks, "title")
+    assert "<h1>T &lt;1&gt;</h1>" in page and "<code>x &lt; y</code>" in page and "<strong>b</strong>" in page
+    assert '<img src="plots/a b.png" alt="alt &quot;q&quot;">' in page and "<script" not in page
+    assert "<pre><code>if a &lt; b:" in page
+    with pytest.raises(TypeError, match="not a report block"):
+        to_markdown(["text"])
+
+
+def check_report(repo) -> str:
+    """Every section present, every image link of both files resolving to a file."""
+    report = (repo / "REPORT.md").read_text()
+    for section in SECTIONS:
+        assert section in report, section
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    assert len(links) >= 10 and all((repo / link).is_file() for link in links), links
+    page = (repo / "REPORT.html").read_text()
+    assert sorted(re.findall(r'<img src="([^"]+)"', page)) == sorted(links)
+    return report
+
+
+def test_the_report_stage_on_the_committed_outputs(repo):
+    out = run(["python", "stages/report.py"], repo).stdout
+    assert "REPORT.md and REPORT.html written" in out
+    report = check_report(repo)
+    assert "**10,298 parameters**" in report and "**236,310 parameters**" in report
+    assert "All identities hold: **yes**" in report and "(best)" in report
+    assert re.search(r"git commit checked out \| `(\(not a git checkout\)|[0-9a-f]{40})`", report)
+
+
+def test_the_report_refuses_missing_outputs_in_one_line(repo):
+    (repo / "metrics/captioning.json").unlink()
+    (repo / "REPORT.md").unlink(missing_ok=True)
+    proc = run(["python", "stages/report.py"], repo, check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "metrics/captioning.json: cannot read" in proc.stderr and "dvc repro" in proc.stderr
+    assert not (repo / "REPORT.md").exists()
