@@ -7,10 +7,11 @@ PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FMNIST_SYSTEM := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: repro test setup system-packages fashion-mnist java bench clean-venv
+.PHONY: repro test setup system-packages fashion-mnist java chromium bench clean-venv
 
 repro: setup system-packages
 	dvc repro
+	@python -m hw2.notices
 
 test: setup system-packages
 	python -m pytest
@@ -26,7 +27,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 # Debian packages, installed where apt is usable and the thing is not already there:
 # dataset-fashion-mnist (else the download stage falls back to the official URLs) and a Java
-# runtime for METEOR (else the evaluate stages leave METEOR out and say so).
+# runtime for METEOR (else the evaluate stages leave METEOR out and say so); Chromium, for the test
+# that loads `dvc plots show` in a browser (else that test is skipped, saying why).
 APT_INSTALL = if ! command -v apt-get >/dev/null; then echo "note: no apt-get; $(2)"; exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
 	else echo "note: cannot run apt-get as root; $(2)"; exit 0; fi; \
@@ -34,7 +36,7 @@ APT_INSTALL = if ! command -v apt-get >/dev/null; then echo "note: no apt-get; $
 	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(1) >/dev/null; } \
 	  || echo "note: apt-get install $(1) failed; $(2)"
 
-system-packages: fashion-mnist java
+system-packages: fashion-mnist java chromium
 
 fashion-mnist:
 	@if [ -f $(FMNIST_SYSTEM) ] || [ -f data/raw_fashion_mnist/train-images-idx3-ubyte.gz ]; then exit 0; fi; \
@@ -43,6 +45,10 @@ fashion-mnist:
 java:
 	@if command -v java >/dev/null; then exit 0; fi; \
 	$(call APT_INSTALL,default-jre-headless,METEOR will be left out)
+
+chromium:
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then exit 0; fi; \
+	$(call APT_INSTALL,chromium,the browser test of dvc plots show will be skipped)
 
 bench: setup fashion-mnist
 	python bench/cnn_sweep.py

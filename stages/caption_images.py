@@ -57,14 +57,16 @@ def main():
 def write_figures(out: Path, images, model, vocab, beam: int, max_length: int) -> None:
     """Into ``out``: the homework's JSON file, one figure per image (name, features), a sheet."""
     captions, sheet = {}, []
-    for name, feats in images:
+    for k, (name, feats) in enumerate(images, 1):
         ids, alphas = beam_search(model, torch.from_numpy(np.asarray(feats, np.float32)),
                                   vocab.stoi[START], vocab.stoi[END], max_length, beam)
         words = vocab.decode(ids)
         captions[name] = " ".join(words)
         image = ROOT / "data" / "images" / name
-        # not "<stem>.png": dvc-render 1.0.2 cannot sort image plots whose names mix digits and words
-        captioned_image(out / f"{Path(name).stem}_attention.png", image, words, alphas[:len(words)].numpy(),
+        # Named by position, not by image, so that dvc.yaml can declare them as plots whatever
+        # captioning.images holds (and not "219.png": dvc-render 1.0.2 fails to sort image plots
+        # whose names mix digits and words).
+        captioned_image(out / f"attention_{k}.png", image, words, alphas[:len(words)].numpy(),
                         f"{name}: attention decoder, beam {beam}")
         sheet.append((image, name, captions[name]))
         print(f"{name}: {captions[name]}")

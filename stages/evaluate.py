@@ -42,7 +42,7 @@ def main():
             print(f"WARNING: {scorer.meteor_missing}", file=sys.stderr)
         for how, size in (("greedy", None), ("beam", beam)):
             t0 = time.perf_counter()
-            hyps = caption_images(model, feats, vocab, size, max_length)
+            hyps = caption_images(model, feats, vocab, size, max_length, progress=f"{kind} {how}")
             seconds = time.perf_counter() - t0
             result["scores"][how] = scorer.score(hyps, test.references)
             if position:

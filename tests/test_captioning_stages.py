@@ -70,7 +70,7 @@ def test_an_image_the_dataset_lacks_is_named_and_nothing_is_written(captioned):
     out = run(["python", "stages/caption_images.py"], repo).stdout
     assert out.startswith("2.tif: ") and "\n5.tif: " in out
     assert sorted(p.name for p in (repo / "plots/captions").iterdir()) == [
-        "2_attention.png", "5_attention.png", "caps_generated_enc_dec_w_attention.json", "captions.png"]
+        "attention_1.png", "attention_2.png", "caps_generated_enc_dec_w_attention.json", "captions.png"]
 
 
 def test_evaluate_scores_both_decodings_and_refuses_a_decoder_from_another_vocabulary(captioned):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 from nltk.translate.bleu_score import corpus_bleu
+from tqdm import tqdm
 
 from .dataset import CaptionSet
 from .models import beam_search, greedy_decode
@@ -49,20 +50,22 @@ def eval_images(captions: CaptionSet, feature_names: list[str], split: str = "te
 
 @torch.no_grad()
 def caption_images(model, features: torch.Tensor, vocab: Vocabulary, beam_size: int | None,
-                   max_length: int = 0, batch: int = 64) -> list[list[str]]:
+                   max_length: int = 0, batch: int = 64, progress: str | None = None) -> list[list[str]]:
     """Captions (words, no special tokens) of the images ``features`` (N, R, E): greedy decoding
     when ``beam_size`` is None, else beam search with that beam; at most ``max_length`` words
-    (0: the vocabulary's longest training caption)."""
+    (0: the vocabulary's longest training caption). ``progress``: the label of a progress bar over
+    the images, shown on a terminal only."""
     model.eval()
     start, end = vocab.stoi[START], vocab.stoi[END]
     max_length = max_length or vocab.max_length
     out = []
     if beam_size is None:
-        for i in range(0, len(features), batch):
+        for i in tqdm(range(0, len(features), batch), desc=progress, unit="batch", leave=False,
+                      disable=None if progress else True):
             words, _ = greedy_decode(model, features[i:i + batch].float(), start, end, max_length)
             out += [vocab.decode(w) for w in words.tolist()]
     else:
-        for f in features:
+        for f in tqdm(features, desc=progress, unit="image", leave=False, disable=None if progress else True):
             ids, _ = beam_search(model, f.float(), start, end, max_length, beam_size)
             out.append(vocab.decode(ids))
     return out

@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
+from tqdm import tqdm
 
 from ..common.atomic import atomic_path
 
@@ -300,7 +301,7 @@ def generate(out_dir: Path, n: int = 600, seed: int = 0, test_images: tuple[str,
     images, kinds = [], {}
     sentid = 0
     with atomic_path(out_dir / "images.zip") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
-        for i in range(n):
+        for i in tqdm(range(n), desc="synthetic images", unit="image", leave=False, disable=None):
             s = scene(i, seed)
             buf = io.BytesIO()
             s.image.save(buf, format="TIFF", compression="tiff_adobe_deflate")

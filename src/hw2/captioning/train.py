@@ -130,7 +130,7 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
         model.train()
         order = train_rows[torch.randperm(len(train_rows), generator=shuffle)]
         total, count = 0.0, 0
-        for i in tqdm(range(0, len(order), cfg.batch_size), desc=f"{cfg.model} epoch {epoch + 1}", unit="batch",
+        for i in tqdm(range(0, len(order), cfg.batch_size), desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}", unit="batch",
                       leave=False, disable=None if progress else True):
             rows = order[i:i + cfg.batch_size]
             n = int(data.lengths[rows].max())

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from PIL import Image
+from tqdm import tqdm
 
 from ..common.errors import InputError
 from .dataset import IMAGE_SUFFIXES
@@ -62,7 +63,7 @@ def extract_images(zip_path: Path, out_dir: Path, wanted: list[str]) -> list[str
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
         try:
-            for name in wanted:
+            for name in tqdm(wanted, desc="unzip", unit="image", leave=False, disable=None):
                 target = tmp / name
                 with zf.open(entries[name]) as src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst)
