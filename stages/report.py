@@ -36,8 +36,14 @@ def provenance():
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                                 check=True).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "src", "stages", "dvc.yaml", "params.yaml"],
+                               cwd=ROOT, capture_output=True).returncode
+        if dirty:  # the code or params that ran differ from the commit (an experiment, or work in progress)
+            commit = f"`{commit}` + uncommitted changes to src/, stages/, dvc.yaml or params.yaml"
+        else:
+            commit = f"`{commit}`"
     except (OSError, subprocess.CalledProcessError):
-        commit = "(not a git checkout)"
+        commit = "`(not a git checkout)`"
     try:
         stages = yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"]
     except (OSError, yaml.YAMLError, KeyError, TypeError):
@@ -144,7 +150,7 @@ def main():
                                                                   "imagery)" if synthetic else "")],
                   ["encoder weights", features["encoder_weights"] + (" (**random**: no ImageNet weights)"
                                                                      if features["encoder_weights"] == "random" else "")],
-                  ["git commit checked out", f"`{commit}`"],
+                  ["git commit checked out", commit],
                   ["dvc.lock digest (every other stage)", f"`{lock}`"]]),
               Heading(3, "Parameters (params.yaml)"), Code((ROOT / "params.yaml").read_text())]
     blocks = header + theory_section() + fashion_section() + captioning_section(params["captioning"].get("images") or [])
