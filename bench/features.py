@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import resource
 import subprocess
 import sys
@@ -82,7 +84,11 @@ def main():
     if args.worker:
         print("RESULT " + json.dumps(worker(args.worker, args.images)), flush=True)
         return
+    machine = {"cpu": next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                            if line.startswith("model name")), platform.processor()), "cores": os.cpu_count()}
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    if results.get("machine") != machine:  # numbers from another machine do not mix with these
+        results = {}
     for impl in [args.only] if args.only else ["plain", "pipeline"]:
         proc = subprocess.run([sys.executable, __file__, "--worker", impl, "--images", str(args.images)],
                               capture_output=True, text=True, cwd=ROOT)
@@ -97,10 +103,7 @@ def main():
     if plain and pipe:
         results["speedup"] = round(pipe[-1]["images_per_s"] / plain[-1]["images_per_s"], 2)
         print(f"speedup {results['speedup']}x")
-    import platform
-    results["machine"] = {"cpu": next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                                       if line.startswith("model name")), platform.processor()),
-                          "cores": __import__("os").cpu_count()}
+    results["machine"] = machine
     results["date"] = time.strftime("%Y-%m-%d")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
