@@ -18,6 +18,7 @@ from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
 from hw2.common.errors import InputError
 from hw2.common.params import positive_int
+from hw2.common.runtime import deterministic_device
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
 VOCAB = ROOT / "data" / "vocab"
@@ -33,6 +34,7 @@ def main():
     wanted = cap.get("images") or []
     if not isinstance(wanted, list) or not all(isinstance(n, str) and n for n in wanted):
         raise InputError(f"params.yaml: captioning.images must be a list of image file names, not {wanted!r}")
+    device = deterministic_device(cap["train"].get("device", "auto"), "captioning.train.device")
     vocab, meta = load_vocabulary(VOCAB)
     features, names = load_features(FEATURES)
     check_same_images(names, FEATURES, meta, VOCAB)
@@ -41,7 +43,7 @@ def main():
     if missing:
         raise InputError(f"params.yaml: captioning.images names {', '.join(missing)}, not in the dataset "
                          f"(data/captions.json has {len(names):,} images, e.g. {names[0]})")
-    model, _ = load_decoder(ROOT / "models" / "captioner" / "attention.pt", vocab, features.shape[2])
+    model, _ = load_decoder(ROOT / "models" / "captioner" / "attention.pt", vocab, features.shape[2], device)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=OUT.parent, prefix=".captions-") as tmp:
         write_figures(Path(tmp), [(name, features[row[name]]) for name in wanted], model, vocab, beam,
@@ -58,7 +60,7 @@ def write_figures(out: Path, images, model, vocab, beam: int, max_length: int) -
     """Into ``out``: the homework's JSON file, one figure per image (name, features), a sheet."""
     captions, sheet = {}, []
     for k, (name, feats) in enumerate(images, 1):
-        ids, alphas = beam_search(model, torch.from_numpy(np.asarray(feats, np.float32)),
+        ids, alphas = beam_search(model, torch.from_numpy(np.asarray(feats, np.float32)).to(next(model.parameters()).device),
                                   vocab.stoi[START], vocab.stoi[END], max_length, beam)
         words = vocab.decode(ids)
         captions[name] = " ".join(words)
@@ -66,7 +68,7 @@ def write_figures(out: Path, images, model, vocab, beam: int, max_length: int) -
         # Named by position, not by image, so that dvc.yaml can declare them as plots whatever
         # captioning.images holds (and not "219.png": dvc-render 1.0.2 fails to sort image plots
         # whose names mix digits and words).
-        captioned_image(out / f"attention_{k}.png", image, words, alphas[:len(words)].numpy(),
+        captioned_image(out / f"attention_{k}.png", image, words, alphas[:len(words)].cpu().numpy(),
                         f"{name}: attention decoder, beam {beam}")
         sheet.append((image, name, captions[name]))
         print(f"{name}: {captions[name]}")

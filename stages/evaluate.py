@@ -11,7 +11,7 @@ from hw2.captioning.features import load_features
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
 from hw2.common.params import positive_int
-from hw2.common.runtime import configure_threads
+from hw2.common.runtime import configure_threads, deterministic_device
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
 VOCAB = ROOT / "data" / "vocab"
@@ -27,11 +27,12 @@ def main():
     beam = positive_int(cap["decode"]["beam_size"], "captioning.decode.beam_size")
     max_length = positive_int(cap["decode"].get("max_length", 0), "captioning.decode.max_length", minimum=0)
     configure_threads(int(cap["train"].get("threads", 0)) or None)
+    device = deterministic_device(cap["train"].get("device", "auto"), "captioning.train.device")
     vocab, meta = load_vocabulary(VOCAB)
     features, names = load_features(FEATURES)
     check_same_images(names, FEATURES, meta, VOCAB)
     test = eval_images(load_caption_set(CAPTIONS), names)
-    model, state = load_decoder(ROOT / "models" / "captioner" / f"{kind}.pt", vocab, features.shape[2])
+    model, state = load_decoder(ROOT / "models" / "captioner" / f"{kind}.pt", vocab, features.shape[2], device)
     feats = torch.from_numpy(features[test.rows])
     position = [i for i, refs in enumerate(test.references) if names_position(refs)]
     started = time.perf_counter()

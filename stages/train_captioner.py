@@ -2,8 +2,6 @@
 import sys
 import time
 
-import torch
-
 from _stage import ROOT, load_params, stage
 
 from hw2.captioning.features import load_features, resolve_precision
@@ -12,7 +10,7 @@ from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
 from hw2.common.checkpoint import save_checkpoint
 from hw2.common.plotting import write_csv
-from hw2.common.runtime import configure_threads
+from hw2.common.runtime import configure_threads, deterministic_device
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
 VOCAB = ROOT / "data" / "vocab"
@@ -26,31 +24,33 @@ def main():
     cap = load_params()["captioning"]
     dec, tr = cap["decoder"], cap["train"]
     configure_threads(int(tr.get("threads", 0)) or None)
+    device = deterministic_device(tr.get("device", "auto"), "captioning.train.device")
     cfg = CaptionTrainConfig(model=kind, embed_dim=dec["embed_dim"], decoder_dim=dec["decoder_dim"],
                              attention_dim=dec["attention_dim"], dropout=dec["dropout"], lr=tr["lr"],
                              batch_size=tr["batch_size"], epochs=tr["epochs"], patience=tr["patience"],
                              grad_clip=tr["grad_clip"], alpha_c=tr["alpha_c"], seed=tr["seed"],
-                             precision=resolve_precision(tr.get("precision", "auto"), torch.device("cpu"),
-                                                         "captioning.train.precision"))
+                             precision=resolve_precision(tr.get("precision", "auto"), device,
+                                                         "captioning.train.precision"), device=device.type)
     vocab, meta = load_vocabulary(VOCAB)
     features, names = load_features(FEATURES)
     check_same_images(names, FEATURES, meta, VOCAB)
     data = load_caption_data(features, VOCAB / "captions.npz")
-    print(f"{kind}: {int((data.split == 0).sum()):,} training captions, {cfg.precision} arithmetic", flush=True)
+    print(f"{kind}: {int((data.split == 0).sum()):,} training captions, {cfg.precision} arithmetic on "
+          f"{device.type}", flush=True)
     start = time.perf_counter()
     model, hist = train_captioner(
         data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
         resume_path=ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt",
         on_epoch=lambda e, lo, b: print(f"{kind} epoch {e:2d}: loss {lo:.4f}, validation BLEU-4 {b:.4f}", flush=True))
     save_checkpoint(ROOT / "models" / "captioner" / f"{kind}.pt", {
-        "state_dict": model.state_dict(), "config": cfg.__dict__, "vocab_size": len(vocab),
+        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "config": cfg.__dict__, "vocab_size": len(vocab),
         "best_epoch": hist.best_epoch, "val_bleu4": hist.val_bleu4[hist.best_epoch - 1]})
     write_csv(ROOT / "plots" / "captioner" / f"{kind}.csv", ["epoch", "train_loss", "val_bleu4"],
               [(e + 1, lo, b) for e, (lo, b) in enumerate(zip(hist.train_loss, hist.val_bleu4))])
     write_json(ROOT / "metrics" / f"captioner_{kind}.json", {
         "best_epoch": hist.best_epoch, "epochs_run": len(hist.train_loss),
         "val_bleu4": hist.val_bleu4[hist.best_epoch - 1], "train_loss": hist.train_loss[hist.best_epoch - 1],
-        "precision": cfg.precision})
+        "precision": cfg.precision, "device": cfg.device})
     if hist.resumed_from:
         print(f"{kind}: resumed after epoch {hist.resumed_from} (models/.resume/train_captioner_{kind}.pt)")
     (ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt").unlink(missing_ok=True)

@@ -56,17 +56,18 @@ def caption_images(model, features: torch.Tensor, vocab: Vocabulary, beam_size: 
     (0: the vocabulary's longest training caption). ``progress``: the label of a progress bar over
     the images, shown on a terminal only."""
     model.eval()
+    device = next(model.parameters()).device
     start, end = vocab.stoi[START], vocab.stoi[END]
     max_length = max_length or vocab.max_length
     out = []
     if beam_size is None:
         for i in tqdm(range(0, len(features), batch), desc=progress, unit="batch", leave=False,
                       disable=None if progress else True):
-            words, _ = greedy_decode(model, features[i:i + batch].float(), start, end, max_length)
+            words, _ = greedy_decode(model, features[i:i + batch].to(device).float(), start, end, max_length)
             out += [vocab.decode(w) for w in words.tolist()]
     else:
         for f in tqdm(features, desc=progress, unit="image", leave=False, disable=None if progress else True):
-            ids, _ = beam_search(model, f.float(), start, end, max_length, beam_size)
+            ids, _ = beam_search(model, f.to(device).float(), start, end, max_length, beam_size)
             out.append(vocab.decode(ids))
     return out
 
@@ -138,8 +139,9 @@ def most_common_caption(captions: CaptionSet, split: str = "train") -> list[str]
     return list(min(c for c, n in counts.items() if n == top))
 
 
-def load_decoder(path, vocab: Vocabulary, encoder_dim: int):
-    """A decoder saved by train_captioner, checked against the vocabulary it will decode with."""
+def load_decoder(path, vocab: Vocabulary, encoder_dim: int, device: torch.device | str = "cpu"):
+    """A decoder saved by train_captioner, checked against the vocabulary it will decode with,
+    on ``device``."""
     from ..common.checkpoint import load_checkpoint
     from ..common.errors import InputError
     from .train import CaptionTrainConfig, build_model
@@ -153,4 +155,4 @@ def load_decoder(path, vocab: Vocabulary, encoder_dim: int):
         model.load_state_dict(state["state_dict"])
     except (KeyError, TypeError, RuntimeError) as exc:
         raise InputError(f"{path}: not a caption decoder written by train_captioner ({exc})") from None
-    return model.eval(), state
+    return model.to(device).eval(), state

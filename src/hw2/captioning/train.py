@@ -34,6 +34,7 @@ class CaptionTrainConfig:
     alpha_c: float = 1.0          # doubly stochastic attention regulariser (attention model only)
     seed: int = 0
     precision: str = "float32"    # float32 | bfloat16: the arithmetic of the training forward pass
+    device: str = "cpu"           # cpu | cuda: where the decoder trains (results differ between the two)
 
     def key(self, digest: str) -> str:
         d = {k: v for k, v in asdict(self).items() if k not in ("epochs", "patience")}
@@ -48,10 +49,13 @@ class CaptionData:
     image: torch.Tensor      # (M,) row of each caption's image
     split: torch.Tensor      # (M,) 0 train, 1 val, 2 test
 
+    def to(self, device: torch.device) -> "CaptionData":
+        return CaptionData(*(t.to(device) for t in (self.features, self.tokens, self.lengths, self.image, self.split)))
+
     def digest(self) -> str:
         h = hashlib.sha256()
         for t in (self.tokens, self.lengths, self.image, self.split):
-            h.update(t.numpy().tobytes())
+            h.update(t.cpu().numpy().tobytes())
         h.update(str(tuple(self.features.shape)).encode())
         return h.hexdigest()
 
@@ -85,7 +89,7 @@ def bleu4(model, data: CaptionData, split: int, start: int, end: int, max_length
     images, refs = data.references(split)
     hyps = []
     for i in range(0, len(images), batch):
-        rows = torch.tensor(images[i:i + batch])
+        rows = torch.tensor(images[i:i + batch], device=data.features.device)
         words, _ = greedy_decode(model, data.features[rows].float(), start, end, max_length)
         hyps += [strip(w, end) for w in words.tolist()]
     with warnings.catch_warnings():  # nltk warns when a corpus has no matching 4-gram: the score is 0
@@ -109,9 +113,13 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
 
     Batches come from a fixed-seed shuffle of the training captions, sorted by nothing (the
     decoder sorts each batch by length). With ``resume_path`` every epoch is checkpointed
-    (model, optimizer, generator, history, best weights) and a matching checkpoint is resumed."""
+    (model, optimizer, generator, history, best weights) and a matching checkpoint is resumed.
+    The model and the data live on ``cfg.device``; the shuffle is drawn on the CPU, so it is the
+    same on either device."""
+    device = torch.device(cfg.device)
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg, vocab_size, data.features.shape[2])
+    model = build_model(cfg, vocab_size, data.features.shape[2]).to(device)
+    data = data.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)  # one kernel for all parameters
     shuffle = generator(cfg.seed)
     train_rows = torch.nonzero(data.split == 0).squeeze(1)
@@ -123,6 +131,8 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
             opt.load_state_dict(state["optimizer"])
             shuffle.set_state(state["shuffle_rng"])
             torch.set_rng_state(state["torch_rng"])
+            if device.type == "cuda":  # dropout draws from the device's generator
+                torch.cuda.set_rng_state(state["cuda_rng"], device)
             hist = CaptionHistory(state["train_loss"], state["val_bleu4"], state["best_epoch"], len(state["train_loss"]))
             best_state = state["best"]
     epoch = len(hist.train_loss)
@@ -132,9 +142,9 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
         total, count = 0.0, 0
         for i in tqdm(range(0, len(order), cfg.batch_size), desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}", unit="batch",
                       leave=False, disable=None if progress else True):
-            rows = order[i:i + cfg.batch_size]
+            rows = order[i:i + cfg.batch_size].to(device)
             n = int(data.lengths[rows].max())
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16"):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16"):
                 out = model(data.features[data.image[rows]].float(), data.tokens[rows, :n], data.lengths[rows])
                 loss = caption_loss(out, cfg.alpha_c if cfg.model == "attention" else 0.0)
             opt.zero_grad()
@@ -152,6 +162,7 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
             save_checkpoint(resume_path, {
                 "key": key, "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "shuffle_rng": shuffle.get_state(), "torch_rng": torch.get_rng_state(), "best": best_state,
+                **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
                 "train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4, "best_epoch": hist.best_epoch})
         if on_epoch is not None:
             on_epoch(epoch, hist.train_loss[-1], hist.val_bleu4[-1])
