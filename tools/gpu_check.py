@@ -23,6 +23,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from conftest import copy_repo  # noqa: E402
 CAPTIONING = [["unzip_images"], ["extract_features"], ["build_vocab"], ["train_captioner", "vanilla"],
               ["train_captioner", "attention"], ["evaluate", "vanilla"], ["evaluate", "attention"],
               ["caption_images"]]
@@ -46,12 +49,8 @@ def tiny_params(device: str) -> dict:
 
 
 def copy(dest: Path, device: str) -> Path:
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, check=True).stdout.decode().split("\0")
-    for rel in filter(None, listed):
-        if (ROOT / rel).is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            (dest / rel).write_bytes((ROOT / rel).read_bytes())
+    """What a fresh clone holds (the tests' copy_repo), with the tiny params on ``device``."""
+    copy_repo(dest)
     (dest / "params.yaml").write_text(yaml.safe_dump(tiny_params(device), sort_keys=False))
     return dest
 
