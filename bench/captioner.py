@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "stages"))
 
 import _stage  # noqa: E402
+from _machine import cpu_name  # noqa: E402
 from hw2.captioning.models import beam_search, greedy_decode  # noqa: E402
 from hw2.captioning.features import resolve_precision  # noqa: E402
 from hw2.captioning.train import CaptionData, CaptionTrainConfig, bleu4, train_captioner  # noqa: E402
@@ -93,16 +93,6 @@ def bench(model: str, data: CaptionData, vocab: Vocabulary, cap: dict) -> dict:
     print(f"{model} ({cfg.precision}): epoch {epoch:.1f} s (validation {validation:.1f} s), beam {beam} over {len(test)} test "
           f"images {beam_s:.1f} s, greedy {greedy_s:.2f} s", flush=True)
     return out
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main():

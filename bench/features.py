@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "stages"))
+
+from _machine import cpu_name  # noqa: E402
 
 
 def worker(impl: str, n_images: int) -> dict:
@@ -84,8 +85,7 @@ def main():
     if args.worker:
         print("RESULT " + json.dumps(worker(args.worker, args.images)), flush=True)
         return
-    machine = {"cpu": next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                            if line.startswith("model name")), platform.processor()), "cores": os.cpu_count()}
+    machine = {"cpu": cpu_name(), "cores": os.cpu_count()}
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     if results.get("machine") != machine:  # numbers from another machine do not mix with these
         results = {}

@@ -59,8 +59,9 @@ def main():
 def write_figures(out: Path, images, model, vocab, beam: int, max_length: int) -> None:
     """Into ``out``: the homework's JSON file, one figure per image (name, features), a sheet."""
     captions, sheet = {}, []
+    device = next(model.parameters()).device
     for k, (name, feats) in enumerate(images, 1):
-        ids, alphas = beam_search(model, torch.from_numpy(np.asarray(feats, np.float32)).to(next(model.parameters()).device),
+        ids, alphas = beam_search(model, torch.from_numpy(np.asarray(feats, np.float32)).to(device),
                                   vocab.stoi[START], vocab.stoi[END], max_length, beam)
         words = vocab.decode(ids)
         captions[name] = " ".join(words)

@@ -142,7 +142,7 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
         total, count = 0.0, 0
         for i in tqdm(range(0, len(order), cfg.batch_size), desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}", unit="batch",
                       leave=False, disable=None if progress else True):
-            rows = order[i:i + cfg.batch_size].to(device)
+            rows = order[i:i + cfg.batch_size]  # on the device, like train_rows
             n = int(data.lengths[rows].max())
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16"):
                 out = model(data.features[data.image[rows]].float(), data.tokens[rows, :n], data.lengths[rows])
