@@ -7,7 +7,7 @@ PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FMNIST_SYSTEM := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: repro test setup system-packages fashion-mnist java chromium bench clean-venv
+.PHONY: repro test check-lock setup system-packages fashion-mnist java chromium bench clean-venv
 
 repro: setup system-packages
 	dvc repro
@@ -15,6 +15,10 @@ repro: setup system-packages
 
 test: setup system-packages
 	python -m pytest
+
+# CI's gate: the committed dvc.lock matches the committed code, params and results (no data needed).
+check-lock: setup
+	python tools/check_lock.py
 
 setup: $(VENV)/.installed
 

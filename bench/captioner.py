@@ -100,7 +100,7 @@ def main():
     ap.add_argument("--only", choices=("vanilla", "attention"))
     args = ap.parse_args()
     cap = _stage.load_params()["captioning"]
-    threads = configure_threads(cap["train"].get("threads") or None)
+    threads = configure_threads()
     data, vocab = ucm_like()
     results = {m: bench(m, data, vocab, cap) for m in ("vanilla", "attention") if args.only in (None, m)}
     out = ROOT / "bench" / "results" / "captioner.json"

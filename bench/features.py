@@ -45,7 +45,7 @@ def worker(impl: str, n_images: int) -> dict:
     from hw2.common.runtime import configure_threads, resolve_device
 
     enc = _stage.load_params()["captioning"]["encoder"]
-    threads = configure_threads(enc.get("threads") or None)
+    threads = configure_threads()
     names = [im.filename for im in load_caption_set(ROOT / "data" / "captions.json").images]
     names = [names[i % len(names)] for i in range(n_images or len(names))]
     folder, size = ROOT / "data" / "images", enc["image_size"]
@@ -62,7 +62,7 @@ def worker(impl: str, n_images: int) -> dict:
                     feats[i] = net(x)[0].flatten(1).t().numpy().astype(np.float16)
             workers, precision = 0, "float32"
         else:
-            workers = default_workers() if enc["workers"] == "auto" else enc["workers"]
+            workers = default_workers()
             device = resolve_device(enc.get("device", "auto"))
             precision = resolve_precision(enc.get("precision", "auto"), device)
             extract_features(folder, names, ["train"] * len(names), out, encoder, image_size=size,

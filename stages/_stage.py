@@ -6,11 +6,19 @@ import sys
 import traceback
 from pathlib import Path
 
-import yaml
-
-from hw2.common.errors import InputError
-
 ROOT = Path(__file__).resolve().parent.parent
+# The library of this copy of the repository (a queued experiment runs in a copy of its own),
+# not whichever one an editable install points at.
+sys.path.insert(0, str(ROOT / "src"))
+
+try:
+    import torch  # noqa: F401  (the heaviest requirement: if it imports, the environment is the project's)
+    import yaml
+
+    from hw2.common.errors import InputError
+except ModuleNotFoundError as exc:
+    sys.exit(f"error: {sys.executable} lacks this project's packages ({exc}): run `make setup`, "
+             "then `source .venv/bin/activate` (or set HW2_PYTHON to your environment's python)")
 
 
 def load_params(path: Path = ROOT / "params.yaml") -> dict:

@@ -26,7 +26,7 @@ def main():
     cap = load_params()["captioning"]
     beam = positive_int(cap["decode"]["beam_size"], "captioning.decode.beam_size")
     max_length = positive_int(cap["decode"].get("max_length", 0), "captioning.decode.max_length", minimum=0)
-    configure_threads(int(cap["train"].get("threads", 0)) or None)
+    configure_threads()
     device = deterministic_device(cap["train"].get("device", "auto"), "captioning.train.device")
     vocab, meta = load_vocabulary(VOCAB)
     features, names = load_features(FEATURES)

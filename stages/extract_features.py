@@ -9,6 +9,7 @@ from hw2.common.atomic import write_json
 from hw2.common.runtime import configure_threads, resolve_device
 from hw2.common.params import positive_int
 
+WEIGHTS = ROOT / "data" / "weights"  # a dependency of the stage: any weights file it loads lives here
 IMAGES = ROOT / "data" / "images"
 CAPTIONS = ROOT / "data" / "captions.json"
 FEATURES = ROOT / "data" / "features" / "features.h5"
@@ -18,21 +19,27 @@ METRICS = ROOT / "metrics" / "features.json"
 @stage
 def main():
     enc = load_params()["captioning"]["encoder"]
-    configure_threads(positive_int(enc.get("threads", 0), "captioning.encoder.threads", minimum=0))
+    configure_threads()
     size = positive_int(enc["image_size"], "captioning.encoder.image_size", minimum=32)
     if size % 32:
         raise ValueError(f"params.yaml: captioning.encoder.image_size must be a multiple of 32, not {size}")
     captions = load_caption_set(CAPTIONS)
-    encoder = build_encoder(str(enc["weights"]))
+    weights = str(enc["weights"])
+    if weights not in ("auto", "IMAGENET1K_V1", "none"):
+        path = (ROOT / weights).resolve()
+        if not path.is_relative_to(WEIGHTS.resolve()):
+            raise ValueError(f"params.yaml: captioning.encoder.weights: {weights} is outside data/weights/; put the "
+                             "file there, so that DVC tracks it and a new file reruns this stage")
+        weights = str(path.relative_to(ROOT.resolve()))
+    encoder = build_encoder(weights, WEIGHTS)
     if encoder.note:
         print(f"WARNING: {encoder.note}", file=sys.stderr)
-    workers = enc.get("workers", "auto")
     device = resolve_device(enc.get("device", "auto"))
     precision = resolve_precision(enc.get("precision", "auto"), device)
     stats = extract_features(
         IMAGES, [im.filename for im in captions.images], [im.split for im in captions.images], FEATURES,
         encoder, image_size=size, batch_size=positive_int(enc["batch_size"], "captioning.encoder.batch_size"),
-        workers=default_workers() if workers == "auto" else positive_int(workers, "captioning.encoder.workers", minimum=0),
+        workers=default_workers(),
         dtype=enc.get("dtype", "float16"), device=device, precision=precision)
     regions = (size // 32) ** 2
     write_json(METRICS, {"encoder_weights": encoder.weights, "images": stats["images"], "regions": regions,

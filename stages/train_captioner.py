@@ -23,7 +23,7 @@ def main():
         raise ValueError(f"usage: train_captioner.py vanilla|attention (got {kind!r})")
     cap = load_params()["captioning"]
     dec, tr = cap["decoder"], cap["train"]
-    configure_threads(int(tr.get("threads", 0)) or None)
+    configure_threads()
     device = deterministic_device(tr.get("device", "auto"), "captioning.train.device")
     cfg = CaptionTrainConfig(model=kind, embed_dim=dec["embed_dim"], decoder_dim=dec["decoder_dim"],
                              attention_dim=dec["attention_dim"], dropout=dec["dropout"], lr=tr["lr"],

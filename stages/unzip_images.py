@@ -5,11 +5,12 @@ from pathlib import Path
 
 from _stage import ROOT, load_params, stage
 
-from hw2.captioning.dataset import file_sha256, find_inputs, load_caption_set
+from hw2.captioning.dataset import find_inputs, load_caption_set
 from hw2.captioning.figures import contact_sheet
 from hw2.captioning.synthetic import generate
 from hw2.captioning.unzip import extract_images
 from hw2.common.atomic import write_json
+from hw2.common.checksum import file_sha256
 from hw2.common.params import positive_int
 
 IMAGES = ROOT / "data" / "images"

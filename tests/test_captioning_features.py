@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-import torchvision.models._api as tv_api
 from hw2.captioning.dataset import load_caption_set
+import hw2.captioning.features as features_module
 from hw2.captioning.features import build_encoder, extract_features
 from hw2.captioning.synthetic import generate
 from hw2.captioning.unzip import extract_images
@@ -88,19 +88,44 @@ def offline(monkeypatch, tmp_path):
 
     def refuse(*args, **kwargs):
         raise urllib.error.URLError("no network")
-    monkeypatch.setattr(tv_api, "load_state_dict_from_url", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
 
 
 def test_imagenet_weights_offline_say_where_to_put_the_file(monkeypatch, tmp_path):
     offline(monkeypatch, tmp_path)
-    with pytest.raises(InputError, match=r"hub/checkpoints/resnet18-f37072fd.pth: ImageNet weights .* copy it to"):
-        build_encoder("IMAGENET1K_V1")
+    with pytest.raises(InputError, match=r"weights/resnet18-f37072fd.pth: ImageNet weights .* copy it to"):
+        build_encoder("IMAGENET1K_V1", tmp_path / "weights")
+    assert not any((tmp_path / "weights").iterdir())  # nothing half-downloaded left behind
 
 
 def test_auto_weights_offline_fall_back_to_random_and_say_so(monkeypatch, tmp_path):
     offline(monkeypatch, tmp_path)
-    enc = build_encoder("auto")
-    assert enc.weights == "random" and "RANDOMLY initialised" in enc.note
+    enc = build_encoder("auto", tmp_path / "weights")
+    assert enc.weights == "random" and "RANDOMLY initialised" in enc.note and "weights/" in enc.note
+
+
+def test_imagenet_weights_come_from_the_hub_cache_into_the_folder_and_are_hash_checked(monkeypatch, tmp_path):
+    from torchvision.models import resnet18
+    offline(monkeypatch, tmp_path)
+    cached = features_module.hub_weights_path()
+    cached.parent.mkdir(parents=True)
+    torch.manual_seed(5)
+    torch.save(resnet18().state_dict(), cached)
+    # The cached file is not torchvision's: it is neither copied nor used.
+    assert build_encoder("auto", tmp_path / "weights").weights == "random"
+    assert not (tmp_path / "weights" / cached.name).exists()
+    # Taken for torchvision's (its hash prefix), it is copied into the folder and loaded from there.
+    monkeypatch.setattr(features_module, "IMAGENET_SHA256_PREFIX", features_module.file_sha256(cached)[:8])
+    enc = build_encoder("auto", tmp_path / "weights")
+    assert enc.weights == "imagenet" and (tmp_path / "weights" / cached.name).read_bytes() == cached.read_bytes()
+    reference = build_encoder("none", seed=5)
+    for a, b in zip(enc.net.state_dict().values(), reference.net.state_dict().values()):
+        assert torch.equal(a, b)
+    # A file in the folder that is not the right one is refused, not silently replaced.
+    monkeypatch.undo()
+    offline(monkeypatch, tmp_path)
+    with pytest.raises(InputError, match="not torchvision's ImageNet weights"):
+        build_encoder("auto", tmp_path / "weights")
 
 
 def test_vocabulary_from_training_captions(tiny_set, tmp_path):

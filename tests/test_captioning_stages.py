@@ -14,7 +14,7 @@ import torch
 from conftest import copy_repo, env, run, set_params
 
 TINY = {"captioning": {"synthetic": {"images": 90, "seed": 1}, "images": ["2.tif", "5.tif", "7.tif"],
-                       "encoder": {"weights": "none", "image_size": 96, "batch_size": 16, "workers": 1},
+                       "encoder": {"weights": "none", "image_size": 96, "batch_size": 16},
                        "train": {"epochs": 2, "batch_size": 16}}}
 
 

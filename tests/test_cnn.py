@@ -1,6 +1,8 @@
 """The homework's CNN, the stacked sweep trainer checked against autograd, training, kernels."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +13,7 @@ from hw2.fashion.kernels import kernel_grid, plot_kernels
 from hw2.fashion.model import ConvNet, count_parameters
 from hw2.fashion.params import learning_rates, lr_key
 from hw2.fashion.stacked import StackedConvNets
-from hw2.fashion.train import SweepConfig, train_sweep
+from hw2.fashion.train import RateConfig, SweepConfig, train_rate, train_sweep
 
 
 def test_the_cnn_has_769930_parameters_in_the_homeworks_layers():
@@ -101,29 +103,61 @@ def tiny_arrays(n=64, seed=0):
 def test_a_training_run_learns_a_tiny_task_and_is_deterministic():
     cfg = SweepConfig(lrs=[0.05, 0.1], epochs=3, batch_size=8, dropout=0.3, l2_decay=0.0, seed=1)
     first = train_sweep(tiny_arrays(), cfg, torch.device("cpu"), progress=False)
-    assert all(loss < 0.69 for loss in first.train_loss[-1])  # below chance-level NLL of two classes
-    assert max(first.val_acc[-1]) == 1.0
+    assert all(run.train_loss[-1] < 0.69 for run in first.runs)  # below chance-level NLL of two classes
+    assert max(run.val_acc[-1] for run in first.runs) == 1.0
     second = train_sweep(tiny_arrays(), cfg, torch.device("cpu"), progress=False)
-    assert first.train_loss == second.train_loss and first.val_acc == second.val_acc
-    assert first.test_acc == second.test_acc
+    for a, b in zip(first.runs, second.runs):
+        assert a.train_loss == b.train_loss and a.val_acc == b.val_acc and a.test_acc == b.test_acc
+
+
+def same_run(a, b) -> bool:
+    return (a.lr == b.lr and a.train_loss == b.train_loss and a.val_acc == b.val_acc and a.test_acc == b.test_acc
+            and a.state_dict.keys() == b.state_dict.keys()
+            and all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict))
+
+
+def test_a_rate_alone_equals_its_row_of_a_sweep_whatever_runs_beside_it_and_however_many_threads():
+    arrays = tiny_arrays(n=96)
+    cfg = SweepConfig([0.02, 0.1, 0.05], epochs=2, batch_size=8, dropout=0.3, l2_decay=0.01, seed=4)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        alone = train_sweep(arrays, SweepConfig([0.1], 2, 8, 0.3, 0.01, 4), torch.device("cpu"), progress=False).runs[0]
+        torch.set_num_threads(1)
+        one_by_one = train_sweep(arrays, cfg, torch.device("cpu"), processes=1, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    side_by_side = train_sweep(arrays, cfg, torch.device("cpu"), processes=2, progress=False)
+    assert [run.lr for run in side_by_side.runs] == cfg.lrs
+    assert same_run(alone, one_by_one.runs[1]) and same_run(alone, side_by_side.runs[1])
+    assert all(same_run(a, b) for a, b in zip(one_by_one.runs, side_by_side.runs))
+    assert not same_run(side_by_side.runs[0], side_by_side.runs[1])  # the rates did differ
 
 
 def test_resume_continues_bit_for_bit(tmp_path):
     ckpt = tmp_path / "resume.pt"
-    full = train_sweep(tiny_arrays(), SweepConfig([0.1], 3, 8, 0.3, 0.0, 1), torch.device("cpu"), progress=False)
-    part = train_sweep(tiny_arrays(), SweepConfig([0.1], 2, 8, 0.3, 0.0, 1), torch.device("cpu"),
-                       resume_path=ckpt, progress=False)
+    cfg = RateConfig(0.1, 3, 8, 0.3, 0.0, 1)
+    full = train_rate(tiny_arrays(), cfg, torch.device("cpu"), progress=False)
+    part = train_rate(tiny_arrays(), replace(cfg, epochs=2), torch.device("cpu"), resume_path=ckpt, progress=False)
     assert part.resumed_from == 0 and ckpt.is_file()
-    rest = train_sweep(tiny_arrays(), SweepConfig([0.1], 3, 8, 0.3, 0.0, 1), torch.device("cpu"),
-                       resume_path=ckpt, progress=False)
-    assert rest.resumed_from == 2
-    assert rest.train_loss == full.train_loss and rest.val_acc == full.val_acc and rest.test_acc == full.test_acc
-    for name, value in full.state_dicts[0].items():
-        assert torch.equal(value, rest.state_dicts[0][name])
-    # A checkpoint made with other hyperparameters is ignored, not resumed.
-    other = train_sweep(tiny_arrays(), SweepConfig([0.1], 3, 8, 0.2, 0.0, 1), torch.device("cpu"),
-                        resume_path=ckpt, progress=False)
+    rest = train_rate(tiny_arrays(), cfg, torch.device("cpu"), resume_path=ckpt, progress=False)
+    assert rest.resumed_from == 2 and same_run(full, rest)
+    # A checkpoint made with other hyperparameters, or of a longer run, is ignored, not resumed.
+    other = train_rate(tiny_arrays(), replace(cfg, dropout=0.2), torch.device("cpu"), resume_path=ckpt, progress=False)
     assert other.resumed_from == 0
+    train_rate(tiny_arrays(), cfg, torch.device("cpu"), resume_path=ckpt, progress=False)  # a 3-epoch checkpoint
+    shorter = train_rate(tiny_arrays(), replace(cfg, epochs=2), torch.device("cpu"), resume_path=ckpt, progress=False)
+    assert shorter.resumed_from == 0 and same_run(shorter, part)
+
+
+def test_a_sweep_resumes_each_rate_from_its_own_checkpoint(tmp_path):
+    cfg = SweepConfig([0.05, 0.1], 2, 8, 0.3, 0.0, 1)
+    full = train_sweep(tiny_arrays(), cfg, torch.device("cpu"), progress=False)
+    train_rate(tiny_arrays(), RateConfig(0.1, 1, 8, 0.3, 0.0, 1), torch.device("cpu"),
+               resume_path=tmp_path / "lr_0_1.pt", progress=False)  # as a sweep killed after lr 0.1's first epoch
+    resumed = train_sweep(tiny_arrays(), cfg, torch.device("cpu"), resume_dir=tmp_path, processes=2, progress=False)
+    assert [run.resumed_from for run in resumed.runs] == [0, 1]
+    assert all(same_run(a, b) for a, b in zip(full.runs, resumed.runs))
 
 
 @pytest.mark.parametrize("value, message", [

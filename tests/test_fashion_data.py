@@ -102,7 +102,7 @@ def test_real_files_verify_and_split(tmp_path):
 ])
 def test_download_stage_bad_input_gives_one_line_and_writes_nothing(repo, corruption, message):
     local = repo / "data" / "raw_fashion_mnist"
-    local.mkdir(parents=True)
+    local.mkdir(parents=True, exist_ok=True)
     labels = np.zeros(10000, np.uint8)
     for stem in FILES:
         (local / f"{stem}.gz").write_bytes(gzip.compress(idx_bytes(labels)))

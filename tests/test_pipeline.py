@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 import zipfile
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -20,7 +21,7 @@ from test_report import check_report
 
 SMOKE = {"lr": [0.01, 0.1], "cnn": {"epochs": 2, "limit": 600},
          "captioning": {"synthetic": {"images": 27, "seed": 0}, "images": ["2.tif", "5.tif", "7.tif"],
-                        "encoder": {"weights": "none", "batch_size": 8, "workers": 1},
+                        "encoder": {"weights": "none", "batch_size": 8},
                         "decoder": {"embed_dim": 16, "decoder_dim": 32, "attention_dim": 16},
                         "train": {"epochs": 2, "batch_size": 16}}}
 # (plots) every figure and series a full run leaves for `dvc plots show`
@@ -67,7 +68,7 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
     assert rows[0] == "epoch,lr,train_loss,val_acc" and len(rows) == 1 + 2 * 2
     for name in ("conv1.png", "conv2.png"):
         assert Image.open(repo / "plots/kernels" / name).format == "PNG"
-    assert not (repo / "models/.resume/train_cnn.pt").exists()  # removed once the run is complete
+    assert not any((repo / "models/.resume/train_cnn").iterdir())  # removed once the run is complete
 
     # Captioning data on the synthetic demo set, with a randomly initialised encoder.
     dataset = json.loads((repo / "metrics/dataset.json").read_text())
@@ -109,6 +110,7 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
     assert "Running stage" not in dry.stdout and "Data and pipelines are up to date" in dry.stdout
     again = run(["dvc", "repro"], repo)
     assert "Running stage" not in again.stdout
+    check_dependencies_and_the_lock_gate(repo)
 
     shown = run(["dvc", "metrics", "show", "--json"], repo).stdout
     assert "best_test_acc" in shown and "rates" in shown
@@ -122,10 +124,13 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
     for image in ("plots_captioner_curves.png", "plots_captions_captions.png", "plots_captions_attention_1.png"):
         assert image in page and (html / "static" / f"workspace_{image}").is_file()
 
-    # `dvc exp run -S lr=0.1` works as typed and trains just that rate.
+    # `dvc exp run -S lr=0.1` works as typed and trains just that rate, to the same numbers, digit
+    # for digit, as the rate's row of the two-rate sweep.
+    swept = json.loads((repo / "metrics/cnn.json").read_text())["rates"]["lr_0_1"]
     run(["dvc", "exp", "run", "-S", "lr=0.1", "-n", "only-0.1"], repo)
     exp_metrics = json.loads((repo / "metrics/cnn.json").read_text())
     assert set(exp_metrics["rates"]) == {"lr_0_1"} and exp_metrics["best_lr"] == 0.1
+    assert exp_metrics["rates"]["lr_0_1"] == swept
     table = run(["dvc", "exp", "show", "--json"], repo).stdout
     assert "only-0.1" in table
     # `dvc metrics diff` (and the columns of `dvc exp show`) name a metric by its keys joined with
@@ -143,6 +148,41 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
                 value = value[key]
             assert value == change["new"], (path, name)
     assert diff["metrics/cnn.json"]["best_lr"]["new"] == 0.1
+
+
+def stale(repo) -> set[str]:
+    return set(json.loads(run(["dvc", "status", "--json"], repo).stdout))
+
+
+def check_dependencies_and_the_lock_gate(repo):
+    """After a full run: a change to a file makes exactly the stages that read it stale, and the CI
+    gate (tools/check_lock.py) names them until they are rerun."""
+    gate = run(["python", "tools/check_lock.py"], repo)
+    assert "matches" in gate.stdout
+    # A weights file put where the encoder takes its weights from is a dependency of the features.
+    (repo / "data/weights/mine.pth").write_bytes(b"new weights")
+    assert stale(repo) == {"extract_features"}
+    (repo / "data/weights/mine.pth").unlink()
+    # A captioning module: the stages whose scripts import it, directly or not, and no other.
+    vocab = repo / "src/hw2/captioning/vocab.py"
+    text = vocab.read_text()
+    vocab.write_text(text + "\n# an edit\n")
+    assert stale(repo) == {"build_vocab", "train_captioner@vanilla", "train_captioner@attention", "evaluate@vanilla",
+                           "evaluate@attention", "compare_captioners", "caption_images"}
+    vocab.write_text(text)
+    assert stale(repo) == set()
+    # A Fashion-MNIST module: the gate fails naming its two stages; `dvc repro` reruns exactly those
+    # (their outputs come out the same, so nothing after them runs) and the gate passes again.
+    data = repo / "src/hw2/fashion/data.py"
+    data.write_text(data.read_text() + "\n# an edit\n")
+    failed = run(["python", "tools/check_lock.py"], repo, check=False)
+    assert failed.returncode == 1, failed.stdout
+    named = {line.split(":")[0].strip() for line in failed.stderr.splitlines() if line.startswith("  ")}
+    assert named == {"download_fashion_mnist", "train_cnn"}, failed.stderr
+    assert "src/hw2/fashion/data.py modified" in failed.stderr
+    rerun = run(["dvc", "repro"], repo).stdout
+    assert rerun.count("Running stage") == 2 and "'download_fashion_mnist'" in rerun and "'train_cnn'" in rerun, rerun
+    assert "matches" in run(["python", "tools/check_lock.py"], repo).stdout
 
 
 def write_bad_params_cases():
@@ -197,6 +237,18 @@ def test_unzip_stage_bad_input_gives_one_line_and_writes_nothing(repo, case, mes
     assert not (repo / "metrics/dataset.json").exists()
 
 
+def processes_working_in(folder) -> list[int]:
+    """PIDs of the processes whose working directory is ``folder`` (Linux /proc)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == Path(folder).resolve():
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
 @needs_fmnist
 def test_killed_training_resumes_and_ends_with_the_same_metrics(repo):
     set_params(repo, lr=[0.01, 0.1], cnn={"epochs": 3, "limit": 3000})
@@ -206,24 +258,26 @@ def test_killed_training_resumes_and_ends_with_the_same_metrics(repo):
     run(["python", "stages/train_cnn.py"], repo)  # determinism: a second run, byte for byte
     assert (repo / "metrics/cnn.json").read_bytes() == uninterrupted
 
-    resume = repo / "models/.resume/train_cnn.pt"
+    resume = repo / "models/.resume/train_cnn"
     proc = subprocess.Popen(["python", "stages/train_cnn.py"], cwd=repo, env=env(),
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     seen = []
-    for line in proc.stdout:  # wait for the first finished epoch, then kill in the middle of the second
+    for line in proc.stdout:  # wait until both rates have finished their first epoch, then kill
         seen.append(line)
-        if line.startswith("epoch  1/3"):
+        if sum(s.startswith("epoch  1/3") for s in seen) == 2:
             break
-    assert resume.is_file(), seen
+    assert sorted(p.name for p in resume.iterdir()) == ["lr_0_01.pt", "lr_0_1.pt"], seen
     time.sleep(0.3)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
+    time.sleep(0.5)
+    assert processes_working_in(repo) == [], "the training processes outlived the killed stage"
     resumed = run(["python", "stages/train_cnn.py"], repo)
-    assert "resumed after epoch 1" in resumed.stdout
-    assert "epoch  1/3" not in resumed.stdout  # the finished epoch is not trained again
+    assert "lr 0.01: resumed after epoch" in resumed.stdout and "lr 0.1: resumed after epoch" in resumed.stdout
+    assert "epoch  1/3" not in resumed.stdout  # the finished epochs are not trained again
     assert (repo / "metrics/cnn.json").read_bytes() == uninterrupted
-    assert not resume.exists()
+    assert not any(resume.iterdir())
 
 
 def test_features_and_vocabulary_from_different_runs_are_refused(repo):

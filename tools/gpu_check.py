@@ -42,7 +42,7 @@ def tiny_params(device: str) -> dict:
     cap = params["captioning"]
     cap["synthetic"] = {"images": 45, "seed": 0}
     cap["images"] = ["2.tif", "5.tif", "7.tif"]
-    cap["encoder"].update(weights="none", batch_size=8, workers=1, device=device)
+    cap["encoder"].update(weights="none", batch_size=8, device=device)
     cap["decoder"].update(embed_dim=32, decoder_dim=64, attention_dim=32)
     cap["train"].update(epochs=3, batch_size=16, device=device)
     return params

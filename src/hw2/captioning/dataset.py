@@ -11,7 +11,6 @@ tokens is tokenised from its raw text.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -103,10 +102,3 @@ def find_inputs(folder: Path) -> tuple[Path, Path] | None:
         raise InputError(f"{folder}: expected one images .zip and one captions .json, found: {found}")
     return zips[0], jsons[0]
 
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

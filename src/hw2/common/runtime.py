@@ -6,17 +6,26 @@ import os
 import torch
 
 
-def configure_threads(threads: int | None = None) -> int:
-    """Use ``threads`` intra-op threads, else ``OMP_NUM_THREADS``, else every core.
+def cpu_budget() -> int:
+    """How many cores this process may use: ``OMP_NUM_THREADS`` when set, else every core it
+    may run on. An execution setting, not a parameter: results do not depend on it.
 
     Several processes sharing the cores (``dvc queue start -j N``) should each be given
-    cores/N threads: oversubscribed OpenMP threads spin against each other and run many
-    times slower than one. Denormals are flushed: they slow CPU arithmetic by orders of
-    magnitude and change nothing a float32 network can represent usefully.
-    """
-    if not threads:
-        env = os.environ.get("OMP_NUM_THREADS", "").strip()
-        threads = int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
+    cores/N: oversubscribed OpenMP threads spin against each other and run many times slower
+    than one."""
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def configure_threads() -> int:
+    """Use :func:`cpu_budget` intra-op threads; flush denormals (they slow CPU arithmetic by
+    orders of magnitude and change nothing a float32 network can represent usefully)."""
+    threads = cpu_budget()
     torch.set_num_threads(threads)
     torch.set_flush_denormal(True)
     return threads

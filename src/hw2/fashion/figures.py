@@ -12,7 +12,7 @@ LOSS, ACC = "mean training NLL loss", "validation accuracy"
 def write_sweep_plots(plots: Path, lrs: list[float], result: SweepResult, best: int) -> None:
     """``best.csv`` and ``sweep.csv`` (long format: one row per rate and epoch, for DVC's
     ``by_lr`` template), and the best rate's and every rate's curves as PNG."""
-    epochs = list(range(1, len(result.train_loss) + 1))
+    epochs = list(range(1, result.epochs + 1))
     loss, acc = result.curves(best)
     name = f"lr {lrs[best]:g}"
     write_csv(plots / "best.csv", ["epoch", "train_loss", "val_acc"], zip(epochs, loss, acc))
