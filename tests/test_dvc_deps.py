@@ -103,7 +103,8 @@ def pipeline() -> dict:
 
 
 def test_every_stage_depends_on_exactly_the_code_it_runs():
-    assert dependency_problems(pipeline()) == []
+    problems = dependency_problems(pipeline())
+    assert not problems, "dvc.yaml's deps disagree with the imports:\n" + "\n".join(problems)
 
 
 def test_every_stage_runs_with_the_launcher_and_it_is_executable():
