@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import re
+import subprocess
 import sys
 import traceback
 from pathlib import Path
@@ -11,6 +15,35 @@ ROOT = Path(__file__).resolve().parent.parent
 # not whichever one an editable install points at.
 sys.path.insert(0, str(ROOT / "src"))
 
+
+def queued_from() -> Path | None:
+    """The repository a queued (or ``--temp``) experiment was started from, when this stage runs in
+    DVC's copy of it (``.dvc/tmp/exps/…``); None in the workspace."""
+    origin = os.environ.get("DVC_ROOT")
+    return Path(origin).resolve() if origin and Path(origin).resolve() != ROOT else None
+
+
+def share_cores_with_queue_workers() -> None:
+    """Under ``dvc queue start -j N`` several experiments run at once on this machine: unless
+    ``OMP_NUM_THREADS`` says otherwise, give this stage cores/N (N = the queue workers of the
+    repository the experiment came from) instead of every core, so that the workers do not spin
+    their threads against each other. Results do not depend on it."""
+    origin = queued_from()
+    if origin is None or os.environ.get("OMP_NUM_THREADS", "").strip():
+        return
+    node = hashlib.sha256(os.path.join(str(origin), ".dvc", "tmp", "exps", "celery").encode()).hexdigest()[:6]
+    try:  # DVC names its workers dvc-exp-<hash of the queue's folder>-<k>@localhost
+        listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return
+    workers = set(re.findall(rf"queue-worker (dvc-exp-{node}-\d+)@", listing))
+    if workers:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        os.environ["OMP_NUM_THREADS"] = str(max(1, cores // len(workers)))
+
+
+share_cores_with_queue_workers()
+
 try:
     import torch  # noqa: F401  (the heaviest requirement: if it imports, the environment is the project's)
     import yaml
@@ -19,6 +52,62 @@ try:
 except ModuleNotFoundError as exc:
     sys.exit(f"error: {sys.executable} lacks this project's packages ({exc}): run `make setup`, "
              "then `source .venv/bin/activate` (or set HW2_PYTHON to your environment's python)")
+
+
+class StageLive:
+    """DVCLive for a stage's training loop: ``dvc exp show`` and the VS Code extension see the
+    metrics of a running experiment after every epoch.
+
+    The summary (the stage's metrics file) is written atomically with sorted keys, so the same
+    numbers give the same bytes; each metric's per-epoch series goes to
+    ``<series>/metrics/<name>.tsv`` (columns ``step`` = epoch and the value, no timestamps). No
+    dvc.yaml is written and no experiment saved: the pipeline declares these files itself.
+    """
+
+    def __init__(self, metrics: Path, series: Path):
+        import logging
+
+        from dvclive import Live
+
+        from hw2.common.atomic import write_json
+
+        logging.getLogger("dvclive").setLevel(logging.WARNING)  # not "Logging to experiment …" in every stage
+
+        class _Live(Live):
+            @property
+            def metrics_file(self) -> str:
+                return str(metrics)
+
+            @property
+            def plots_dir(self) -> str:
+                return str(series)
+
+            def make_summary(self) -> None:
+                write_json(metrics, {**self.summary, "step": self.step})
+
+        self.live = _Live(dir=str(series), dvcyaml=False, save_dvc_exp=False, report=None)
+
+    def log(self, epoch: int, values: dict[str, float]) -> None:
+        """One epoch's values (``{"name/with/slashes": value}``: nested keys in the summary)."""
+        self.live.step = epoch
+        for name, value in values.items():
+            self.live.log_metric(name, value)
+        self.live.make_summary()
+
+    def rewrite(self, series: dict[str, list[float]], summary: dict, epochs: int) -> None:
+        """The final files, from the whole history (whatever order the epochs were logged in, and
+        epochs resumed from a checkpoint included): every series from epoch 1, then the summary."""
+        import shutil
+
+        shutil.rmtree(Path(self.live.plots_dir) / "metrics", ignore_errors=True)
+        self.live._metrics.clear()
+        for name, values in series.items():
+            for epoch, value in enumerate(values, start=1):
+                self.live.step = epoch
+                self.live.log_metric(name, value)
+        self.live.summary = summary
+        self.live.step = epochs
+        self.live.make_summary()
 
 
 def load_params(path: Path = ROOT / "params.yaml") -> dict:

@@ -1,8 +1,9 @@
 """Stage compare_captioners: both decoders' test scores side by side with the caption-prior
 baseline (metrics/captioning.json) and their training curves on the same axes (PNG)."""
-import csv
 import json
 import sys
+
+import pandas as pd
 
 from _stage import ROOT, stage
 
@@ -22,11 +23,15 @@ def read_json(path):
         raise InputError(f"{path}: cannot read ({exc})") from None
 
 
-def read_curve(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    return {k: [float(r[k]) for r in rows] for k in ("train_loss", "val_bleu4")} | {
-        "epoch": [int(r["epoch"]) for r in rows]}
+def read_curve(folder):
+    """A decoder's per-epoch series, as its train_captioner stage logged them with DVCLive."""
+    try:
+        loss, bleu = (pd.read_csv(folder / "metrics" / f"{name}.tsv", sep="\t") for name in ("train_loss", "val_bleu4"))
+    except (OSError, pd.errors.ParserError) as exc:
+        raise InputError(f"{folder}: cannot read the training curves ({exc})") from None
+    table = loss.merge(bleu, on="step").sort_values("step")
+    return {"epoch": table["step"].tolist(), "train_loss": table["train_loss"].tolist(),
+            "val_bleu4": table["val_bleu4"].tolist()}
 
 
 @stage
@@ -53,7 +58,7 @@ def main():
         out[m] = {how: s | ({"position_bleu4": e["position"][how]["bleu4"]} if how in e["position"] else {})
                   for how, s in e["scores"].items()}
         out[m]["best_epoch"] = train["best_epoch"]
-        runs[m] = read_curve(ROOT / "plots" / "captioner" / f"{m}.csv") | {"best_epoch": train["best_epoch"]}
+        runs[m] = read_curve(ROOT / "plots" / "captioner" / m) | {"best_epoch": train["best_epoch"]}
     write_json(ROOT / "metrics" / "captioning.json", out)
     write_json(ROOT / "data" / "evaluation" / "baseline.json", {"caption": " ".join(prior), "scores": baseline})
     training_curves(ROOT / "plots" / "captioner" / "curves.png", runs)

@@ -2,14 +2,12 @@
 import sys
 import time
 
-from _stage import ROOT, load_params, stage
+from _stage import ROOT, StageLive, load_params, stage
 
 from hw2.captioning.features import load_features, resolve_precision
 from hw2.captioning.train import CaptionTrainConfig, load_caption_data, train_captioner
 from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
-from hw2.common.atomic import write_json
 from hw2.common.checkpoint import save_checkpoint
-from hw2.common.plotting import write_csv
 from hw2.common.runtime import configure_threads, deterministic_device
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
@@ -37,20 +35,24 @@ def main():
     data = load_caption_data(features, VOCAB / "captions.npz")
     print(f"{kind}: {int((data.split == 0).sum()):,} training captions, {cfg.precision} arithmetic on "
           f"{device.type}", flush=True)
+    metrics = ROOT / "metrics" / f"captioner_{kind}.json"
+    live = StageLive(metrics, ROOT / "plots" / "captioner" / kind)  # the latest epoch's values while it trains
+
+    def report(epoch, loss, bleu):
+        print(f"{kind} epoch {epoch:2d}: loss {loss:.4f}, validation BLEU-4 {bleu:.4f}", flush=True)
+        live.log(epoch, {"train_loss": loss, "val_bleu4": bleu})
+
     start = time.perf_counter()
     model, hist = train_captioner(
         data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
-        resume_path=ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt",
-        on_epoch=lambda e, lo, b: print(f"{kind} epoch {e:2d}: loss {lo:.4f}, validation BLEU-4 {b:.4f}", flush=True))
+        resume_path=ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt", on_epoch=report)
     save_checkpoint(ROOT / "models" / "captioner" / f"{kind}.pt", {
         "state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "config": cfg.__dict__, "vocab_size": len(vocab),
         "best_epoch": hist.best_epoch, "val_bleu4": hist.val_bleu4[hist.best_epoch - 1]})
-    write_csv(ROOT / "plots" / "captioner" / f"{kind}.csv", ["epoch", "train_loss", "val_bleu4"],
-              [(e + 1, lo, b) for e, (lo, b) in enumerate(zip(hist.train_loss, hist.val_bleu4))])
-    write_json(ROOT / "metrics" / f"captioner_{kind}.json", {
+    live.rewrite({"train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4}, {  # the best epoch's values
         "best_epoch": hist.best_epoch, "epochs_run": len(hist.train_loss),
         "val_bleu4": hist.val_bleu4[hist.best_epoch - 1], "train_loss": hist.train_loss[hist.best_epoch - 1],
-        "precision": cfg.precision, "device": cfg.device})
+        "precision": cfg.precision, "device": cfg.device}, len(hist.train_loss))
     if hist.resumed_from:
         print(f"{kind}: resumed after epoch {hist.resumed_from} (models/.resume/train_captioner_{kind}.pt)")
     (ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt").unlink(missing_ok=True)

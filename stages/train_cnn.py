@@ -1,9 +1,8 @@
 """Stage train_cnn: every learning rate in `lr`, each trained on its own; the best one by validation."""
 import time
 
-from _stage import ROOT, load_params, stage
+from _stage import ROOT, StageLive, load_params, stage
 
-from hw2.common.atomic import write_json
 from hw2.common.checkpoint import save_checkpoint
 from hw2.common.runtime import cpu_budget, resolve_device
 from hw2.fashion.data import load_splits
@@ -42,11 +41,14 @@ def main():
         arrays = {k: v[:limit] for k, v in arrays.items()}
     side_by_side = device.type == "cpu" and cores > 1 and len(cfg.lrs) > 1
     print(f"train_cnn: {len(cfg.lrs)} rate(s) {cfg.lrs}, {cfg.epochs} epochs, batch {cfg.batch_size}, "
-          f"{len(arrays['y_train']):,} training images, {device}, "
-          + (f"one single-threaded process per rate on {cores} cores" if side_by_side else "one rate after the other"))
+          f"{len(arrays['y_train']):,} training images, {device}, {cores} core(s): "
+          + ("one single-threaded process per rate, side by side" if side_by_side else "one rate after the other"))
+
+    live = StageLive(METRICS, PLOTS / "epochs")  # rates.<lr>.{train_loss,val_acc} after every epoch
 
     def report(lr, epoch, loss, acc):
         print(f"epoch {epoch:2d}/{cfg.epochs}  lr {lr:g}: loss {loss:.4f} val {acc:.4f}", flush=True)
+        live.log(epoch, {f"rates/{lr_key(lr)}/train_loss": loss, f"rates/{lr_key(lr)}/val_acc": acc})
 
     start = time.perf_counter()
     result = train_sweep(arrays, cfg, device, resume_dir=RESUME, processes=cores, on_epoch=report)
@@ -67,10 +69,13 @@ def main():
                                  "train_loss": run.train_loss[-1]}
     write_sweep_plots(PLOTS, cfg.lrs, result, best)
     top = result.runs[best]
-    write_json(METRICS, {
-        "best_lr": top.lr, "best_val_acc": top.val_acc[-1], "best_test_acc": top.test_acc,
-        "n_params": count_parameters(ConvNet()), "rates": rates,
-        "images": {"train": len(arrays["y_train"]), "val": len(arrays["y_val"]), "test": len(arrays["y_test"])}})
+    live.rewrite(
+        {f"rates/{lr_key(run.lr)}/{name}": values for run in result.runs
+         for name, values in (("train_loss", run.train_loss), ("val_acc", run.val_acc))},
+        {"best_lr": top.lr, "best_val_acc": top.val_acc[-1], "best_test_acc": top.test_acc,
+         "n_params": count_parameters(ConvNet()), "rates": rates,
+         "images": {"train": len(arrays["y_train"]), "val": len(arrays["y_val"]), "test": len(arrays["y_test"])}},
+        cfg.epochs)
     for lr in cfg.lrs:
         (RESUME / f"{lr_key(lr)}.pt").unlink(missing_ok=True)
     trained = sum(cfg.epochs - run.resumed_from for run in result.runs) * len(arrays["y_train"])

@@ -3,7 +3,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _stage import ROOT, load_params, stage
+from _stage import ROOT, load_params, queued_from, stage
 
 from hw2.captioning.dataset import find_inputs, load_caption_set
 from hw2.captioning.figures import contact_sheet
@@ -11,6 +11,7 @@ from hw2.captioning.synthetic import generate
 from hw2.captioning.unzip import extract_images
 from hw2.common.atomic import write_json
 from hw2.common.checksum import file_sha256
+from hw2.common.errors import InputError
 from hw2.common.params import positive_int
 
 IMAGES = ROOT / "data" / "images"
@@ -28,6 +29,13 @@ def main():
     folder = ROOT / cap["data"]
     with tempfile.TemporaryDirectory() as tmp:
         inputs = find_inputs(folder)
+        origin = queued_from()
+        if inputs is None and origin is not None and find_inputs(origin / cap["data"]) is not None:
+            raise InputError(
+                f"{cap['data']}: the workspace this experiment was queued from holds a caption set there that "
+                f"neither Git nor DVC tracks, so DVC did not copy it here and the run would silently use the "
+                f"synthetic set instead: track it with `dvc add {cap['data']}/<zip> {cap['data']}/<json>` and "
+                f"commit the .dvc files (data/raw_dataset/README.md)")
         if inputs is None:
             syn = cap["synthetic"]
             n = positive_int(syn["images"], "captioning.synthetic.images", minimum=9)

@@ -36,7 +36,7 @@ def test_killed_captioner_training_resumes_through_the_stage_with_the_same_resul
     cmd = ["python", "stages/train_captioner.py", "attention"]
     run(cmd, repo)
     metrics, model = repo / "metrics/captioner_attention.json", repo / "models/captioner/attention.pt"
-    uninterrupted = metrics.read_bytes(), model.read_bytes(), (repo / "plots/captioner/attention.csv").read_bytes()
+    uninterrupted = metrics.read_bytes(), model.read_bytes(), (repo / "plots/captioner/attention/metrics/val_bleu4.tsv").read_bytes()
 
     resume = repo / "models/.resume/train_captioner_attention.pt"
     proc = subprocess.Popen(cmd, cwd=repo, env=env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -53,7 +53,7 @@ def test_killed_captioner_training_resumes_through_the_stage_with_the_same_resul
     resumed = run(cmd, repo)
     assert "resumed after epoch" in resumed.stdout and "attention epoch  1:" not in resumed.stdout
     assert (metrics.read_bytes(), model.read_bytes(),
-            (repo / "plots/captioner/attention.csv").read_bytes()) == uninterrupted
+            (repo / "plots/captioner/attention/metrics/val_bleu4.tsv").read_bytes()) == uninterrupted
     assert not resume.exists()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -40,7 +41,7 @@ def stage_error(repo, script, **params) -> str:
 
 
 @needs_fmnist
-def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
+def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo, tmp_path):
     set_params(repo, **SMOKE)
     git_init(repo)
     out = run(["dvc", "repro"], repo).stdout
@@ -83,7 +84,10 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
     for kind in ("vanilla", "attention"):
         trained = json.loads((repo / f"metrics/captioner_{kind}.json").read_text())
         assert trained["epochs_run"] == 2 and 1 <= trained["best_epoch"] <= 2
-        assert (repo / f"plots/captioner/{kind}.csv").read_text().startswith("epoch,train_loss,val_bleu4\n")
+        for name in ("train_loss", "val_bleu4"):  # logged with DVCLive: one row per epoch, no timestamps
+            rows = (repo / f"plots/captioner/{kind}/metrics/{name}.tsv").read_text().splitlines()
+            assert rows[0] == f"step\t{name}" and [r.split("\t")[0] for r in rows[1:]] == ["1", "2"]
+        assert trained["step"] == 2
         assert (repo / f"models/captioner/{kind}.pt").is_file()
         evaluated = json.loads((repo / f"data/evaluation/{kind}.json").read_text())
         test_images = {im["filename"] for im in json.loads((repo / "data/captions.json").read_text())["images"]
@@ -111,6 +115,7 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
     again = run(["dvc", "repro"], repo)
     assert "Running stage" not in again.stdout
     check_dependencies_and_the_lock_gate(repo)
+    check_push_then_pull_into_a_fresh_clone(repo, tmp_path)
 
     shown = run(["dvc", "metrics", "show", "--json"], repo).stdout
     assert "best_test_acc" in shown and "rates" in shown
@@ -148,6 +153,7 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo):
                 value = value[key]
             assert value == change["new"], (path, name)
     assert diff["metrics/cnn.json"]["best_lr"]["new"] == 0.1
+    check_queued_experiments_equal_the_same_run_one_by_one(repo)
 
 
 def stale(repo) -> set[str]:
@@ -183,6 +189,82 @@ def check_dependencies_and_the_lock_gate(repo):
     rerun = run(["dvc", "repro"], repo).stdout
     assert rerun.count("Running stage") == 2 and "'download_fashion_mnist'" in rerun and "'train_cnn'" in rerun, rerun
     assert "matches" in run(["python", "tools/check_lock.py"], repo).stdout
+
+
+def check_push_then_pull_into_a_fresh_clone(repo, tmp_path):
+    """The results travel through a DVC remote (here a local folder): a fresh clone pulls every output
+    and has nothing to run; its plots and report work."""
+    store = tmp_path / "dvc-store"
+    run(["dvc", "remote", "add", "--default", "store", str(store)], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "a run of the smoke params"], repo)
+    run(["dvc", "push"], repo)
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
+    assert not (clone / "models/cnn").exists() and not (clone / "data/features/features.h5").exists()
+    run(["dvc", "pull"], clone)
+    for out in ("data/fashion_mnist.npz", "models/cnn/best.pt", "data/features/features.h5", "data/vocab/vocab.json",
+                "models/captioner/attention.pt", "data/evaluation/attention.json", "data/images/2.tif"):
+        assert (clone / out).is_file(), out
+    assert stale(clone) == set()
+    assert "Running stage" not in run(["dvc", "repro"], clone).stdout
+    run(["dvc", "plots", "show", "-o", str(tmp_path / "clone_plots")], clone)
+    assert (tmp_path / "clone_plots" / "static" / "workspace_plots_captions_captions.png").is_file()
+    check_report(clone)
+    # A machine that needs only some outputs: nothing runs, and only what a stage to run would need is
+    # pulled (here nothing).
+    partial = tmp_path / "partial"
+    run(["git", "clone", "-q", str(repo), str(partial)], tmp_path)
+    out = run(["dvc", "repro", "--pull", "--allow-missing"], partial).stdout
+    assert "Running stage" not in out and not (partial / "models/cnn").exists(), out
+    # What `make compare` shows: the homework's comparisons, a handful of columns.
+    keep = re.search(r"^COMPARE = (.*)$", (repo / "Makefile").read_text(), re.M).group(1).replace("$$", "$")
+    table = run(["dvc", "exp", "show", "--csv", "--drop", ".*", "--keep", keep], repo).stdout
+    assert table.splitlines()[0].split(",") == ["Experiment", "best_lr", "best_test_acc", "best_val_acc",
+                                                "attention.beam.bleu4", "vanilla.beam.bleu4", "lr"], table
+
+
+def experiment_metrics(repo, name: str) -> dict:
+    """metrics/cnn.json of experiment ``name``, from `dvc exp show --json`."""
+    def find(node):
+        if isinstance(node, dict):
+            if node.get("name") == name and isinstance(node.get("data"), dict):
+                return node["data"]["metrics"]["metrics/cnn.json"]["data"]
+            node = list(node.values())
+        if isinstance(node, list):
+            for child in node:
+                if (found := find(child)) is not None:
+                    return found
+        return None
+    found = find(json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout))
+    assert found is not None, name
+    return found
+
+
+def check_queued_experiments_equal_the_same_run_one_by_one(repo):
+    """Two experiments queued and run by two workers side by side (each given one of the two cores,
+    by default) give the numbers of the same two experiments run one after the other."""
+    experiments = {"q-two-rates": "lr=[0.05,0.1]", "q-one-rate": "lr=0.02"}
+    for name, setting in experiments.items():
+        run(["dvc", "exp", "run", "--queue", "-S", setting, "-n", name], repo)
+    run(["dvc", "queue", "start", "-j", "2"], repo)
+    deadline = time.time() + 400
+    while True:
+        status = run(["dvc", "queue", "status"], repo).stdout
+        if not any(word in status for word in ("Queued", "Running")):
+            break
+        assert time.time() < deadline, status
+        time.sleep(3)
+    assert status.count("Success") == 2, status
+    cores = len(os.sched_getaffinity(0))
+    for name in experiments:
+        log = run(["dvc", "queue", "logs", name], repo).stdout
+        assert f"{max(1, cores // 2)} core(s)" in log, log[-3000:]  # two workers share the cores
+    for name, setting in experiments.items():
+        one = run(["dvc", "exp", "run", "-S", setting, "-n", f"{name}-alone"], repo).stdout
+        assert f"{cores} core(s)" in one
+        queued, alone = experiment_metrics(repo, name), experiment_metrics(repo, f"{name}-alone")
+        assert queued["rates"] == alone["rates"] and queued["best_lr"] == alone["best_lr"], (queued, alone)
 
 
 def write_bad_params_cases():

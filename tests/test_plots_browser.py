@@ -60,3 +60,74 @@ def test_dvc_plots_show_renders_every_chart_and_image_offline(repo, tmp_path):
     pixels = np.asarray(Image.open(shot).convert("RGB"))
     assert pixels.shape[:2] == (3000, 1400)
     assert len(np.unique(pixels[:1200].reshape(-1, 3), axis=0)) > 100  # the charts at the top are drawn
+
+
+# Wraps vegaEmbed before the page's charts are embedded, then counts, per chart, the lines drawn and
+# how many distinct (colour, dash) styles they have: the lines a reader can tell apart.
+CAPTURE = """<script>
+window.__views = [];
+const __embed = window.vegaEmbed;
+window.vegaEmbed = (el, spec, opt) => __embed(el, spec, opt).then(r => {
+  window.__views.push([spec.title && (spec.title.text || spec.title), r.view]); return r; });
+</script>
+</head>"""
+STYLES = """<script>
+window.addEventListener("load", () => setTimeout(() => {
+  const charts = {};
+  for (const [title, view] of window.__views) {
+    const styles = new Set(); let lines = 0;
+    (function walk(mark) {
+      if (mark.marktype === "line" && mark.items.length) {
+        lines += 1;
+        styles.add(JSON.stringify([mark.items[0].stroke, mark.items[0].strokeDash || null]));
+      }
+      for (const item of mark.items || []) for (const child of item.items || []) walk(child);
+    })(view.scenegraph().root);
+    charts[title] = [lines, styles.size];
+  }
+  document.title = "PROBE" + JSON.stringify(charts);
+}, 3000));
+</script>
+</body>"""
+
+
+def second_revision(repo):
+    """Commit a second version of every plotted series (values scaled by 0.97), as another run would."""
+    import csv
+    for path in [*repo.glob("plots/cnn/*.csv"), *repo.glob("plots/captioner/*/metrics/*.tsv")]:
+        delimiter = "\t" if path.suffix == ".tsv" else ","
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f, delimiter=delimiter))
+        for row in rows[1:]:
+            for i, name in enumerate(rows[0]):
+                if name in ("train_loss", "val_acc", "val_bleu4"):
+                    row[i] = repr(float(row[i]) * 0.97)
+        with open(path, "w", newline="") as f:
+            csv.writer(f, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    run(["git", "commit", "-qam", "a second run"], repo)
+
+
+def test_dvc_plots_diff_tells_the_two_revisions_apart_in_every_chart(repo, tmp_path):
+    git_init(repo)
+    second_revision(repo)
+    out = tmp_path / "diff"
+    run(["dvc", "plots", "diff", "HEAD~1", "-o", str(out)], repo)
+    page = (out / "index.html").read_text()
+    head, _, rest = page.partition("</head>")
+    body, _, tail = rest.rpartition("</body>")
+    probe = out / "probe.html"
+    probe.write_text(head + CAPTURE + body + STYLES + tail)
+    dom = chromium("--dump-dom", probe.as_uri()).stdout
+    found = re.search(r"<title>PROBE(.*?)</title>", dom)
+    assert found, dom[-2000:]
+    charts = json.loads(html.unescape(found.group(1)))
+    rates = len(json.loads((repo / "metrics/cnn.json").read_text())["rates"])
+    expected = {  # lines per chart, each in a style of its own: (series per revision) x 2 revisions
+        "Training loss per epoch (best learning rate)": 2,
+        "Validation accuracy per epoch (best learning rate)": 2,
+        "Validation accuracy per epoch, one line per learning rate": 2 * rates,
+        "Training loss per epoch, one line per learning rate": 2 * rates,
+        "Caption decoders, training loss per epoch": 4,
+        "Caption decoders, validation BLEU-4 per epoch (greedy decoding)": 4,
+    }
+    assert charts == {title: [n, n] for title, n in expected.items()}, charts
