@@ -39,8 +39,8 @@ def main():
     live = StageLive(metrics, ROOT / "plots" / "captioner" / kind)  # the latest epoch's values while it trains
 
     def report(epoch, loss, bleu):
-        print(f"{kind} epoch {epoch:2d}: loss {loss:.4f}, validation BLEU-4 {bleu:.4f}", flush=True)
         live.log(epoch, {"train_loss": loss, "val_bleu4": bleu})
+        print(f"{kind} epoch {epoch:2d}: loss {loss:.4f}, validation BLEU-4 {bleu:.4f}", flush=True)
 
     start = time.perf_counter()
     model, hist = train_captioner(

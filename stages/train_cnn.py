@@ -47,8 +47,8 @@ def main():
     live = StageLive(METRICS, PLOTS / "epochs")  # rates.<lr>.{train_loss,val_acc} after every epoch
 
     def report(lr, epoch, loss, acc):
-        print(f"epoch {epoch:2d}/{cfg.epochs}  lr {lr:g}: loss {loss:.4f} val {acc:.4f}", flush=True)
         live.log(epoch, {f"rates/{lr_key(lr)}/train_loss": loss, f"rates/{lr_key(lr)}/val_acc": acc})
+        print(f"epoch {epoch:2d}/{cfg.epochs}  lr {lr:g}: loss {loss:.4f} val {acc:.4f}", flush=True)
 
     start = time.perf_counter()
     result = train_sweep(arrays, cfg, device, resume_dir=RESUME, processes=cores, on_epoch=report)
