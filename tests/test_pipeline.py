@@ -366,6 +366,29 @@ def test_killed_training_resumes_and_ends_with_the_same_metrics(repo):
     assert not any(resume.iterdir())
 
 
+def test_a_queued_run_refuses_to_swap_an_untracked_caption_set_for_the_synthetic_one(repo, tmp_path):
+    """DVC copies only what Git or DVC tracks into a queued experiment's folder: a caption set lying
+    untracked in the workspace's data/raw_dataset is missing there. The stage says so and stops,
+    rather than generate the synthetic set (DVC_ROOT names the workspace, as in a queued run)."""
+    raw = repo / "data/raw_dataset"
+    unsafe_zip(raw / "images.zip")
+    captions_json(raw / "dataset.json")
+    queued = tmp_path / "queued"
+    shutil.copytree(repo, queued, ignore=lambda folder, names: [n for n in names if Path(folder) == raw
+                                                                 and n in ("images.zip", "dataset.json")])
+    proc = subprocess.run(["python", "stages/unzip_images.py"], cwd=queued, capture_output=True, text=True,
+                          env={**env(), "DVC_ROOT": str(repo)})
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "neither Git nor DVC tracks" in lines[0] and "dvc add" in lines[0], proc.stderr
+    assert not (queued / "data/images").exists() and not (queued / "data/captions.json").exists()
+    assert (queued / "metrics/dataset.json").read_bytes() == (repo / "metrics/dataset.json").read_bytes()
+    # A workspace of its own with no set (DVC_ROOT is the folder itself): the synthetic set, as designed.
+    proc = subprocess.run(["python", "stages/unzip_images.py"], cwd=queued, capture_output=True, text=True,
+                          env={**env(), "DVC_ROOT": str(queued)})
+    assert proc.returncode == 0 and "SYNTHETIC" in proc.stderr
+
+
 def test_features_and_vocabulary_from_different_runs_are_refused(repo):
     (repo / "data/features").mkdir(parents=True, exist_ok=True)
     with h5py.File(repo / "data/features/features.h5", "w") as h5:
