@@ -136,10 +136,9 @@ def worker(impl: str, epochs: int, limit: int) -> dict:
 
     from hw2.common.runtime import cpu_budget, resolve_device
     from hw2.fashion.data import load_splits
-    from hw2.fashion.params import learning_rates
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    cnn, lrs = params["cnn"], learning_rates(params["lr"])
+    cnn, lrs = params["cnn"], [float(v) for v in (params["lr"] if isinstance(params["lr"], list) else [params["lr"]])]
     arrays = load_splits(ROOT / "data" / "fashion_mnist.npz")
     if limit:
         arrays = {k: v[:limit] for k, v in arrays.items()}

@@ -44,14 +44,28 @@ def share_cores_with_queue_workers() -> None:
 
 share_cores_with_queue_workers()
 
-try:
-    import torch  # noqa: F401  (the heaviest requirement: if it imports, the environment is the project's)
-    import yaml
+def _check_environment() -> None:
+    """One line, not a traceback, when this interpreter lacks the project's packages (found without
+    importing them, so that a bad params.yaml is reported in a fraction of a second)."""
+    import importlib.util
 
-    from hw2.common.errors import InputError
-except ModuleNotFoundError as exc:
-    sys.exit(f"error: {sys.executable} lacks this project's packages ({exc}): run `make setup`, "
-             "then `source .venv/bin/activate` (or set HW2_PYTHON to your environment's python)")
+    missing = [m for m in ("torch", "torchvision", "yaml", "pydantic", "dvclive") if importlib.util.find_spec(m) is None]
+    if missing:
+        sys.exit(f"error: {sys.executable} lacks this project's packages (no {', '.join(missing)}): run `make setup`, "
+                 "then `source .venv/bin/activate` (or set HW2_PYTHON to your environment's python)")
+
+
+_check_environment()
+
+import _params  # noqa: E402
+from hw2.common.errors import InputError  # noqa: E402
+
+# Every stage checks the whole of params.yaml as it starts, before it imports or reads anything
+# else: a bad value is one line, at once.
+try:
+    PARAMS = _params.load(ROOT / "params.yaml")
+except _params.ParamsError as _exc:
+    sys.exit(f"error: {_exc}")
 
 
 class StageLive:
@@ -110,14 +124,21 @@ class StageLive:
         self.live.make_summary()
 
 
-def load_params(path: Path = ROOT / "params.yaml") -> dict:
+def load_params() -> "_params.Params":
+    """params.yaml, checked as a whole against the schema in stages/_params.py (when the stage
+    started)."""
+    return PARAMS
+
+
+def device_for(name: str, key: str):
+    """The torch device ``name`` (auto | cpu | cuda) of params.yaml's ``key``; on CUDA with the
+    deterministic kernels requested. A CUDA device that is not there is refused, naming the key."""
+    from hw2.common.runtime import deterministic_device
+
     try:
-        params = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: cannot read parameters ({exc})") from None
-    if not isinstance(params, dict):
-        raise InputError(f"{path}: expected a mapping of parameters")
-    return params
+        return deterministic_device(name)
+    except ValueError as exc:
+        raise _params.ParamsError(f"params.yaml: {key}: {exc}") from None
 
 
 def stage(main):
@@ -126,8 +147,9 @@ def stage(main):
     def run():
         try:
             main()
-        except (InputError, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        except (InputError, ValueError) as exc:  # paths in the repository, as a user names them
+            message = " ".join(str(exc).split("\n")).replace(f"{ROOT}{os.sep}", "")
+            print(f"error: {message}", file=sys.stderr)
             sys.exit(1)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)

@@ -3,7 +3,6 @@ from _stage import ROOT, load_params, stage
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.vocab import build_vocabulary, save_encoded
-from hw2.common.params import positive_int
 
 CAPTIONS = ROOT / "data" / "captions.json"
 OUT = ROOT / "data" / "vocab"
@@ -11,10 +10,10 @@ OUT = ROOT / "data" / "vocab"
 
 @stage
 def main():
-    voc = load_params()["captioning"]["vocab"]
-    min_freq = positive_int(voc["min_freq"], "captioning.vocab.min_freq")
+    voc = load_params().captioning.vocab
+    min_freq = voc.min_freq
     captions = load_caption_set(CAPTIONS)
-    vocab, counts = build_vocabulary(captions, min_freq, positive_int(voc["max_length"], "captioning.vocab.max_length", minimum=0))
+    vocab, counts = build_vocabulary(captions, min_freq, voc.max_length)
     stats = save_encoded(OUT, vocab, captions, counts, min_freq)
     print(f"vocabulary of {stats['vocab_size']:,} tokens (min_freq {min_freq}, covers {stats['train_coverage']:.1%} "
           f"of training words), {stats['captions']:,} captions of at most {stats['max_length']} words "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _stage import ROOT, load_params, stage
+from _stage import ROOT, device_for, load_params, stage
 
 from hw2.captioning.evaluate import load_decoder
 from hw2.captioning.features import load_features
@@ -17,8 +17,6 @@ from hw2.captioning.models import beam_search
 from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
 from hw2.common.errors import InputError
-from hw2.common.params import positive_int
-from hw2.common.runtime import deterministic_device
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
 VOCAB = ROOT / "data" / "vocab"
@@ -27,14 +25,9 @@ OUT = ROOT / "plots" / "captions"
 
 @stage
 def main():
-    cap = load_params()["captioning"]
-    beam = positive_int(cap["decode"]["beam_size"], "captioning.decode.beam_size")
-    max_length = positive_int(cap["decode"].get("max_length", 0), "captioning.decode.max_length",
-                              minimum=0)
-    wanted = cap.get("images") or []
-    if not isinstance(wanted, list) or not all(isinstance(n, str) and n for n in wanted):
-        raise InputError(f"params.yaml: captioning.images must be a list of image file names, not {wanted!r}")
-    device = deterministic_device(cap["train"].get("device", "auto"), "captioning.train.device")
+    cap = load_params().captioning
+    beam, max_length, wanted = cap.decode.beam_size, cap.decode.max_length, cap.images
+    device = device_for(cap.train.device, "captioning.train.device")
     vocab, meta = load_vocabulary(VOCAB)
     features, names = load_features(FEATURES)
     check_same_images(names, FEATURES, meta, VOCAB)

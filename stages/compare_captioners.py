@@ -17,6 +17,8 @@ MODELS = ("vanilla", "attention")
 
 
 def read_json(path):
+    if not path.is_file():
+        raise InputError(f"{path}: not found; run `dvc repro` (the stages before compare_captioners)")
     try:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:

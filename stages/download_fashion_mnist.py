@@ -1,7 +1,6 @@
 """Stage download_fashion_mnist: find and verify the four IDX files, split, save one .npz."""
 from _stage import ROOT, load_params, stage
 
-from hw2.common.params import positive_int
 from hw2.fashion.data import load_fashion_mnist, save_splits
 
 OUT = ROOT / "data" / "fashion_mnist.npz"
@@ -10,11 +9,9 @@ OUT = ROOT / "data" / "fashion_mnist.npz"
 @stage
 def main():
     params = load_params()
-    src, cnn = params["fashion_mnist"], params["cnn"]
-    dev_size = positive_int(cnn["dev_size"], "cnn.dev_size")
-    seed = positive_int(cnn["seed"], "cnn.seed", minimum=0)
-    raw = load_fashion_mnist(src["source"], ROOT / src["local_dir"], src["url"])
-    counts = save_splits(OUT, raw, dev_size, seed)
+    src = params.fashion_mnist
+    raw = load_fashion_mnist(src.source, ROOT / src.local_dir, src.url)
+    counts = save_splits(OUT, raw, params.cnn.dev_size, params.cnn.seed)
     print(f"Fashion-MNIST from {raw.source}: SHA-256 verified; "
           f"train {counts['train']:,}, validation {counts['val']:,}, test {counts['test']:,} → {OUT.relative_to(ROOT)}")
 

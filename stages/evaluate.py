@@ -3,15 +3,14 @@ import sys
 import time
 
 import torch
-from _stage import ROOT, load_params, stage
+from _stage import ROOT, device_for, load_params, stage
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.evaluate import Scorer, caption_images, eval_images, load_decoder, names_position
 from hw2.captioning.features import load_features
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
-from hw2.common.params import positive_int
-from hw2.common.runtime import configure_threads, deterministic_device
+from hw2.common.runtime import configure_threads
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
 VOCAB = ROOT / "data" / "vocab"
@@ -23,11 +22,10 @@ def main():
     kind = sys.argv[1] if len(sys.argv) > 1 else ""
     if kind not in ("vanilla", "attention"):
         raise ValueError(f"usage: evaluate.py vanilla|attention (got {kind!r})")
-    cap = load_params()["captioning"]
-    beam = positive_int(cap["decode"]["beam_size"], "captioning.decode.beam_size")
-    max_length = positive_int(cap["decode"].get("max_length", 0), "captioning.decode.max_length", minimum=0)
+    cap = load_params().captioning
+    beam, max_length = cap.decode.beam_size, cap.decode.max_length
     configure_threads()
-    device = deterministic_device(cap["train"].get("device", "auto"), "captioning.train.device")
+    device = device_for(cap.train.device, "captioning.train.device")
     vocab, meta = load_vocabulary(VOCAB)
     features, names = load_features(FEATURES)
     check_same_images(names, FEATURES, meta, VOCAB)

@@ -153,7 +153,7 @@ def main():
                   ["git commit checked out", commit],
                   ["dvc.lock digest (every other stage)", f"`{lock}`"]]),
               Heading(3, "Parameters (params.yaml)"), Code((ROOT / "params.yaml").read_text())]
-    blocks = header + theory_section() + fashion_section() + captioning_section(params["captioning"].get("images") or [])
+    blocks = header + theory_section() + fashion_section() + captioning_section(params.captioning.images)
     write_text(ROOT / "REPORT.md", to_markdown(blocks))
     write_text(ROOT / "REPORT.html", to_html(blocks, "Homework 2: the answers"))
     print(f"REPORT.md and REPORT.html written ({sum(isinstance(b, Image) for b in blocks)} figures; "

@@ -2,13 +2,13 @@
 import sys
 import time
 
-from _stage import ROOT, StageLive, load_params, stage
+from _stage import ROOT, StageLive, device_for, load_params, stage
 
 from hw2.captioning.features import load_features, resolve_precision
 from hw2.captioning.train import CaptionTrainConfig, load_caption_data, train_captioner
 from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
 from hw2.common.checkpoint import save_checkpoint
-from hw2.common.runtime import configure_threads, deterministic_device
+from hw2.common.runtime import configure_threads
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
 VOCAB = ROOT / "data" / "vocab"
@@ -19,16 +19,15 @@ def main():
     kind = sys.argv[1] if len(sys.argv) > 1 else ""
     if kind not in ("vanilla", "attention"):
         raise ValueError(f"usage: train_captioner.py vanilla|attention (got {kind!r})")
-    cap = load_params()["captioning"]
-    dec, tr = cap["decoder"], cap["train"]
+    cap = load_params().captioning
+    dec, tr = cap.decoder, cap.train
     configure_threads()
-    device = deterministic_device(tr.get("device", "auto"), "captioning.train.device")
-    cfg = CaptionTrainConfig(model=kind, embed_dim=dec["embed_dim"], decoder_dim=dec["decoder_dim"],
-                             attention_dim=dec["attention_dim"], dropout=dec["dropout"], lr=tr["lr"],
-                             batch_size=tr["batch_size"], epochs=tr["epochs"], patience=tr["patience"],
-                             grad_clip=tr["grad_clip"], alpha_c=tr["alpha_c"], seed=tr["seed"],
-                             precision=resolve_precision(tr.get("precision", "auto"), device,
-                                                         "captioning.train.precision"), device=device.type)
+    device = device_for(tr.device, "captioning.train.device")
+    cfg = CaptionTrainConfig(model=kind, embed_dim=dec.embed_dim, decoder_dim=dec.decoder_dim,
+                             attention_dim=dec.attention_dim, dropout=dec.dropout, lr=tr.lr,
+                             batch_size=tr.batch_size, epochs=tr.epochs, patience=tr.patience,
+                             grad_clip=tr.grad_clip, alpha_c=tr.alpha_c, seed=tr.seed,
+                             precision=resolve_precision(tr.precision, device), device=device.type)
     vocab, meta = load_vocabulary(VOCAB)
     features, names = load_features(FEATURES)
     check_same_images(names, FEATURES, meta, VOCAB)

@@ -1,16 +1,14 @@
 """Stage train_cnn: every learning rate in `lr`, each trained on its own; the best one by validation."""
 import time
 
-from _stage import ROOT, StageLive, load_params, stage
+from _stage import ROOT, StageLive, device_for, load_params, stage
 
 from hw2.common.checkpoint import save_checkpoint
-from hw2.common.runtime import cpu_budget, resolve_device
+from hw2.common.runtime import cpu_budget
 from hw2.fashion.data import load_splits
 from hw2.fashion.figures import write_sweep_plots
 from hw2.fashion.model import ConvNet, count_parameters
-from hw2.common.params import fraction, non_negative, positive_int
-from hw2.fashion.params import learning_rates, lr_key
-from hw2.fashion.train import SweepConfig, train_sweep
+from hw2.fashion.train import SweepConfig, lr_key, train_sweep
 
 DATA = ROOT / "data" / "fashion_mnist.npz"
 MODELS = ROOT / "models" / "cnn"
@@ -22,18 +20,11 @@ PLOTS = ROOT / "plots" / "cnn"
 @stage
 def main():
     params = load_params()
-    cnn = params["cnn"]
-    if cnn.get("optimizer", "sgd") != "sgd":
-        raise ValueError(f"params.yaml: cnn.optimizer {cnn['optimizer']!r} is not supported; the homework's is sgd")
-    cfg = SweepConfig(
-        lrs=learning_rates(params.get("lr")),
-        epochs=positive_int(cnn["epochs"], "cnn.epochs"),
-        batch_size=positive_int(cnn["batch_size"], "cnn.batch_size"),
-        dropout=fraction(cnn["dropout"], "cnn.dropout"),
-        l2_decay=non_negative(cnn["l2_decay"], "cnn.l2_decay"),
-        seed=positive_int(cnn["seed"], "cnn.seed", minimum=0))
-    limit = positive_int(cnn.get("limit", 0), "cnn.limit", minimum=0)
-    device = resolve_device(cnn.get("device", "auto"))
+    cnn = params.cnn
+    cfg = SweepConfig(lrs=params.lr, epochs=cnn.epochs, batch_size=cnn.batch_size, dropout=cnn.dropout,
+                      l2_decay=cnn.l2_decay, seed=cnn.seed)
+    limit = cnn.limit
+    device = device_for(cnn.device, "cnn.device")
     cores = cpu_budget()
 
     arrays = load_splits(DATA)

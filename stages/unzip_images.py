@@ -1,7 +1,6 @@
 """Stage unzip_images: the user's caption set (or the synthetic demo set) into data/images/."""
+import shutil
 import sys
-import tempfile
-from pathlib import Path
 
 from _stage import ROOT, load_params, queued_from, stage
 
@@ -12,7 +11,6 @@ from hw2.captioning.unzip import extract_images
 from hw2.common.atomic import write_json
 from hw2.common.checksum import file_sha256
 from hw2.common.errors import InputError
-from hw2.common.params import positive_int
 
 IMAGES = ROOT / "data" / "images"
 CAPTIONS = ROOT / "data" / "captions.json"
@@ -25,32 +23,49 @@ SYNTHETIC_NOTICE = ("NOTICE: no images.zip and captions .json in {folder}: using
 
 @stage
 def main():
-    cap = load_params()["captioning"]
-    folder = ROOT / cap["data"]
-    with tempfile.TemporaryDirectory() as tmp:
-        inputs = find_inputs(folder)
-        origin = queued_from()
-        if inputs is None and origin is not None and find_inputs(origin / cap["data"]) is not None:
-            raise InputError(
-                f"{cap['data']}: the workspace this experiment was queued from holds a caption set there that "
-                f"neither Git nor DVC tracks, so DVC did not copy it here and the run would silently use the "
-                f"synthetic set instead: track it with `dvc add {cap['data']}/<zip> {cap['data']}/<json>` and "
-                f"commit the .dvc files (data/raw_dataset/README.md)")
+    cap = load_params().captioning
+    folder = ROOT / cap.data
+    if not folder.is_dir():
+        raise InputError(f"params.yaml: captioning.data: {cap.data} is not a folder (create it and put the caption "
+                         "set in it, or set the key back to data/raw_dataset)")
+    inputs = find_inputs(folder)
+    origin = queued_from()
+    if inputs is None and origin is not None and find_inputs(origin / cap.data) is not None:
+        raise InputError(
+            f"{cap.data}: the workspace this experiment was queued from holds a caption set there that "
+            f"neither Git nor DVC tracks, so DVC did not copy it here and the run would silently use the "
+            f"synthetic set instead: track it with `dvc add {cap.data}/<zip> {cap.data}/<json>` and "
+            f"commit the .dvc files (data/raw_dataset/README.md)")
+    work = ROOT / "data" / ".synthetic.partial"  # the synthetic set's zip and JSON while they are made
+    if work.exists():  # left by a killed run
+        shutil.rmtree(work)
+    try:
         if inputs is None:
-            syn = cap["synthetic"]
-            n = positive_int(syn["images"], "captioning.synthetic.images", minimum=9)
-            print(SYNTHETIC_NOTICE.format(folder=cap["data"], n=n), file=sys.stderr)
-            generate(Path(tmp), n=n, seed=positive_int(syn["seed"], "captioning.synthetic.seed", minimum=0),
-                     test_images=tuple(cap.get("images") or ()))
-            zip_path, json_path = Path(tmp) / "images.zip", Path(tmp) / "dataset.json"
+            n = cap.synthetic.images
+            outside = [name for name in cap.images if name not in {f"{k}.tif" for k in range(1, n + 1)}]
+            if outside:
+                raise InputError(f"params.yaml: captioning.images names {', '.join(outside)}, not in the synthetic "
+                                 f"set of captioning.synthetic.images = {n} (1.tif … {n}.tif)")
+            print(SYNTHETIC_NOTICE.format(folder=cap.data, n=n), file=sys.stderr)
+            generate(work, n=n, seed=cap.synthetic.seed, test_images=tuple(cap.images))
+            zip_path, json_path = work / "images.zip", work / "dataset.json"
             source = {"dataset": "synthetic", "synthetic": True}
         else:
             zip_path, json_path = inputs
             source = {"dataset": None, "synthetic": False,
                       "inputs": {p.name: file_sha256(p) for p in (zip_path, json_path)}}
         captions = load_caption_set(json_path)
+        known = {im.filename for im in captions.images}
+        outside = [name for name in cap.images if name not in known]
+        if outside:
+            raise InputError(f"params.yaml: captioning.images names {', '.join(outside)}, not in {json_path.name} "
+                             f"({len(known):,} images, e.g. {captions.images[0].filename})")
         source["dataset"] = source["dataset"] or captions.name
-        extra = extract_images(zip_path, IMAGES, [im.filename for im in captions.images])
+        extra = extract_images(zip_path, IMAGES, [im.filename for im in captions.images],
+                               max_image_bytes=int(cap.unzip.max_image_mb * 2**20),
+                               max_total_bytes=int(cap.unzip.max_total_mb * 2**20))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     write_json(CAPTIONS, {"dataset": captions.name, "images": [
         {"filename": im.filename, "split": im.split, "sentences": [{"tokens": c} for c in im.captions]}
         for im in captions.images]})

@@ -104,6 +104,34 @@ def test_undecodable_captioned_image_is_refused_and_nothing_is_left(tmp_path):
     assert os.listdir(tmp_path) == ["images.zip"]
 
 
+def test_an_entry_larger_than_its_header_says_is_refused_and_nothing_is_left(tmp_path):
+    """A zip whose headers understate an entry's size (a zip bomb's trick): never more than the
+    declared size is written, and the mismatch is one clear error."""
+    import struct
+    path = tmp_path / "lie.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("1.tif", bytes(3 * 2**20))
+    data = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # local and central headers
+        at = data.find(signature) + offset
+        data[at:at + 4] = struct.pack("<I", 1000)
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"lie.zip: 1.tif is corrupt"):
+        extract_images(path, tmp_path / "out", ["1.tif"], max_image_bytes=2**20)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lie.zip"]
+
+
+def test_a_killed_extraction_is_cleaned_up_by_the_next(tmp_path):
+    zip_path = tmp_path / "images.zip"
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        zf.writestr("1.tif", image_bytes("TIFF"))
+    leftover = tmp_path / ".out.partial"  # what a kill -9 in the middle leaves
+    leftover.mkdir()
+    (leftover / "half.tif").write_bytes(b"II*")
+    extract_images(zip_path, tmp_path / "out", ["1.tif"])
+    assert not leftover.exists() and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["1.tif"]
+
+
 def test_missing_captioned_image_is_named(tmp_path):
     zip_path = write_zip(tmp_path / "images.zip", {"1.tif": image_bytes("TIFF")})
     with pytest.raises(InputError, match=r"missing from the zip: 7.tif"):
@@ -121,7 +149,7 @@ def test_empty_zip_is_refused(tmp_path):
     (json.dumps({"dataset": "x"}), "no 'images' list"),
     (json.dumps(karpathy([("1.tif", "train"), ("2.tif", "val")], "x")), "no image in the test split"),
     (json.dumps(karpathy([("1.tif", "test"), ("2.tif", "val")], "x")), "no image in the train split"),
-    (json.dumps({"images": [{"filename": "1.tif", "split": "train", "sentences": []}]}), "1.tif has no sentences"),
+    (json.dumps({"images": [{"filename": "1.tif", "split": "train", "sentences": []}]}), r"images\[0\] \(1.tif\): has no sentences"),
 ])
 def test_bad_captions_files_are_refused_with_their_name(tmp_path, content, message):
     path = tmp_path / "dataset.json"

@@ -85,17 +85,3 @@ def test_evaluate_scores_both_decodings_and_refuses_a_decoder_from_another_vocab
     assert proc.returncode == 1 and "vanilla.pt: trained with a vocabulary of" in proc.stderr, proc.stderr
     set_params(repo, captioning={"vocab": {"min_freq": 2}})
     run(["python", "stages/build_vocab.py"], repo)
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: the refusal cannot happen")
-@pytest.mark.parametrize("script, args", [("train_captioner", ["attention"]), ("evaluate", ["vanilla"]),
-                                          ("caption_images", [])])
-def test_asking_for_cuda_without_it_is_one_line_naming_the_param(tmp_path, script, args):
-    repo = copy_repo(tmp_path / "repo")  # params of its own: the module's copy stays as it is
-    set_params(repo, **TINY)
-    set_params(repo, captioning={"train": {"device": "cuda"}})
-    proc = run(["python", f"stages/{script}.py", *args], repo, check=False)
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 1 and len(lines) == 1, proc.stderr
-    assert lines[0] == ("error: params.yaml: captioning.train.device: device is 'cuda' but torch sees no CUDA "
-                        "device; use 'auto' or 'cpu'")

@@ -56,6 +56,11 @@ def test_a_resumed_run_ends_like_an_uninterrupted_one(small, tmp_path):
     assert rest.train_loss == full.train_loss and rest.val_bleu4 == full.val_bleu4
     for (name, a), b in zip(full_model.state_dict().items(), model.state_dict().values()):
         assert torch.equal(a, b), name
+    # A checkpoint of a longer run (here 3 epochs) is not continued by a shorter one: it starts afresh
+    # and ends as a 2-epoch run does.
+    _, two = train_captioner(*args, CaptionTrainConfig(epochs=2, **CFG), progress=False)
+    _, shorter = train_captioner(*args, CaptionTrainConfig(epochs=2, **CFG), resume_path=ckpt, progress=False)
+    assert shorter.resumed_from == 0 and shorter.train_loss == two.train_loss and shorter.val_bleu4 == two.val_bleu4
 
 
 def test_early_stopping_after_patience_epochs_without_a_better_bleu(small):

@@ -15,6 +15,9 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..common.errors import InputError
 
@@ -45,8 +48,61 @@ def tokenize(raw: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", raw.lower())
 
 
+class _Sentence(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    tokens: list[str] | None = None
+    raw: str | None = None
+
+
+class _Image(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    filename: Annotated[str, Field(min_length=1)]
+    split: Literal["train", "val", "test", "restval"]
+    sentences: Annotated[list[_Sentence], Field(min_length=1)]
+
+
+class _CaptionFile(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    images: list[_Image]
+    dataset: str | None = None
+
+
+_WHAT = {  # what a field must be, for the messages
+    "filename": "a file name", "split": "train, val or test", "sentences": "a non-empty list of sentences",
+    "tokens": "a list of words", "raw": "text", "images": "a list of images", "dataset": "a name",
+}
+
+
+def _explain(path: Path, data, error: ValidationError) -> str:
+    """The first problem of the file as one line: the file, the image and the sentence named."""
+    first = error.errors(include_url=False)[0]
+    loc, given, kind = first["loc"], first.get("input"), first["type"]
+    if not loc or loc == ("images",):
+        return f"{path}: no 'images' list (expected the Karpathy format of UCM/Sydney/RSICD captions)"
+    where = str(path)
+    if loc[0] == "images" and len(loc) > 1:
+        entry = data["images"][loc[1]]
+        name = entry.get("filename") if isinstance(entry, dict) else None
+        where += f": images[{loc[1]}]" + (f" ({name})" if isinstance(name, str) and name else "")
+        loc = loc[2:]
+    if not loc:
+        return f"{where} must be an object with a filename, a split and sentences, not {given!r}"
+    field = ".".join(f"[{p}]" if isinstance(p, int) else p for p in loc).replace(".[", "[")
+    if kind == "missing":
+        return f"{where}: has no {field}"
+    if kind == "too_short" and loc == ("sentences",):
+        return f"{where}: has no sentences"
+    if kind == "model_type" and loc[0] == "sentences":
+        return f"{where}: {field} must be an object with 'tokens' (a list of words) or 'raw' text, not {given!r}"
+    if isinstance(loc[-1], int):  # an item of a list: a word of a sentence
+        return f"{where}: {field} must be a word (a string), not {given!r}"
+    names = [p for p in loc if isinstance(p, str)]
+    return f"{where}: {field} must be {_WHAT.get(names[-1], 'valid')}, not {given!r}"
+
+
 def load_caption_set(path: Path) -> CaptionSet:
-    """Read and check a Karpathy-style captions file; every problem names the file."""
+    """Read a Karpathy-style captions file and check it as a whole (every image, every sentence,
+    every token list); every problem names the file, and the image and sentence at fault."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -54,31 +110,25 @@ def load_caption_set(path: Path) -> CaptionSet:
         raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
-        raise InputError(f"{path}: no 'images' list (expected the Karpathy format of UCM/Sydney/RSICD captions)")
+    try:
+        parsed = _CaptionFile.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(_explain(path, data, exc)) from None
     images, seen = [], set()
-    for k, entry in enumerate(data["images"]):
-        if not isinstance(entry, dict) or not isinstance(entry.get("filename"), str):
-            raise InputError(f"{path}: images[{k}] has no filename")
-        name = entry["filename"]
-        split = entry.get("split")
-        if split == "restval":  # Karpathy's extra training images (COCO-style files)
-            split = "train"
-        if split not in SPLITS:
-            raise InputError(f"{path}: {name} has split {split!r}, expected train, val or test")
+    for k, entry in enumerate(parsed.images):
+        name = entry.filename
         if name in seen:
-            raise InputError(f"{path}: {name} is listed twice")
+            raise InputError(f"{path}: images[{k}] ({name}) is listed twice")
         seen.add(name)
         captions = []
-        for sent in entry.get("sentences") or []:
-            tokens = sent.get("tokens") if isinstance(sent, dict) else None
-            tokens = [str(t).lower() for t in tokens if str(t).strip()] if tokens else tokenize(str(sent.get("raw", "")))
+        for sent in entry.sentences:
+            tokens = [t.lower() for t in sent.tokens if t.strip()] if sent.tokens else tokenize(sent.raw or "")
             if tokens:
                 captions.append(tokens)
         if not captions:
-            raise InputError(f"{path}: {name} has no sentences")
-        images.append(CaptionedImage(name, split, captions))
-    result = CaptionSet(str(data.get("dataset") or path.stem), images)
+            raise InputError(f"{path}: images[{k}] ({name}) has no sentence with words")
+        images.append(CaptionedImage(name, "train" if entry.split == "restval" else entry.split, captions))
+    result = CaptionSet(parsed.dataset or path.stem, images)
     counts = result.counts()
     for needed in ("train", "test"):
         if not counts[needed]:

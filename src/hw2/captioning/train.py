@@ -14,7 +14,7 @@ import torch
 from nltk.translate.bleu_score import corpus_bleu
 from tqdm import tqdm
 
-from ..common.checkpoint import load_checkpoint, save_checkpoint
+from ..common.resume import load_resume, save_resume
 from ..common.seeding import generator
 from .models import DecoderRNN, DecoderWithAttention, caption_loss, greedy_decode
 
@@ -124,17 +124,16 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
     shuffle = generator(cfg.seed)
     train_rows = torch.nonzero(data.split == 0).squeeze(1)
     hist, best_state, key = CaptionHistory(), None, cfg.key(data.digest())
-    if resume_path is not None and Path(resume_path).is_file():
-        state = load_checkpoint(resume_path)
-        if state.get("key") == key:
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-            shuffle.set_state(state["shuffle_rng"])
-            torch.set_rng_state(state["torch_rng"])
-            if device.type == "cuda":  # dropout draws from the device's generator
-                torch.cuda.set_rng_state(state["cuda_rng"], device)
-            hist = CaptionHistory(state["train_loss"], state["val_bleu4"], state["best_epoch"], len(state["train_loss"]))
-            best_state = state["best"]
+    state = load_resume(resume_path, key, cfg.epochs)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        shuffle.set_state(state["shuffle_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda":  # dropout draws from the device's generator
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
+        hist = CaptionHistory(state["train_loss"], state["val_bleu4"], state["best_epoch"], state["epoch"])
+        best_state = state["best"]
     epoch = len(hist.train_loss)
     while epoch < cfg.epochs and (hist.best_epoch == 0 or epoch - hist.best_epoch < cfg.patience):
         model.train()
@@ -159,8 +158,8 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
             hist.best_epoch = epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if resume_path is not None:
-            save_checkpoint(resume_path, {
-                "key": key, "model": model.state_dict(), "optimizer": opt.state_dict(),
+            save_resume(resume_path, key, epoch, {
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "shuffle_rng": shuffle.get_state(), "torch_rng": torch.get_rng_state(), "best": best_state,
                 **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
                 "train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4, "best_epoch": hist.best_epoch})

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import shutil
 import stat
-import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from PIL import Image
@@ -41,13 +41,21 @@ def _image_entries(zf: zipfile.ZipFile, zip_path: Path) -> dict[str, zipfile.Zip
     return entries
 
 
-def extract_images(zip_path: Path, out_dir: Path, wanted: list[str]) -> list[str]:
+def extract_images(zip_path: Path, out_dir: Path, wanted: list[str], max_image_bytes: int = 100 * 2**20,
+                   max_total_bytes: int = 20_000 * 2**20) -> list[str]:
     """Extract the images named in ``wanted`` from ``zip_path`` into ``out_dir`` (flat).
 
-    Every wanted image must be in the zip and decode; ``out_dir`` is replaced only when all
-    are extracted and checked. Returns the names not wanted that the zip also held.
+    Every wanted image must be in the zip, no larger than ``max_image_bytes`` unpacked, all of them
+    together no larger than ``max_total_bytes`` (checked against the sizes the zip declares before
+    anything is written, and again while streaming, in case they lie), and decode. ``out_dir``
+    is replaced only when all are extracted and checked; the work folder beside it,
+    ``.<out_dir>.partial``, is removed first if a killed run left it. Returns the names not
+    wanted that the zip also held.
     """
     zip_path, out_dir = Path(zip_path), Path(out_dir)
+    work = out_dir.parent / f".{out_dir.name}.partial"
+    if work.exists():
+        shutil.rmtree(work)
     try:
         zf = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -60,23 +68,47 @@ def extract_images(zip_path: Path, out_dir: Path, wanted: list[str]) -> list[str
         if missing:
             more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
             raise InputError(f"{zip_path}: captioned image(s) missing from the zip: {', '.join(missing[:5])}{more}")
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+        for name in wanted:
+            if entries[name].file_size > max_image_bytes:
+                raise InputError(f"{zip_path}: {entries[name].filename} would unpack to {_mb(entries[name].file_size)}, "
+                                 f"more than the {_mb(max_image_bytes)} allowed per image")
+        declared = sum(entries[name].file_size for name in wanted)
+        if declared > max_total_bytes:
+            raise InputError(f"{zip_path}: the captioned images would unpack to {_mb(declared)}, more than the "
+                             f"{_mb(max_total_bytes)} allowed in all")
+        work.mkdir(parents=True)
         try:
+            total = 0
             for name in tqdm(wanted, desc="unzip", unit="image", leave=False, disable=None):
-                target = tmp / name
-                with zf.open(entries[name]) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+                target = work / name
+                try:
+                    with zf.open(entries[name]) as src, open(target, "wb") as dst:
+                        written = 0
+                        while block := src.read(1 << 20):
+                            written += len(block)
+                            total += len(block)
+                            if written > max_image_bytes or total > max_total_bytes:
+                                raise InputError(f"{zip_path}: {entries[name].filename} unpacks to more than the "
+                                                 f"{_mb(max_image_bytes)} allowed per image (or the "
+                                                 f"{_mb(max_total_bytes)} in all); refusing the rest")
+                            dst.write(block)
+                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a size or CRC that does not match
+                    raise InputError(f"{zip_path}: {entries[name].filename} is corrupt ({exc})") from None
                 try:
                     with Image.open(target) as im:
                         im.load()
                 except Exception as exc:  # PIL raises many types for a broken file
+                    reason = str(exc).replace(str(target), name).splitlines()[0] if str(exc) else ""
                     raise InputError(f"{zip_path}: {entries[name].filename} is not a decodable image "
-                                     f"({type(exc).__name__}: {exc})") from None
+                                     f"({type(exc).__name__}{': ' + reason if reason else ''})") from None
             if out_dir.exists():
                 shutil.rmtree(out_dir)
-            tmp.rename(out_dir)
+            work.rename(out_dir)
         finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
+            if work.exists():
+                shutil.rmtree(work)
     return sorted(set(entries) - set(wanted))
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:,.1f} MB"

@@ -97,8 +97,10 @@ def check_same_images(feature_names: list[str], features_path: Path, meta: dict,
 
 def load_vocabulary(folder: Path) -> tuple[Vocabulary, dict]:
     path = Path(folder) / "vocab.json"
+    if not path.is_file():
+        raise InputError(f"{path}: not found; run the build_vocab stage first")
     try:
         meta = json.loads(path.read_text())
         return Vocabulary(meta["itos"], meta["max_length"]), meta
-    except (OSError, json.JSONDecodeError, KeyError) as exc:
-        raise InputError(f"{path}: not a vocabulary written by build_vocab ({exc})") from None
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a vocabulary written by build_vocab ({type(exc).__name__}: {exc})") from None

@@ -42,14 +42,11 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def deterministic_device(name: str, param: str) -> torch.device:
-    """The device ``name`` (auto | cpu | cuda) of the params.yaml key ``param``; on CUDA, asks for
-    deterministic kernels (cuBLAS with a fixed workspace, deterministic algorithms where PyTorch
-    has them, a warning where it has not), so that a rerun gives the same result."""
-    try:
-        device = resolve_device(str(name))
-    except ValueError as exc:
-        raise ValueError(f"params.yaml: {param}: {exc}") from None
+def deterministic_device(name: str) -> torch.device:
+    """The device ``name`` (auto | cpu | cuda); on CUDA, asks for deterministic kernels (cuBLAS
+    with a fixed workspace, deterministic algorithms where PyTorch has them, a warning where it
+    has not), so that a rerun gives the same result."""
+    device = resolve_device(str(name))
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # read when cuBLAS starts
         torch.use_deterministic_algorithms(True, warn_only=True)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..common.checkpoint import load_checkpoint, save_checkpoint
+from ..common.resume import load_resume, save_resume
 from ..common.seeding import generator
 from .model import ConvNet
 from .stacked import StackedConvNets
@@ -164,15 +164,14 @@ def _train_rate(arrays, cfg, device, resume_path, digest, progress, on_batches, 
     dropout_gen = generator(cfg.seed + 1, device)
     result = RateResult(cfg.lr)
 
-    if resume_path is not None and Path(resume_path).is_file():
-        state = load_checkpoint(resume_path, map_location=device)
-        if state.get("key") == key and state["epoch"] <= cfg.epochs:
-            model = StackedConvNets({k: v.to(device) for k, v in state["tensors"].items()}, 1)
-            model.t["w2"] = model.t["w2"].contiguous(memory_format=torch.channels_last)
-            shuffle_gen.set_state(state["shuffle_rng"])
-            dropout_gen.set_state(state["dropout_rng"].to("cpu") if device.type == "cpu" else state["dropout_rng"])
-            result.train_loss, result.val_acc = state["train_loss"], state["val_acc"]
-            result.resumed_from = state["epoch"]
+    state = load_resume(resume_path, key, cfg.epochs, map_location=device)
+    if state is not None:
+        model = StackedConvNets({k: v.to(device) for k, v in state["tensors"].items()}, 1)
+        model.t["w2"] = model.t["w2"].contiguous(memory_format=torch.channels_last)
+        shuffle_gen.set_state(state["shuffle_rng"])
+        dropout_gen.set_state(state["dropout_rng"].to("cpu") if device.type == "cpu" else state["dropout_rng"])
+        result.train_loss, result.val_acc = state["train_loss"], state["val_acc"]
+        result.resumed_from = state["epoch"]
 
     steps = math.ceil(n / cfg.batch_size)
     start = time.perf_counter()
@@ -198,8 +197,8 @@ def _train_rate(arrays, cfg, device, resume_path, digest, progress, on_batches, 
         result.train_loss.append((loss_sum / n).item())
         result.val_acc.append(accuracy(model, x_val, y_val)[0])
         if resume_path is not None:
-            save_checkpoint(resume_path, {
-                "key": key, "epoch": epoch + 1, "tensors": {k: v.cpu() for k, v in model.t.items()},
+            save_resume(resume_path, key, epoch + 1, {
+                "tensors": {k: v.cpu() for k, v in model.t.items()},
                 "shuffle_rng": shuffle_gen.get_state(), "dropout_rng": dropout_gen.get_state().cpu(),
                 "train_loss": result.train_loss, "val_acc": result.val_acc})
         if on_epoch is not None:
@@ -210,6 +209,12 @@ def _train_rate(arrays, cfg, device, resume_path, digest, progress, on_batches, 
     result.test_acc = accuracy(model, x_test, y_test)[0]
     result.state_dict = model.state_dict(0)
     return result
+
+
+def lr_key(lr: float) -> str:
+    """A metric key for a rate without dots, so DVC's flattened names stay unambiguous:
+    0.001 → ``lr_0_001``."""
+    return "lr_" + f"{lr:g}".replace(".", "_").replace("-", "m").replace("+", "")
 
 
 def train_sweep(arrays: dict[str, np.ndarray], cfg: SweepConfig, device: torch.device,
@@ -223,8 +228,6 @@ def train_sweep(arrays: dict[str, np.ndarray], cfg: SweepConfig, device: torch.d
     per rate (``<rate>.pt``). ``on_epoch(lr, epoch, train_loss, val_acc)`` is called here as
     each rate finishes an epoch.
     """
-    from .params import lr_key
-
     digest = data_digest(arrays)
     paths = [None if resume_dir is None else Path(resume_dir) / f"{lr_key(lr)}.pt" for lr in cfg.lrs]
     if device.type == "cuda" or processes <= 1 or len(cfg.lrs) == 1:

@@ -1,0 +1,356 @@
+"""Every bad input, as a user would give it, through the real stage scripts.
+
+One row per case: what is set or put in place, the stage run, and the start of the one line it
+must print. Each must exit 1 with exactly one line ``error: …`` naming the file and the key (or
+image, or sentence), before any work: no output of the pipeline is created or changed, no work
+folder is left, nothing suggests ``weights_only=False``, no temporary path is named.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import pickle
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from conftest import copy_repo, merge, run
+from test_fashion_data import idx_bytes
+
+OUTPUTS = ("data", "models", "metrics", "plots", "REPORT.md", "REPORT.html")
+PWNED = Path("/tmp/hw2-bad-input-code-ran")
+
+
+@dataclass
+class Case:
+    id: str
+    stage: str                                   # "train_cnn" or "evaluate attention"
+    expect: str                                  # the line must contain this
+    params: dict = field(default_factory=dict)   # merged into params.yaml
+    setup: Callable[[Path], None] | None = None  # files put in place before the run
+    edit: Callable[[dict], None] | None = None   # an edit merging cannot express (a deleted key)
+
+
+# --- things put in place ---------------------------------------------------------------------
+
+def tif(colour=(90, 120, 60), size=(32, 32)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, format="TIFF")
+    return buf.getvalue()
+
+
+def user_set(images=None, sentences=None, entries=None, json_text=None, zip_bytes=None):
+    """A caption set in data/raw_dataset: 3 images (1.tif train, 2.tif val, 3.tif test)."""
+    def setup(repo):
+        raw = repo / "data/raw_dataset"
+        names = ["1.tif", "2.tif", "3.tif"]
+        if zip_bytes is not None:
+            (raw / "images.zip").write_bytes(zip_bytes)
+        else:
+            with zipfile.ZipFile(raw / "images.zip", "w") as zf:
+                for name, data in (entries if entries is not None else [(n, tif()) for n in names]):
+                    if isinstance(name, zipfile.ZipInfo):
+                        zf.writestr(name, data)
+                    else:
+                        zf.writestr(name, data)
+        if json_text is not None:
+            (raw / "dataset.json").write_text(json_text)
+            return
+        listed = images if images is not None else [
+            {"filename": n, "split": s, "sentences": sentences if (sentences is not None and n == "1.tif")
+             else [{"tokens": ["a", "river"]}]} for n, s in zip(names, ["train", "val", "test"])]
+        (raw / "dataset.json").write_text(json.dumps({"dataset": "mine", "images": listed}))
+    return setup
+
+
+def zip_with(*entries):
+    return user_set(entries=list(entries))
+
+
+def symlink_entry():
+    info = zipfile.ZipInfo("1.tif")
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+def bomb_zip() -> bytes:  # 2 MB of zeros that pack to a few kB, under a captioned image's name
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("1.tif", bytes(2 * 2**20))
+        zf.writestr("2.tif", tif())
+        zf.writestr("3.tif", tif())
+    return buf.getvalue()
+
+
+def fashion_files(corruption: str):
+    def setup(repo):
+        local = repo / "data/raw_fashion_mnist"
+        labels = np.zeros(10000, np.uint8)
+        for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                     "t10k-labels-idx1-ubyte"):
+            (local / f"{stem}.gz").write_bytes(gzip.compress(idx_bytes(labels)))
+        first = local / "train-images-idx3-ubyte.gz"  # label-shaped bytes: a valid IDX with the wrong digest
+        if corruption == "truncated":
+            first.write_bytes(first.read_bytes()[:20])
+        elif corruption == "not-gzip":
+            first.write_bytes(b"not gzip at all")
+        elif corruption == "magic":
+            first.write_bytes(gzip.compress(b"\x00\x00\x09\x03" + bytes(12)))
+        elif corruption == "missing":
+            first.unlink()
+    return setup
+
+
+class RunsCode:
+    """A pickle that would create PWNED when loaded without weights_only=True."""
+    def __reduce__(self):
+        return (Path.touch, (PWNED,))
+
+
+def file_at(rel: str, content: bytes | Callable[[], object]):
+    def setup(repo):
+        path = repo / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if callable(content):
+            torch.save(content(), path)
+        else:
+            path.write_bytes(content)
+    return setup
+
+
+def both(*setups):
+    def setup(repo):
+        for s in setups:
+            s(repo)
+    return setup
+
+
+def captions_in_data(repo):  # data/captions.json as unzip_images writes it, for the stages after it
+    (repo / "data/captions.json").write_text(json.dumps({"dataset": "mine", "images": [
+        {"filename": f"{i}.tif", "split": s, "sentences": [{"tokens": ["a", "river"]}]}
+        for i, s in enumerate(["train", "val", "test"], 1)]}))
+
+
+def delete(*keys):
+    def edit(params):
+        node = params
+        for k in keys[:-1]:
+            node = node[k]
+        del node[keys[-1]]
+    return edit
+
+
+NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: the refusal cannot happen")
+
+CASES = [
+    # --- params.yaml: the CNN -------------------------------------------------------------------
+    Case("cnn.epochs 0", "train_cnn", "params.yaml: cnn.epochs must be an integer >= 1, not 0", {"cnn": {"epochs": 0}}),
+    Case("cnn.epochs text", "train_cnn", "params.yaml: cnn.epochs must be an integer >= 1, not 'ten'", {"cnn": {"epochs": "ten"}}),
+    Case("cnn.epochs 2.5", "train_cnn", "params.yaml: cnn.epochs must be an integer >= 1, not 2.5", {"cnn": {"epochs": 2.5}}),
+    Case("cnn.epochs deleted", "train_cnn", "params.yaml: cnn.epochs is missing", edit=delete("cnn", "epochs")),
+    Case("cnn.batch_size 0", "train_cnn", "params.yaml: cnn.batch_size must be an integer >= 1, not 0", {"cnn": {"batch_size": 0}}),
+    Case("cnn.dropout 1", "train_cnn", "params.yaml: cnn.dropout must be a number in [0, 1), not 1", {"cnn": {"dropout": 1}}),
+    Case("cnn.dropout negative", "train_cnn", "params.yaml: cnn.dropout must be a number in [0, 1), not -0.1", {"cnn": {"dropout": -0.1}}),
+    Case("cnn.optimizer adam", "train_cnn", "params.yaml: cnn.optimizer must be sgd", {"cnn": {"optimizer": "adam"}}),
+    Case("cnn.l2_decay negative", "train_cnn", "params.yaml: cnn.l2_decay must be a number >= 0, not -1", {"cnn": {"l2_decay": -1}}),
+    Case("cnn.seed negative", "train_cnn", "params.yaml: cnn.seed must be an integer >= 0, not -1", {"cnn": {"seed": -1}}),
+    Case("cnn.seed true", "train_cnn", "params.yaml: cnn.seed must be an integer >= 0, not True", {"cnn": {"seed": True}}),
+    Case("cnn.dev_size 0", "download_fashion_mnist", "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 0", {"cnn": {"dev_size": 0}}),
+    Case("cnn.dev_size 60000", "download_fashion_mnist", "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 60000", {"cnn": {"dev_size": 60000}}),
+    Case("cnn.limit negative", "train_cnn", "params.yaml: cnn.limit must be an integer >= 0, not -5", {"cnn": {"limit": -5}}),
+    Case("cnn.device gpu", "train_cnn", "params.yaml: cnn.device must be auto, cpu or cuda, not 'gpu'", {"cnn": {"device": "gpu"}}),
+    Case("cnn.epoch typo", "train_cnn", "params.yaml: cnn.epoch is not a parameter of this pipeline", {"cnn": {"epoch": 3}}),
+    Case("cnn not a mapping", "train_cnn", "params.yaml: cnn must be a mapping of its parameters, not 5", {"cnn": 5}),
+    Case("lr empty", "train_cnn", "params.yaml: lr is empty", {"lr": []}),
+    Case("lr 0", "train_cnn", "params.yaml: lr 0 must be greater than 0", {"lr": 0}),
+    Case("lr negative in list", "train_cnn", "params.yaml: lr -0.1 must be greater than 0", {"lr": [0.01, -0.1]}),
+    Case("lr text", "train_cnn", "params.yaml: lr 'fast' is not a number", {"lr": "fast"}),
+    Case("lr nan", "train_cnn", "params.yaml: lr nan is not a number", {"lr": float("nan")}),
+    Case("lr twice", "train_cnn", "params.yaml: lr lists a rate twice", {"lr": [0.1, 0.1]}),
+    Case("lr deleted", "train_cnn", "params.yaml: lr is missing", edit=delete("lr")),
+    # --- params.yaml: Fashion-MNIST's source ----------------------------------------------------
+    Case("fashion_mnist.source web", "download_fashion_mnist", "params.yaml: fashion_mnist.source must be auto, local, system or download, not 'web'", {"fashion_mnist": {"source": "web"}}),
+    Case("fashion_mnist.local_dir outside", "download_fashion_mnist", "params.yaml: fashion_mnist.local_dir must be inside data/raw_fashion_mnist/", {"fashion_mnist": {"local_dir": "/tmp"}}),
+    Case("fashion_mnist.url ftp", "download_fashion_mnist", "params.yaml: fashion_mnist.url must be an http(s) URL ending in /, not 'ftp://x/'", {"fashion_mnist": {"url": "ftp://x/"}}),
+    # --- params.yaml: the captioning half ---------------------------------------------------------
+    Case("captioning.train.epochs 0", "train_captioner attention", "params.yaml: captioning.train.epochs must be an integer >= 1, not 0", {"captioning": {"train": {"epochs": 0}}}),
+    Case("captioning.train.epochs text", "train_captioner attention", "params.yaml: captioning.train.epochs must be an integer >= 1, not 'ten'", {"captioning": {"train": {"epochs": "ten"}}}),
+    Case("captioning.train.lr text", "train_captioner attention", "params.yaml: captioning.train.lr must be a number > 0, not 'abc'", {"captioning": {"train": {"lr": "abc"}}}),
+    Case("captioning.train.lr negative", "train_captioner vanilla", "params.yaml: captioning.train.lr must be a number > 0, not -0.1", {"captioning": {"train": {"lr": -0.1}}}),
+    Case("captioning.train.batch_size 0", "train_captioner vanilla", "params.yaml: captioning.train.batch_size must be an integer >= 1, not 0", {"captioning": {"train": {"batch_size": 0}}}),
+    Case("captioning.train.patience 0", "train_captioner attention", "params.yaml: captioning.train.patience must be a number of epochs >= 1, not 0", {"captioning": {"train": {"patience": 0}}}),
+    Case("captioning.train.grad_clip 0", "train_captioner attention", "params.yaml: captioning.train.grad_clip must be a number > 0, not 0", {"captioning": {"train": {"grad_clip": 0}}}),
+    Case("captioning.train.alpha_c negative", "train_captioner attention", "params.yaml: captioning.train.alpha_c must be a number >= 0, not -1", {"captioning": {"train": {"alpha_c": -1}}}),
+    Case("captioning.train.precision fp16", "train_captioner attention", "params.yaml: captioning.train.precision must be auto, float32 or bfloat16, not 'fp16'", {"captioning": {"train": {"precision": "fp16"}}}),
+    Case("captioning.train.device tpu", "evaluate vanilla", "params.yaml: captioning.train.device must be auto, cpu or cuda, not 'tpu'", {"captioning": {"train": {"device": "tpu"}}}),
+    Case("captioning.decoder.embed_dim 0", "train_captioner attention", "params.yaml: captioning.decoder.embed_dim must be an integer >= 1, not 0", {"captioning": {"decoder": {"embed_dim": 0}}}),
+    Case("captioning.decoder.dropout 1", "train_captioner attention", "params.yaml: captioning.decoder.dropout must be a number in [0, 1), not 1", {"captioning": {"decoder": {"dropout": 1}}}),
+    Case("captioning.decode.beam_size 0", "evaluate attention", "params.yaml: captioning.decode.beam_size must be an integer >= 1, not 0", {"captioning": {"decode": {"beam_size": 0}}}),
+    Case("captioning.decode.max_length negative", "caption_images", "params.yaml: captioning.decode.max_length must be a number of words (0: the vocabulary's longest caption) >= 0, not -1", {"captioning": {"decode": {"max_length": -1}}}),
+    Case("captioning.vocab.min_freq 0", "build_vocab", "params.yaml: captioning.vocab.min_freq must be an integer >= 1, not 0", {"captioning": {"vocab": {"min_freq": 0}}}),
+    Case("captioning.encoder.image_size 100", "extract_features", "params.yaml: captioning.encoder.image_size must be a multiple of 32", {"captioning": {"encoder": {"image_size": 100}}}),
+    Case("captioning.encoder.dtype int8", "extract_features", "params.yaml: captioning.encoder.dtype must be float16 or float32, not 'int8'", {"captioning": {"encoder": {"dtype": "int8"}}}),
+    Case("captioning.encoder.precision fp16", "extract_features", "params.yaml: captioning.encoder.precision must be auto, float32 or bfloat16, not 'fp16'", {"captioning": {"encoder": {"precision": "fp16"}}}),
+    Case("captioning.encoder.device tpu", "extract_features", "params.yaml: captioning.encoder.device must be auto, cpu or cuda, not 'tpu'", {"captioning": {"encoder": {"device": "tpu"}}}),
+    Case("captioning.encoder.batch_size 0", "extract_features", "params.yaml: captioning.encoder.batch_size must be an integer >= 1, not 0", {"captioning": {"encoder": {"batch_size": 0}}}),
+    Case("captioning.encoder.weights outside", "extract_features", "params.yaml: captioning.encoder.weights must be inside data/weights/", {"captioning": {"encoder": {"weights": "/tmp/resnet.pth"}}}),
+    Case("captioning.encoder.workers gone", "extract_features", "params.yaml: captioning.encoder.workers is not a parameter of this pipeline", {"captioning": {"encoder": {"workers": 2}}}),
+    Case("captioning.images a string", "unzip_images", "params.yaml: captioning.images must be a list of image file names (.tif, .jpg, …), not '4.tif'", {"captioning": {"images": "4.tif"}}),
+    Case("captioning.images a number in it", "unzip_images", "params.yaml: captioning.images must be a list of image file names (.tif, .jpg, …), not ['4.tif', 3]", {"captioning": {"images": ["4.tif", 3]}}),
+    Case("captioning.images not images", "unzip_images", "params.yaml: captioning.images must name image files (.tif, .jpg, .png, no folders), not '4.txt'", {"captioning": {"images": ["4.txt"]}}),
+    Case("captioning.images twice", "caption_images", "params.yaml: captioning.images names an image twice", {"captioning": {"images": ["1.tif", "1.tif"]}}),
+    Case("captioning.synthetic.images 5", "unzip_images", "params.yaml: captioning.synthetic.images must be a number of images (one of each of the nine scene kinds at least) >= 9, not 5", {"captioning": {"synthetic": {"images": 5}}}),
+    Case("captioning.data outside", "unzip_images", "params.yaml: captioning.data must be inside data/raw_dataset/", {"captioning": {"data": "/mnt/sets/ucm"}}),
+    Case("captioning.unzip.max_image_mb 0", "unzip_images", "params.yaml: captioning.unzip.max_image_mb must be a number of megabytes > 0, not 0", {"captioning": {"unzip": {"max_image_mb": 0}}}),
+    Case("captioning deleted", "report", "params.yaml: captioning is missing", edit=delete("captioning")),
+    # --- params.yaml itself ---------------------------------------------------------------------
+    Case("params.yaml not YAML", "theory", "params.yaml: cannot read parameters", setup=lambda r: (r / "params.yaml").write_text("lr: [0.1\n")),
+    Case("params.yaml a list", "theory", "params.yaml: expected a mapping of parameters, not list", setup=lambda r: (r / "params.yaml").write_text("- 1\n")),
+    # --- a device that is not there ---------------------------------------------------------------
+    pytest.param(Case("cnn.device cuda without CUDA", "train_cnn", "params.yaml: cnn.device: device is 'cuda' but torch sees no CUDA device", {"cnn": {"device": "cuda"}}), marks=NO_CUDA),
+    pytest.param(Case("encoder cuda without CUDA", "extract_features", "params.yaml: captioning.encoder.device: device is 'cuda' but torch sees no CUDA device", {"captioning": {"encoder": {"device": "cuda"}}}), marks=NO_CUDA),
+    pytest.param(Case("decoders cuda without CUDA", "train_captioner attention", "params.yaml: captioning.train.device: device is 'cuda' but torch sees no CUDA device", {"captioning": {"train": {"device": "cuda"}}}), marks=NO_CUDA),
+    pytest.param(Case("decoding cuda without CUDA", "caption_images", "params.yaml: captioning.train.device: device is 'cuda' but torch sees no CUDA device", {"captioning": {"train": {"device": "cuda"}}}), marks=NO_CUDA),
+    # --- the caption set: folder, zip, captions file ----------------------------------------------
+    Case("captioning.data folder missing", "unzip_images", "params.yaml: captioning.data: data/raw_dataset/ucm is not a folder", {"captioning": {"data": "data/raw_dataset/ucm"}}),
+    Case("images not in the synthetic set", "unzip_images", "params.yaml: captioning.images names 540.tif, not in the synthetic set of captioning.synthetic.images = 27", {"captioning": {"synthetic": {"images": 27}, "images": ["2.tif", "540.tif"]}}),
+    Case("default images, small synthetic set", "unzip_images", "params.yaml: captioning.images names 219.tif, 540.tif, 357.tif, not in the synthetic set", {"captioning": {"synthetic": {"images": 100}}}),
+    Case("half a set", "unzip_images", "data/raw_dataset: expected one images .zip and one captions .json, found: images.zip", setup=lambda r: (r / "data/raw_dataset/images.zip").write_bytes(b"PK")),
+    Case("captions not JSON", "unzip_images", "dataset.json: not valid JSON", setup=user_set(json_text="{")),
+    Case("captions without images", "unzip_images", "dataset.json: no 'images' list", setup=user_set(json_text='{"imgs": []}')),
+    Case("sentence a plain string", "unzip_images", "dataset.json: images[0] (1.tif): sentences[0] must be an object with 'tokens' (a list of words) or 'raw' text, not 'a plain string'", setup=user_set(sentences=["a plain string"])),
+    Case("tokens a number", "unzip_images", "dataset.json: images[0] (1.tif): sentences[0].tokens must be a list of words, not 5", setup=user_set(sentences=[{"tokens": 5}])),
+    Case("tokens a string", "unzip_images", "dataset.json: images[0] (1.tif): sentences[0].tokens must be a list of words, not 'a river'", setup=user_set(sentences=[{"tokens": "a river"}])),
+    Case("a token a number", "unzip_images", "dataset.json: images[0] (1.tif): sentences[0].tokens[1] must be a word (a string), not 7", setup=user_set(sentences=[{"tokens": ["a", 7]}])),
+    Case("no sentences", "unzip_images", "dataset.json: images[0] (1.tif): has no sentences", setup=user_set(sentences=[])),
+    Case("sentences without words", "unzip_images", "dataset.json: images[0] (1.tif) has no sentence with words", setup=user_set(sentences=[{"tokens": [], "raw": " . "}])),
+    Case("split unknown", "unzip_images", "dataset.json: images[1] (2.tif): split must be train, val or test, not 'dev'", setup=user_set(images=[
+        {"filename": "1.tif", "split": "train", "sentences": [{"raw": "a river"}]},
+        {"filename": "2.tif", "split": "dev", "sentences": [{"raw": "a river"}]}])),
+    Case("image without a name", "unzip_images", "dataset.json: images[0]: has no filename", setup=user_set(images=[{"split": "train", "sentences": [{"raw": "a"}]}])),
+    Case("image listed twice", "unzip_images", "dataset.json: images[1] (1.tif) is listed twice", setup=user_set(images=[
+        {"filename": "1.tif", "split": "train", "sentences": [{"raw": "a"}]},
+        {"filename": "1.tif", "split": "test", "sentences": [{"raw": "a"}]}])),
+    Case("no test split", "unzip_images", "dataset.json: no image in the test split", setup=user_set(images=[
+        {"filename": "1.tif", "split": "train", "sentences": [{"raw": "a"}]}])),
+    Case("image to caption not in the set", "unzip_images", "params.yaml: captioning.images names 9.tif, not in dataset.json", {"captioning": {"images": ["9.tif"]}}, setup=user_set()),
+    Case("zip not a zip", "unzip_images", "images.zip: not a readable zip file", {"captioning": {"images": ["3.tif"]}}, setup=user_set(zip_bytes=b"not a zip")),
+    Case("zip entry escapes", "unzip_images", "images.zip: entry '../1.tif' would escape the target folder", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("../1.tif", tif()))),
+    Case("zip entry absolute", "unzip_images", "images.zip: entry '/1.tif' has an absolute path", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("/1.tif", tif()))),
+    Case("zip entry a symlink", "unzip_images", "images.zip: entry '1.tif' is a symbolic link", {"captioning": {"images": ["3.tif"]}}, setup=zip_with((symlink_entry(), b"/etc/passwd"))),
+    Case("zip two entries one name", "unzip_images", "images.zip: two entries are named 1.tif", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("a/1.tif", tif()), ("b/1.tif", tif()))),
+    Case("zip lacks a captioned image", "unzip_images", "images.zip: captioned image(s) missing from the zip: 3.tif", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("1.tif", tif()), ("2.tif", tif()))),
+    Case("zip image not decodable", "unzip_images", "images.zip: 2.tif is not a decodable image (UnidentifiedImageError", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("1.tif", tif()), ("2.tif", b"not an image"), ("3.tif", tif()))),
+    Case("zip image over the size cap", "unzip_images", "images.zip: 1.tif would unpack to 2.0 MB, more than the 1.0 MB allowed per image", {"captioning": {"images": ["3.tif"], "unzip": {"max_image_mb": 1}}}, setup=user_set(zip_bytes=bomb_zip())),
+    Case("zip over the total cap", "unzip_images", "images.zip: the captioned images would unpack to 2.0 MB, more than the 0.5 MB allowed in all", {"captioning": {"images": ["3.tif"], "unzip": {"max_total_mb": 0.5}}}, setup=user_set(zip_bytes=bomb_zip())),
+    Case("queued run, untracked set", "unzip_images", "data/raw_dataset: the workspace this experiment was queued from holds a caption set", setup=lambda r: None),
+    # --- Fashion-MNIST files -----------------------------------------------------------------------
+    Case("fashion checksum", "download_fashion_mnist", "train-images-idx3-ubyte.gz: SHA-256 mismatch", {"fashion_mnist": {"source": "local"}}, setup=fashion_files("checksum")),
+    Case("fashion truncated", "download_fashion_mnist", "train-images-idx3-ubyte.gz: truncated gzip file", {"fashion_mnist": {"source": "local"}}, setup=fashion_files("truncated")),
+    Case("fashion not gzip", "download_fashion_mnist", "train-images-idx3-ubyte.gz: not a valid gzip file", {"fashion_mnist": {"source": "local"}}, setup=fashion_files("not-gzip")),
+    Case("fashion magic", "download_fashion_mnist", "train-images-idx3-ubyte.gz: wrong IDX magic number", {"fashion_mnist": {"source": "local"}}, setup=fashion_files("magic")),
+    Case("fashion missing", "download_fashion_mnist", "train-images-idx3-ubyte.gz: missing; install Debian's package", {"fashion_mnist": {"source": "local"}}, setup=fashion_files("missing")),
+    Case("fashion local_dir missing", "download_fashion_mnist", "data/raw_fashion_mnist/mine/train-images-idx3-ubyte.gz: missing", {"fashion_mnist": {"source": "local", "local_dir": "data/raw_fashion_mnist/mine"}}),
+    # --- an earlier stage's output missing or broken -----------------------------------------------
+    Case("no Fashion-MNIST arrays", "train_cnn", "data/fashion_mnist.npz: not found; run the download_fashion_mnist stage first"),
+    Case("Fashion-MNIST arrays broken", "train_cnn", "data/fashion_mnist.npz: not a readable array file", setup=file_at("data/fashion_mnist.npz", b"garbage")),
+    Case("no CNN to dump", "dump_kernels", "models/cnn/best.pt: checkpoint not found"),
+    Case("CNN checkpoint garbage", "dump_kernels", "models/cnn/best.pt: not a readable checkpoint", setup=file_at("models/cnn/best.pt", b"garbage")),
+    Case("CNN checkpoint runs code", "dump_kernels", "models/cnn/best.pt: not a readable checkpoint (it holds Python objects", setup=file_at("models/cnn/best.pt", lambda: {"state_dict": RunsCode()})),
+    Case("no captions for the features", "extract_features", "data/captions.json: cannot read"),
+    Case("encoder weights missing", "extract_features", "data/weights/mine.pth: encoder weights file not found", {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}}, setup=captions_in_data),
+    Case("encoder weights garbage", "extract_features", "data/weights/mine.pth: not a ResNet-18 state dict", {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}}, setup=both(captions_in_data, file_at("data/weights/mine.pth", b"garbage"))),
+    Case("encoder weights run code", "extract_features", "data/weights/mine.pth: not a ResNet-18 state dict (it holds Python objects", {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}}, setup=both(captions_in_data, file_at("data/weights/mine.pth", lambda: {"conv1.weight": RunsCode()}))),
+    Case("encoder weights of another net", "extract_features", "data/weights/mine.pth: not a ResNet-18 state dict", {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}}, setup=both(captions_in_data, file_at("data/weights/mine.pth", lambda: {"conv.weight": torch.zeros(3, 3)}))),
+    Case("no captions for the vocabulary", "build_vocab", "data/captions.json: cannot read"),
+    Case("captions for the vocabulary broken", "build_vocab", "data/captions.json: not valid JSON", setup=file_at("data/captions.json", b"{")),
+    Case("no features to train on", "train_captioner attention", "data/vocab/vocab.json: not found"),
+    Case("no decoder named", "train_captioner", "usage: train_captioner.py vanilla|attention"),
+    Case("no decoder to evaluate", "evaluate attention", "data/vocab/vocab.json: not found"),
+    Case("evaluate what", "evaluate", "usage: evaluate.py vanilla|attention"),
+    Case("no scores to compare", "compare_captioners", "data/evaluation/vanilla.json: not found"),
+    Case("no decoder to caption with", "caption_images", "data/vocab/vocab.json: not found"),
+    Case("report without metrics", "report", "metrics/captioning.json: cannot read", setup=lambda r: (r / "metrics/captioning.json").unlink()),
+]
+
+
+def ids(case):
+    return case.values[0].id if hasattr(case, "values") else case.id
+
+
+def snapshot(repo: Path) -> dict[str, str]:
+    """Every file the pipeline writes (and its hidden work files), with a digest of its bytes."""
+    files = {}
+    for top in OUTPUTS:
+        root = repo / top
+        for path in ([root] if root.is_file() else sorted(root.rglob("*")) if root.exists() else []):
+            if path.is_file():
+                files[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files
+
+
+@pytest.mark.parametrize("case", CASES, ids=[ids(c) for c in CASES])
+def test_bad_input_is_one_line_exit_1_and_nothing_written(tmp_path, case):
+    repo = copy_repo(tmp_path / "repo")
+    params_file = repo / "params.yaml"
+    params = yaml.safe_load(params_file.read_text())
+    merge(params, case.params)
+    if case.edit:
+        case.edit(params)
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    env_extra = {}
+    if case.id == "queued run, untracked set":  # the workspace holds a set; this copy, queued from it, does not
+        workspace = copy_repo(tmp_path / "workspace")
+        user_set()(workspace)
+        env_extra = {"DVC_ROOT": str(workspace)}
+    if case.setup:
+        case.setup(repo)
+    before = snapshot(repo)
+    PWNED.unlink(missing_ok=True)
+    script, *args = case.stage.split()
+    proc = run(["python", f"stages/{script}.py", *args], repo, check=False, extra_env=env_extra)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-3000:])
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[-3000:]
+    assert case.expect in lines[0], lines[0]
+    assert "weights_only=False" not in proc.stderr and not PWNED.exists()
+    assert "partial" not in lines[0] and "/tmp/tmp" not in lines[0]  # no work or temporary path named
+    after = snapshot(repo)
+    assert after == before, sorted(set(after.items()) ^ set(before.items()))
+
+
+@pytest.mark.parametrize("params, stage, expect", [
+    ({"captioning": {"images": "4.tif"}}, None,
+     "error: params.yaml: captioning.images must be a list of image file names (.tif, .jpg, …), not '4.tif'"),
+    ({"captioning": {"data": "data/raw_dataset/ucm"}}, "unzip_images",
+     "error: params.yaml: captioning.data: data/raw_dataset/ucm is not a folder"),
+], ids=["captioning.images a string", "captioning.data folder missing"])
+def test_through_dvc_repro_the_first_stage_stops_with_the_line_and_nothing_runs(tmp_path, params, stage, expect):
+    """The same checks seen through `dvc repro`: the first stage to run refuses, naming the key,
+    before any stage has trained or written anything (no DVC-level `[Errno 2]`)."""
+    from conftest import git_init, set_params
+    repo = copy_repo(tmp_path / "repo")
+    set_params(repo, **params)
+    git_init(repo)
+    before = snapshot(repo)
+    proc = run(["dvc", "repro", *([stage] if stage else [])], repo, check=False)
+    assert proc.returncode != 0
+    assert expect in proc.stderr, proc.stderr[-3000:]
+    assert "Errno" not in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout.count("Running stage") == 1, proc.stdout  # the first one, which refused
+    # DVC removes a stage's outputs before it runs its command (its own behaviour, no hook runs
+    # earlier): the refusing stage's committed outputs are gone (`git checkout` brings them back);
+    # nothing else is written or changed.
+    refused = {"unzip_images": ("metrics/dataset.json", "plots/captioning/samples.png")}.get(stage, ())
+    after = snapshot(repo)
+    assert after == {k: v for k, v in before.items() if k not in refused}, sorted(set(after) ^ set(before))

@@ -1,0 +1,155 @@
+"""dvc.yaml's code dependencies, read from the stages' imports.
+
+A stage's code dependencies are exactly the files its script runs: itself, stages/_stage.py and
+every project module it imports, transitively (relative imports resolved, ``__init__.py`` files
+counted only when they hold code). tests/test_dvc_deps.py fails when dvc.yaml disagrees; this
+rewrites the lists so that nobody types them by hand:
+
+    python tools/stage_deps.py          # rewrite dvc.yaml in place
+    python tools/stage_deps.py --check  # exit 1 if dvc.yaml is not current
+
+Data dependencies and comments are kept as they are.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import shlex
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+LAUNCHER = "stages/python"
+
+
+def module_file(name: str) -> Path | None:
+    """The project file of module ``name`` (a helper in stages/ such as ``_stage``, or ``hw2.…``),
+    or None for other modules."""
+    if "." not in name and (ROOT / "stages" / f"{name}.py").is_file():
+        return ROOT / "stages" / f"{name}.py"
+    if name != "hw2" and not name.startswith("hw2."):
+        return None
+    base = ROOT / "src" / Path(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def has_code(path: Path) -> bool:
+    """Whether a file holds more than a docstring (an empty ``__init__.py`` changes no result)."""
+    body = ast.parse(path.read_text()).body
+    return any(not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)) for node in body)
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT / "src").with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports anywhere in it, with ``from a import b`` giving ``a`` and ``a.b``."""
+    package = module_name(path).rpartition(".")[0] if path.is_relative_to(ROOT / "src") else ""
+    if path.name == "__init__.py":
+        package = module_name(path)
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                base = node.module
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def import_closure(script: Path) -> set[str]:
+    """The project files ``script`` runs: itself and every project module it imports, transitively,
+    with the packages they live in (those whose ``__init__.py`` holds code)."""
+    files, todo = set(), [script]
+    while todo:
+        path = todo.pop()
+        if path in files:
+            continue
+        files.add(path)
+        for name in imported_modules(path):
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):  # importing hw2.a.b runs hw2/__init__ and hw2/a/__init__ too
+                found = module_file(".".join(parts[:i]))
+                if found is not None and (found.name != "__init__.py" or has_code(found) or i == len(parts)):
+                    todo.append(found)
+    return {str(p.relative_to(ROOT)) for p in files
+            if p.name != "__init__.py" or has_code(p)}
+
+
+def stage_script(cmd: str) -> Path:
+    words = shlex.split(cmd)
+    assert words[0] == LAUNCHER and words[1].startswith("stages/"), cmd
+    return ROOT / words[1]
+
+
+def dependency_problems(pipeline: dict) -> list[str]:
+    """How each stage's code deps in ``pipeline`` (dvc.yaml as a dict) differ from its script's closure."""
+    problems = []
+    for name, stage in pipeline["stages"].items():
+        expected = import_closure(stage_script(stage["cmd"]))
+        listed = {d for d in stage.get("deps", []) if d.startswith(("stages/", "src/"))}
+        problems += [f"{name}: does not list {path}, which it runs" for path in sorted(expected - listed)]
+        problems += [f"{name}: lists {path}, which it does not run" for path in sorted(listed - expected)]
+    return problems
+
+
+def load_pipeline() -> dict:
+    return yaml.safe_load((ROOT / "dvc.yaml").read_text())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args()
+    pipeline = load_pipeline()
+    lines = (ROOT / "dvc.yaml").read_text().split("\n")
+    out, stage, i = [], None, 0
+    while i < len(lines):
+        line = lines[i]
+        m = re.match(r"^  (\w+):$", line)
+        if m and m.group(1) in pipeline["stages"]:
+            stage = m.group(1)
+        if stage and line.strip() == "deps:":
+            out.append(line)
+            j, indent, data = i + 1, "      ", []
+            while j < len(lines) and lines[j].strip().startswith("- "):
+                indent = lines[j][:len(lines[j]) - len(lines[j].lstrip())]
+                if not lines[j].strip()[2:].startswith(("stages/", "src/")):
+                    data.append(lines[j])
+                j += 1
+            script = stage_script(pipeline["stages"][stage]["cmd"])
+            first = [str(script.relative_to(ROOT)), "stages/_stage.py"]
+            out += [f"{indent}- {p}" for p in first + sorted(import_closure(script) - set(first))]
+            out += data
+            i = j
+            continue
+        out.append(line)
+        i += 1
+    new = "\n".join(out)
+    if new == (ROOT / "dvc.yaml").read_text():
+        print("dvc.yaml: code dependencies are current")
+        return 0
+    if args.check:
+        print("dvc.yaml: code dependencies are not current (python tools/stage_deps.py)", file=sys.stderr)
+        return 1
+    (ROOT / "dvc.yaml").write_text(new)
+    print("dvc.yaml: code dependencies rewritten from the imports")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
