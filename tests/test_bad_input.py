@@ -180,7 +180,7 @@ CASES = [
     Case("lr deleted", "train_cnn", "params.yaml: lr is missing", edit=delete("lr")),
     # --- params.yaml: Fashion-MNIST's source ----------------------------------------------------
     Case("fashion_mnist.source web", "download_fashion_mnist", "params.yaml: fashion_mnist.source must be auto, local, system or download, not 'web'", {"fashion_mnist": {"source": "web"}}),
-    Case("fashion_mnist.local_dir outside", "download_fashion_mnist", "params.yaml: fashion_mnist.local_dir must be inside data/raw_fashion_mnist/", {"fashion_mnist": {"local_dir": "/tmp"}}),
+    Case("fashion_mnist.local_dir outside", "download_fashion_mnist", "params.yaml: fashion_mnist.local_dir must be inside data/raw_fashion_mnist/", {"fashion_mnist": {"local_dir": "/srv/fashion-mnist"}}),
     Case("fashion_mnist.url ftp", "download_fashion_mnist", "params.yaml: fashion_mnist.url must be an http(s) URL ending in /, not 'ftp://x/'", {"fashion_mnist": {"url": "ftp://x/"}}),
     # --- params.yaml: the captioning half ---------------------------------------------------------
     Case("captioning.train.epochs 0", "train_captioner attention", "params.yaml: captioning.train.epochs must be an integer >= 1, not 0", {"captioning": {"train": {"epochs": 0}}}),
@@ -203,7 +203,7 @@ CASES = [
     Case("captioning.encoder.precision fp16", "extract_features", "params.yaml: captioning.encoder.precision must be auto, float32 or bfloat16, not 'fp16'", {"captioning": {"encoder": {"precision": "fp16"}}}),
     Case("captioning.encoder.device tpu", "extract_features", "params.yaml: captioning.encoder.device must be auto, cpu or cuda, not 'tpu'", {"captioning": {"encoder": {"device": "tpu"}}}),
     Case("captioning.encoder.batch_size 0", "extract_features", "params.yaml: captioning.encoder.batch_size must be an integer >= 1, not 0", {"captioning": {"encoder": {"batch_size": 0}}}),
-    Case("captioning.encoder.weights outside", "extract_features", "params.yaml: captioning.encoder.weights must be inside data/weights/", {"captioning": {"encoder": {"weights": "/tmp/resnet.pth"}}}),
+    Case("captioning.encoder.weights outside", "extract_features", "params.yaml: captioning.encoder.weights must be inside data/weights/", {"captioning": {"encoder": {"weights": "/mnt/weights/resnet.pth"}}}),
     Case("captioning.encoder.workers gone", "extract_features", "params.yaml: captioning.encoder.workers is not a parameter of this pipeline", {"captioning": {"encoder": {"workers": 2}}}),
     Case("captioning.images a string", "unzip_images", "params.yaml: captioning.images must be a list of image file names (.tif, .jpg, …), not '4.tif'", {"captioning": {"images": "4.tif"}}),
     Case("captioning.images a number in it", "unzip_images", "params.yaml: captioning.images must be a list of image file names (.tif, .jpg, …), not ['4.tif', 3]", {"captioning": {"images": ["4.tif", 3]}}),
@@ -299,33 +299,52 @@ def snapshot(repo: Path) -> dict[str, str]:
     return files
 
 
-@pytest.mark.parametrize("case", CASES, ids=[ids(c) for c in CASES])
-def test_bad_input_is_one_line_exit_1_and_nothing_written(tmp_path, case):
-    repo = copy_repo(tmp_path / "repo")
+def attempt(case: Case, folder: Path):
+    """Put the case in place in a fresh copy of the repository, run its stage; (process, before, after)."""
+    repo = copy_repo(folder / "repo")
     params_file = repo / "params.yaml"
     params = yaml.safe_load(params_file.read_text())
     merge(params, case.params)
     if case.edit:
         case.edit(params)
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
-    env_extra = {}
+    extra_env = None
     if case.id == "queued run, untracked set":  # the workspace holds a set; this copy, queued from it, does not
-        workspace = copy_repo(tmp_path / "workspace")
+        workspace = copy_repo(folder / "workspace")
         user_set()(workspace)
-        env_extra = {"DVC_ROOT": str(workspace)}
+        extra_env = {"DVC_ROOT": str(workspace)}
     if case.setup:
         case.setup(repo)
     before = snapshot(repo)
-    PWNED.unlink(missing_ok=True)
     script, *args = case.stage.split()
-    proc = run(["python", f"stages/{script}.py", *args], repo, check=False, extra_env=env_extra)
+    proc = run(["python", f"stages/{script}.py", *args], repo, check=False, extra_env=extra_env)
+    return proc, before, snapshot(repo)
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    """Every case, run two at a time (each is one short process, mostly imports: on two cores this
+    halves the file's time)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = [c.values[0] if hasattr(c, "values") else c for c in CASES]
+    runnable = [c for c in cases if not (torch.cuda.is_available() and "without CUDA" in c.id)]
+    root = tmp_path_factory.mktemp("bad_input")
+    PWNED.unlink(missing_ok=True)
+    with ThreadPoolExecutor(2) as pool:
+        results = pool.map(lambda k_case: attempt(k_case[1], root / f"case{k_case[0]}"), enumerate(runnable))
+        return {c.id: r for c, r in zip(runnable, results)}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[ids(c) for c in CASES])
+def test_bad_input_is_one_line_exit_1_and_nothing_written(outcomes, case):
+    proc, before, after = outcomes[case.id]
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 1, (proc.returncode, proc.stderr[-3000:])
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[-3000:]
     assert case.expect in lines[0], lines[0]
     assert "weights_only=False" not in proc.stderr and not PWNED.exists()
-    assert "partial" not in lines[0] and "/tmp/tmp" not in lines[0]  # no work or temporary path named
-    after = snapshot(repo)
+    assert "partial" not in lines[0] and "/tmp/" not in lines[0]  # no work or temporary path named
     assert after == before, sorted(set(after.items()) ^ set(before.items()))
 
 
