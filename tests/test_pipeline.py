@@ -250,7 +250,11 @@ def check_queued_experiments_equal_the_same_run_one_by_one(repo):
     alone = {"q-two-rates": None, "q-one-rate": "only-0.1"}  # run one by one before (in the workspace)
     for name, setting in experiments.items():
         run(["dvc", "exp", "run", "--queue", "-S", setting, "-n", name], repo)
-    run(["dvc", "queue", "start", "-j", "2"], repo)
+    # Not through pipes: DVC's queue workers inherit the starting command's stdout and stderr and keep
+    # them open while they live, so reading them to the end would wait for the workers to exit.
+    started = subprocess.run(["dvc", "queue", "start", "-j", "2"], cwd=repo, env=env(), timeout=120,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert started.returncode == 0
     deadline = time.time() + 400
     while True:
         status = run(["dvc", "queue", "status"], repo).stdout
@@ -263,6 +267,8 @@ def check_queued_experiments_equal_the_same_run_one_by_one(repo):
     for name in experiments:
         log = run(["dvc", "queue", "logs", name], repo).stdout
         assert f"{max(1, cores // 2)} core(s)" in log, log[-3000:]  # two workers share the cores
+    subprocess.run(["dvc", "queue", "stop"], cwd=repo, env=env(), timeout=120,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # no idle worker outlives the test
     for name, setting in experiments.items():
         if alone[name] is None:
             one = run(["dvc", "exp", "run", "-S", setting, "-n", f"{name}-alone"], repo).stdout
