@@ -11,7 +11,7 @@ FMNIST_SYSTEM := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
 repro: setup system-packages
 	dvc repro
-	@python -m hw2.notices
+	@python tools/notices.py
 
 test: setup system-packages
 	python -m pytest

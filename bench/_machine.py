@@ -1,7 +1,17 @@
-"""What the benchmark scripts record about the machine they ran on."""
+"""What the benchmark scripts share: the machine they ran on, and params.yaml as plain values."""
 from __future__ import annotations
 
 import platform
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def params() -> dict:
+    """params.yaml as written (the benchmarks time the settings the pipeline runs with)."""
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
 
 
 def cpu_name() -> str:

@@ -22,23 +22,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "stages"))
-
-import _stage  # noqa: E402
-from _machine import cpu_name  # noqa: E402
-from hw2.captioning.models import beam_search, greedy_decode  # noqa: E402
-from hw2.captioning.features import resolve_precision  # noqa: E402
-from hw2.captioning.train import CaptionData, CaptionTrainConfig, bleu4, train_captioner  # noqa: E402
-from hw2.captioning.vocab import SPECIALS, Vocabulary  # noqa: E402
-from hw2.common.runtime import configure_threads  # noqa: E402
+from _machine import ROOT, cpu_name, params
+from hw2.captioning.decoding import beam_search, greedy_decode
+from hw2.captioning.encoded import CaptionData
+from hw2.captioning.train import CaptionTrainConfig, greedy_bleu4, train_captioner
+from hw2.captioning.vocab import SPECIALS, Vocabulary
+from hw2.common.precision import resolve_precision
+from hw2.common.runtime import configure_threads
 
 SPLITS = {"train": 1680, "val": 210, "test": 210}
 WORDS, MAX_LENGTH = 368, 22
@@ -68,14 +63,13 @@ def bench(model: str, data: CaptionData, vocab: Vocabulary, cap: dict) -> dict:
                              attention_dim=dec["attention_dim"], dropout=dec["dropout"], lr=tr["lr"],
                              batch_size=tr["batch_size"], epochs=1, patience=1, grad_clip=tr["grad_clip"],
                              alpha_c=tr["alpha_c"], seed=tr["seed"],
-                             precision=resolve_precision(tr.get("precision", "auto"), torch.device("cpu"),
-                                                         "captioning.train.precision"))
+                             precision=resolve_precision(tr.get("precision", "auto"), torch.device("cpu")))
     start, end = vocab.stoi["<start>"], vocab.stoi["<end>"]
     t0 = time.perf_counter()
     net, _ = train_captioner(data, len(vocab), start, end, vocab.max_length, cfg, progress=False)
     epoch = time.perf_counter() - t0
     t0 = time.perf_counter()
-    bleu4(net, data, 1, start, end, vocab.max_length)
+    greedy_bleu4(net, data, 1, start, end, vocab.max_length)
     validation = time.perf_counter() - t0
     test = data.features[torch.nonzero(data.split[::5] == 2).squeeze(1)].float()
     beam, never = cap["decode"]["beam_size"], len(vocab)  # an id no decoder can produce: no caption ends
@@ -99,7 +93,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", choices=("vanilla", "attention"))
     args = ap.parse_args()
-    cap = _stage.load_params()["captioning"]
+    cap = params()["captioning"]
     threads = configure_threads()
     data, vocab = ucm_like()
     results = {m: bench(m, data, vocab, cap) for m in ("vanilla", "attention") if args.only in (None, m)}

@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "stages"))
 
 from _machine import cpu_name  # noqa: E402
 
@@ -38,13 +37,13 @@ def worker(impl: str, n_images: int) -> dict:
     import torch
     from PIL import Image
 
-    import _stage
+    from _machine import params
     from hw2.captioning.dataset import load_caption_set
-    from hw2.captioning.features import (build_encoder, default_workers, extract_features, image_transform,
-                                         resolve_precision)
+    from hw2.captioning.features import build_encoder, default_workers, extract_features, image_transform
+    from hw2.common.precision import resolve_precision
     from hw2.common.runtime import configure_threads, resolve_device
 
-    enc = _stage.load_params()["captioning"]["encoder"]
+    enc = params()["captioning"]["encoder"]
     threads = configure_threads()
     names = [im.filename for im in load_caption_set(ROOT / "data" / "captions.json").images]
     names = [names[i % len(names)] for i in range(n_images or len(names))]

@@ -58,7 +58,7 @@ def _check_environment() -> None:
 _check_environment()
 
 import _params  # noqa: E402
-from hw2.common.errors import InputError  # noqa: E402
+from hw2.common.errors import InputError, StaleInputError  # noqa: E402
 
 # Every stage checks the whole of params.yaml as it starts, before it imports or reads anything
 # else: a bad value is one line, at once.
@@ -141,14 +141,24 @@ def device_for(name: str, key: str):
         raise _params.ParamsError(f"params.yaml: {key}: {exc}") from None
 
 
+def require(path: Path, made_by: str) -> Path:
+    """``path``, an output of the stage ``made_by``; refused with what to run when it is missing."""
+    if not path.exists():
+        raise InputError(f"{path}: not found; run the {made_by} stage first")
+    return path
+
+
 def stage(main):
-    """Run ``main``; an InputError or ValueError becomes ``error: <message>`` and exit 1."""
+    """Run ``main``; an InputError or ValueError becomes ``error: <message>`` and exit 1 (inputs
+    that do not belong together, with the advice to make them again)."""
     @functools.wraps(main)
     def run():
         try:
             main()
         except (InputError, ValueError) as exc:  # paths in the repository, as a user names them
             message = " ".join(str(exc).split("\n")).replace(f"{ROOT}{os.sep}", "")
+            if isinstance(exc, StaleInputError):
+                message += "; run `dvc repro` again"
             print(f"error: {message}", file=sys.stderr)
             sys.exit(1)
         except KeyboardInterrupt:

@@ -2,7 +2,8 @@
 from _stage import ROOT, load_params, stage
 
 from hw2.captioning.dataset import load_caption_set
-from hw2.captioning.vocab import build_vocabulary, save_encoded
+from hw2.captioning.encoded import save_encoded
+from hw2.captioning.vocab import build_vocabulary, save_vocabulary
 
 CAPTIONS = ROOT / "data" / "captions.json"
 OUT = ROOT / "data" / "vocab"
@@ -14,7 +15,8 @@ def main():
     min_freq = voc.min_freq
     captions = load_caption_set(CAPTIONS)
     vocab, counts = build_vocabulary(captions, min_freq, voc.max_length)
-    stats = save_encoded(OUT, vocab, captions, counts, min_freq)
+    save_encoded(OUT / "captions.npz", vocab, captions)
+    stats = save_vocabulary(OUT / "vocab.json", vocab, captions, counts, min_freq)
     print(f"vocabulary of {stats['vocab_size']:,} tokens (min_freq {min_freq}, covers {stats['train_coverage']:.1%} "
           f"of training words), {stats['captions']:,} captions of at most {stats['max_length']} words "
           f"→ {OUT.relative_to(ROOT)}/vocab.json, captions.npz")

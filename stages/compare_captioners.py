@@ -7,9 +7,10 @@ import pandas as pd
 
 from _stage import ROOT, stage
 
+from hw2.captioning.comparison import compare, score_baseline
 from hw2.captioning.dataset import load_caption_set
-from hw2.captioning.evaluate import Scorer, most_common_caption, names_position
 from hw2.captioning.figures import training_curves
+from hw2.captioning.scoring import Scorer
 from hw2.common.atomic import write_json
 from hw2.common.errors import InputError
 
@@ -39,34 +40,21 @@ def read_curve(folder):
 @stage
 def main():
     dataset, features = read_json(ROOT / "metrics" / "dataset.json"), read_json(ROOT / "metrics" / "features.json")
-    evals = {m: read_json(ROOT / "data" / "evaluation" / f"{m}.json") for m in MODELS}
-    if len({e["beam_size"] for e in evals.values()}) != 1 or len({e["images"] for e in evals.values()}) != 1:
-        raise InputError("data/evaluation: the two evaluations come from different runs; run `dvc repro` again")
+    evaluations = {m: read_json(ROOT / "data" / "evaluation" / f"{m}.json") for m in MODELS}
+    trained = {m: read_json(ROOT / "metrics" / f"captioner_{m}.json") for m in MODELS}
     captions = load_caption_set(ROOT / "data" / "captions.json")
-    test = captions.split("test")
-    refs = [im.captions for im in test]
-    position = [r for r in refs if names_position(r)]
-    prior = most_common_caption(captions)
     with Scorer() as scorer:
-        baseline = scorer.score([prior] * len(refs), refs)
-        if position:
-            baseline["position_bleu4"] = scorer.score([prior] * len(position), position)["bleu4"]
-    out = {"dataset": dataset["dataset"], "encoder_weights": features["encoder_weights"],
-           "test_images": len(refs), "position_images": len(position),
-           "beam_size": evals["attention"]["beam_size"], "baseline": baseline}
-    runs = {}
-    for m, e in evals.items():
-        train = read_json(ROOT / "metrics" / f"captioner_{m}.json")
-        out[m] = {how: s | ({"position_bleu4": e["position"][how]["bleu4"]} if how in e["position"] else {})
-                  for how, s in e["scores"].items()}
-        out[m]["best_epoch"] = train["best_epoch"]
-        runs[m] = read_curve(ROOT / "plots" / "captioner" / m) | {"best_epoch": train["best_epoch"]}
+        prior, baseline, position = score_baseline(captions, scorer)
+    out = compare(evaluations, trained, baseline, len(captions.split("test")), position,
+                  {"dataset": dataset["dataset"], "encoder_weights": features["encoder_weights"]})
     write_json(ROOT / "metrics" / "captioning.json", out)
     write_json(ROOT / "data" / "evaluation" / "baseline.json", {"caption": " ".join(prior), "scores": baseline})
-    training_curves(ROOT / "plots" / "captioner" / "curves.png", runs)
+    training_curves(ROOT / "plots" / "captioner" / "curves.png",
+                    {m: read_curve(ROOT / "plots" / "captioner" / m) | {"best_epoch": trained[m]["best_epoch"]}
+                     for m in MODELS})
     if scorer.meteor_missing:
         print(f"WARNING: {scorer.meteor_missing}", file=sys.stderr)
-    print(f"test BLEU-4 (greedy / beam {out['beam_size']}) on {len(refs)} {out['dataset']} images: "
+    print(f"test BLEU-4 (greedy / beam {out['beam_size']}) on {out['test_images']} {out['dataset']} images: "
           + ", ".join(f"{m} {out[m]['greedy']['bleu4']:.4f} / {out[m]['beam']['bleu4']:.4f}" for m in MODELS)
           + f"; caption-prior baseline {baseline['bleu4']:.4f} (\"{' '.join(prior)}\")")
 

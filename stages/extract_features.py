@@ -4,8 +4,9 @@ import sys
 from _stage import ROOT, device_for, load_params, stage
 
 from hw2.captioning.dataset import load_caption_set
-from hw2.captioning.features import build_encoder, default_workers, extract_features, resolve_precision
+from hw2.captioning.features import build_encoder, default_workers, extract_features
 from hw2.common.atomic import write_json
+from hw2.common.precision import resolve_precision
 from hw2.common.runtime import configure_threads
 
 WEIGHTS = ROOT / "data" / "weights"  # a dependency of the stage: any weights file it loads lives here

@@ -2,16 +2,19 @@
 import sys
 import time
 
-from _stage import ROOT, StageLive, device_for, load_params, stage
+from _stage import ROOT, StageLive, device_for, load_params, require, stage
 
-from hw2.captioning.features import load_features, resolve_precision
-from hw2.captioning.train import CaptionTrainConfig, load_caption_data, train_captioner
+from hw2.captioning.decoder_file import save_decoder
+from hw2.captioning.encoded import load_encoded
+from hw2.captioning.features import load_features
+from hw2.captioning.train import CaptionTrainConfig, train_captioner
 from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
-from hw2.common.checkpoint import save_checkpoint
+from hw2.common.precision import resolve_precision
 from hw2.common.runtime import configure_threads
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
-VOCAB = ROOT / "data" / "vocab"
+VOCAB = ROOT / "data" / "vocab" / "vocab.json"
+ENCODED = ROOT / "data" / "vocab" / "captions.npz"
 
 
 @stage
@@ -28,10 +31,10 @@ def main():
                              batch_size=tr.batch_size, epochs=tr.epochs, patience=tr.patience,
                              grad_clip=tr.grad_clip, alpha_c=tr.alpha_c, seed=tr.seed,
                              precision=resolve_precision(tr.precision, device), device=device.type)
-    vocab, meta = load_vocabulary(VOCAB)
-    features, names = load_features(FEATURES)
+    vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))
+    features, names = load_features(require(FEATURES, "extract_features"))
     check_same_images(names, FEATURES, meta, VOCAB)
-    data = load_caption_data(features, VOCAB / "captions.npz")
+    data = load_encoded(features, ENCODED)
     print(f"{kind}: {int((data.split == 0).sum()):,} training captions, {cfg.precision} arithmetic on "
           f"{device.type}", flush=True)
     metrics = ROOT / "metrics" / f"captioner_{kind}.json"
@@ -42,19 +45,17 @@ def main():
         print(f"{kind} epoch {epoch:2d}: loss {loss:.4f}, validation BLEU-4 {bleu:.4f}", flush=True)
 
     start = time.perf_counter()
-    model, hist = train_captioner(
-        data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
-        resume_path=ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt", on_epoch=report)
-    save_checkpoint(ROOT / "models" / "captioner" / f"{kind}.pt", {
-        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "config": cfg.__dict__, "vocab_size": len(vocab),
-        "best_epoch": hist.best_epoch, "val_bleu4": hist.val_bleu4[hist.best_epoch - 1]})
+    resume = ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt"
+    model, hist = train_captioner(data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
+                                  resume_path=resume, on_epoch=report)
+    save_decoder(ROOT / "models" / "captioner" / f"{kind}.pt", model, cfg, len(vocab), hist)
     live.rewrite({"train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4}, {  # the best epoch's values
         "best_epoch": hist.best_epoch, "epochs_run": len(hist.train_loss),
         "val_bleu4": hist.val_bleu4[hist.best_epoch - 1], "train_loss": hist.train_loss[hist.best_epoch - 1],
         "precision": cfg.precision, "device": cfg.device}, len(hist.train_loss))
     if hist.resumed_from:
-        print(f"{kind}: resumed after epoch {hist.resumed_from} (models/.resume/train_captioner_{kind}.pt)")
-    (ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt").unlink(missing_ok=True)
+        print(f"{kind}: resumed after epoch {hist.resumed_from} ({resume.relative_to(ROOT)})")
+    resume.unlink(missing_ok=True)
     print(f"{kind}: best validation BLEU-4 {hist.val_bleu4[hist.best_epoch - 1]:.4f} at epoch {hist.best_epoch} "
           f"of {len(hist.train_loss)} ({time.perf_counter() - start:.0f} s)")
 

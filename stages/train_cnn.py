@@ -1,7 +1,7 @@
 """Stage train_cnn: every learning rate in `lr`, each trained on its own; the best one by validation."""
 import time
 
-from _stage import ROOT, StageLive, device_for, load_params, stage
+from _stage import ROOT, StageLive, device_for, load_params, require, stage
 
 from hw2.common.checkpoint import save_checkpoint
 from hw2.common.runtime import cpu_budget
@@ -27,7 +27,7 @@ def main():
     device = device_for(cnn.device, "cnn.device")
     cores = cpu_budget()
 
-    arrays = load_splits(DATA)
+    arrays = load_splits(require(DATA, "download_fashion_mnist"))
     if limit:
         arrays = {k: v[:limit] for k, v in arrays.items()}
     side_by_side = device.type == "cpu" and cores > 1 and len(cfg.lrs) > 1

@@ -1,14 +1,13 @@
 """Stage unzip_images: the user's caption set (or the synthetic demo set) into data/images/."""
-import shutil
 import sys
 
 from _stage import ROOT, load_params, queued_from, stage
 
-from hw2.captioning.dataset import find_inputs, load_caption_set
+from hw2.captioning.dataset import find_inputs, load_caption_set, save_caption_set
 from hw2.captioning.figures import contact_sheet
 from hw2.captioning.synthetic import generate
 from hw2.captioning.unzip import extract_images
-from hw2.common.atomic import write_json
+from hw2.common.atomic import scratch_dir, write_json
 from hw2.common.checksum import file_sha256
 from hw2.common.errors import InputError
 
@@ -36,10 +35,8 @@ def main():
             f"neither Git nor DVC tracks, so DVC did not copy it here and the run would silently use the "
             f"synthetic set instead: track it with `dvc add {cap.data}/<zip> {cap.data}/<json>` and "
             f"commit the .dvc files (data/raw_dataset/README.md)")
-    work = ROOT / "data" / ".synthetic.partial"  # the synthetic set's zip and JSON while they are made
-    if work.exists():  # left by a killed run
-        shutil.rmtree(work)
-    try:
+    # the synthetic set's zip and JSON while they are made (one left by a killed run goes first)
+    with scratch_dir(ROOT / "data" / ".synthetic.partial") as work:
         if inputs is None:
             n = cap.synthetic.images
             outside = [name for name in cap.images if name not in {f"{k}.tif" for k in range(1, n + 1)}]
@@ -64,11 +61,7 @@ def main():
         extra = extract_images(zip_path, IMAGES, [im.filename for im in captions.images],
                                max_image_bytes=int(cap.unzip.max_image_mb * 2**20),
                                max_total_bytes=int(cap.unzip.max_total_mb * 2**20))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    write_json(CAPTIONS, {"dataset": captions.name, "images": [
-        {"filename": im.filename, "split": im.split, "sentences": [{"tokens": c} for c in im.captions]}
-        for im in captions.images]})
+    save_caption_set(CAPTIONS, captions)
     contact_sheet(SHEET, IMAGES, captions)
     counts = captions.counts()
     write_json(METRICS, {**source, "images": counts, "captions": sum(len(im.captions) for im in captions.images)})

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,22 +10,11 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+from repo_copy import copy_repo  # noqa: E402,F401  (the tests' copy of the repository)
 BIN = Path(sys.executable).parent  # the virtual environment's bin: python, dvc
 SYSTEM_FMNIST = Path("/usr/share/datasets/fashion-mnist")
-def copy_repo(dest: Path) -> Path:
-    """Copy what a fresh clone holds: the files git tracks plus new ones it does not ignore
-    (so data, models, the virtual environment and DVC's cache stay behind)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
-    for rel in filter(None, listed):
-        src = ROOT / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-    (dest / "data").mkdir(parents=True, exist_ok=True)
-    return dest
-
-
 def env() -> dict:
     e = dict(os.environ)
     e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"

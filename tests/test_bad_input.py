@@ -11,7 +11,6 @@ import gzip
 import hashlib
 import io
 import json
-import pickle
 import stat
 import zipfile
 from dataclasses import dataclass, field

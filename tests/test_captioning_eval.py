@@ -9,22 +9,24 @@ import pytest
 import torch
 from PIL import Image
 
-from hw2.captioning import evaluate
+from hw2.captioning import scoring
 from hw2.captioning.dataset import CaptionedImage, CaptionSet
-from hw2.captioning.evaluate import Scorer, load_decoder, most_common_caption, names_position
+from hw2.captioning.comparison import most_common_caption
+from hw2.captioning.decoder_file import load_decoder, save_decoder
+from hw2.captioning.scoring import Scorer, names_position
 from hw2.captioning.figures import caption_sheet, captioned_image, training_curves
-from hw2.captioning.train import CaptionTrainConfig, build_model
+from hw2.captioning.train import CaptionHistory, CaptionTrainConfig
 from hw2.captioning.vocab import SPECIALS, Vocabulary
 from hw2.common.checkpoint import save_checkpoint
 from hw2.common.errors import InputError
 
-needs_java = pytest.mark.skipif(not evaluate.java_available(), reason="METEOR needs Java (make test installs it where apt works)")
+needs_java = pytest.mark.skipif(not scoring.java_available(), reason="METEOR needs Java (make test installs it where apt works)")
 T = str.split
 
 
 @pytest.fixture(scope="module")
 def scorer():
-    with Scorer(meteor=evaluate.java_available()) as s:
+    with Scorer(meteor=scoring.java_available()) as s:
         yield s
 
 
@@ -77,7 +79,7 @@ def test_meteor_rewards_stems_and_word_order(scorer):
 
 
 def test_without_java_meteor_is_left_out_and_said_so(monkeypatch):
-    monkeypatch.setattr(evaluate.shutil, "which", lambda name: None)
+    monkeypatch.setattr(scoring.shutil, "which", lambda name: None)
     with Scorer() as s:
         assert s.meteor_missing and "Java" in s.meteor_missing
         scores = s.score([T("a red car")], [[T("a red car")]])
@@ -111,18 +113,17 @@ def tiny_vocab(words=6):
 def test_a_decoder_loads_with_its_vocabulary_and_is_refused_with_another(tmp_path):
     vocab = tiny_vocab()
     cfg = CaptionTrainConfig(model="attention", embed_dim=8, decoder_dim=16, attention_dim=8)
-    model = build_model(cfg, len(vocab), 32)
+    model = cfg.build(len(vocab), 32)
     path = tmp_path / "attention.pt"
-    save_checkpoint(path, {"state_dict": model.state_dict(), "config": cfg.__dict__, "vocab_size": len(vocab),
-                           "best_epoch": 1, "val_bleu4": 0.5})
-    loaded, state = load_decoder(path, vocab, 32)
+    save_decoder(path, model, cfg, len(vocab), CaptionHistory(train_loss=[2.0], val_bleu4=[0.5], best_epoch=1))
+    loaded, state = load_decoder(path, vocab, tmp_path / "vocab.json", 32)
     assert not loaded.training and state["best_epoch"] == 1
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
     with pytest.raises(InputError, match=r"attention.pt: trained with a vocabulary of 10 words, not the 12"):
-        load_decoder(path, tiny_vocab(8), 32)
+        load_decoder(path, tiny_vocab(8), tmp_path / "vocab.json", 32)
     save_checkpoint(tmp_path / "other.pt", {"weights": torch.zeros(3)})
     with pytest.raises(InputError, match="other.pt: not a caption decoder"):
-        load_decoder(tmp_path / "other.pt", vocab, 32)
+        load_decoder(tmp_path / "other.pt", vocab, tmp_path / "vocab.json", 32)
 
 
 def test_the_caption_figures_are_written(tmp_path):

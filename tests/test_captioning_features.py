@@ -15,7 +15,8 @@ import hw2.captioning.features as features_module
 from hw2.captioning.features import build_encoder, extract_features
 from hw2.captioning.synthetic import generate
 from hw2.captioning.unzip import extract_images
-from hw2.captioning.vocab import END, START, build_vocabulary, load_vocabulary, save_encoded
+from hw2.captioning.encoded import save_encoded
+from hw2.captioning.vocab import END, START, build_vocabulary, load_vocabulary, save_vocabulary
 from hw2.common.errors import InputError
 
 
@@ -138,12 +139,13 @@ def test_vocabulary_from_training_captions(tiny_set, tmp_path):
     ids = vocab.encode(words)
     assert ids[0] == vocab.stoi[START] and ids[-1] == vocab.stoi[END]
     assert vocab.decode(ids[1:]) == [w for w in words if w in vocab.stoi]  # <unk> and <end> are not words
-    stats = save_encoded(tmp_path, vocab, captions, counts, 2)
+    save_encoded(tmp_path / "captions.npz", vocab, captions)
+    stats = save_vocabulary(tmp_path / "vocab.json", vocab, captions, counts, 2)
     with np.load(tmp_path / "captions.npz") as npz:
         assert npz["tokens"].shape == (18 * 5, vocab.max_length + 2)
         assert npz["lengths"].max() <= vocab.max_length + 2 and set(npz["split"]) <= {0, 1, 2}
         assert npz["image"][5] == 1  # five captions per image, in the captions file's order
-    again, meta = load_vocabulary(tmp_path)
+    again, meta = load_vocabulary(tmp_path / "vocab.json")
     assert again.itos == vocab.itos and meta["images"][0] == "1.tif" and stats["captions"] == 90
     assert json.loads((tmp_path / "vocab.json").read_text())["min_freq"] == 2
 
@@ -161,7 +163,7 @@ def test_bfloat16_features_stay_within_2_percent_of_float32(tiny_set, tmp_path):
 
 
 def test_precision_auto_is_bfloat16_only_where_native():
-    from hw2.captioning.features import native_bfloat16, resolve_precision
+    from hw2.common.precision import native_bfloat16, resolve_precision
     cpu = torch.device("cpu")
     assert resolve_precision("auto", cpu) == ("bfloat16" if native_bfloat16(cpu) else "float32")
     assert resolve_precision("float32", cpu) == "float32"

@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 from nltk.translate.bleu_score import corpus_bleu
 
-from hw2.captioning.models import Attention, DecoderRNN, DecoderWithAttention, caption_loss, greedy_decode
+from hw2.captioning.decoding import beam_search, greedy_decode
+from hw2.captioning.models import Attention, DecoderRNN, DecoderWithAttention, caption_loss
 
 V, START, END = 20, 1, 2
 
@@ -86,7 +87,6 @@ def trained(model, seed=1):
 
 
 def test_beam_search_with_beam_1_is_greedy_decoding():
-    from hw2.captioning.models import beam_search
     for model in (DecoderRNN(V, 16, 32), DecoderWithAttention(V, 16, 32, attention_dim=24)):
         model, features = trained(model)
         greedy, greedy_alphas = greedy_decode(model, features, START, END, max_length=12)
@@ -100,8 +100,6 @@ def test_beam_search_with_beam_1_is_greedy_decoding():
 
 
 def test_a_wider_beam_never_finds_a_less_likely_caption():
-    from hw2.captioning.models import beam_search
-
     model, features = trained(DecoderWithAttention(V, 16, 32, attention_dim=24))
 
     def log_prob(seq):
@@ -149,6 +147,12 @@ def test_teacher_forcing_computes_what_the_decoding_step_computes():
                 if alpha is not None:
                     assert torch.allclose(out.alphas[k, t], alpha, atol=1e-6)
             assert not out.scores[k, len(reference[i]):].any()  # nothing after the sequence's end
+        plain = model.forward_stepwise(features, captions, lengths)  # the batched plain loop (the benchmark's)
+        assert torch.equal(plain.order, out.order) and plain.decode_lengths == out.decode_lengths
+        assert torch.equal(plain.targets, out.targets) and torch.allclose(plain.scores, out.scores, atol=1e-5)
+        assert (plain.alphas is None) == (out.alphas is None)
+        if out.alphas is not None:
+            assert torch.allclose(plain.alphas, out.alphas, atol=1e-6)
 
 
 def test_bfloat16_training_arithmetic_stays_close_to_float32():

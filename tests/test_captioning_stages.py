@@ -9,7 +9,6 @@ import subprocess
 import time
 
 import pytest
-import torch
 
 from conftest import copy_repo, env, run, set_params
 

@@ -9,9 +9,10 @@ import torch
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.features import build_encoder, extract_features
 from hw2.captioning.synthetic import generate
-from hw2.captioning.train import CaptionTrainConfig, load_caption_data, train_captioner
+from hw2.captioning.encoded import load_encoded, save_encoded
+from hw2.captioning.train import CaptionTrainConfig, train_captioner
 from hw2.captioning.unzip import extract_images
-from hw2.captioning.vocab import END, START, build_vocabulary, save_encoded
+from hw2.captioning.vocab import END, START, build_vocabulary
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +25,9 @@ def small(tmp_path_factory):
     extract_features(root / "images", names, [im.split for im in captions.images], root / "f.h5",
                      build_encoder("none"), image_size=64, workers=0, progress=False)
     vocab, counts = build_vocabulary(captions, min_freq=1)
-    save_encoded(root, vocab, captions, counts, 1)
+    save_encoded(root / "captions.npz", vocab, captions)
     with h5py.File(root / "f.h5") as h5:
-        data = load_caption_data(h5["features"][()], root / "captions.npz")
+        data = load_encoded(h5["features"][()], root / "captions.npz")
     return data, vocab
 
 

@@ -115,6 +115,22 @@ def same_run(a, b) -> bool:
             and all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict))
 
 
+def test_the_sweep_trains_what_the_plain_autograd_loop_trains():
+    # hw2.fashion.reference is the definition (ConvNet, autograd, torch.optim.SGD); the sweep's
+    # hand-written step must give the same weights, losses and accuracies from the same draws.
+    from hw2.fashion.reference import train_rate_reference
+
+    arrays = tiny_arrays(n=100)  # a short last batch of 4
+    for l2 in (0.0, 0.01):
+        cfg = RateConfig(lr=0.05, epochs=2, batch_size=8, dropout=0.3, l2_decay=l2, seed=2)
+        model, loss, acc = train_rate_reference(arrays, cfg)
+        fast = train_rate(arrays, cfg, torch.device("cpu"), progress=False)
+        for name, want in model.state_dict().items():
+            assert torch.allclose(fast.state_dict[name], want, atol=1e-5, rtol=1e-4), (l2, name)
+        assert np.allclose(fast.train_loss, loss, atol=1e-5) and fast.val_acc == acc
+        assert loss[-1] < loss[0]  # it did train
+
+
 def test_a_rate_alone_equals_its_row_of_a_sweep_whatever_runs_beside_it_and_however_many_threads():
     arrays = tiny_arrays(n=96)
     cfg = SweepConfig([0.02, 0.1, 0.05], epochs=2, batch_size=8, dropout=0.3, l2_decay=0.01, seed=4)

@@ -7,9 +7,9 @@ import struct
 import numpy as np
 import pytest
 
-from conftest import needs_fmnist, run, set_params
+from conftest import needs_fmnist
 from hw2.common.errors import InputError
-from hw2.fashion.data import FILES, load_fashion_mnist, parse_idx, read_verified, save_splits, split_train_dev
+from hw2.fashion.data import load_fashion_mnist, parse_idx, read_verified, save_splits, split_train_dev
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

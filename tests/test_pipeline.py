@@ -14,7 +14,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import pytest
 from PIL import Image
 
 from conftest import env, git_init, needs_fmnist, run, set_params

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from conftest import git_init, run, set_params
-from hw2.report import Code, Heading, Image, Para, Table, to_html, to_markdown
+from hw2.document import Code, Heading, Image, Para, Table, to_html, to_markdown
 
 SECTIONS = ("## Question 1", "### Q1.1 and Q1.2: parameters", "### Q1.3", "## Question 2", "### Q2.2",
             "### Q2.3", "## Question 3", "### Q3.1", "### Test metrics", "### Three images captioned")

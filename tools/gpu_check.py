@@ -23,9 +23,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from conftest import copy_repo  # noqa: E402
+from repo_copy import copy_repo  # noqa: E402
 CAPTIONING = [["unzip_images"], ["extract_features"], ["build_vocab"], ["train_captioner", "vanilla"],
               ["train_captioner", "attention"], ["evaluate", "vanilla"], ["evaluate", "attention"],
               ["caption_images"]]

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..common.atomic import write_json
 from ..common.errors import InputError
 
 SPLITS = ("train", "val", "test")
@@ -134,6 +135,13 @@ def load_caption_set(path: Path) -> CaptionSet:
         if not counts[needed]:
             raise InputError(f"{path}: no image in the {needed} split")
     return result
+
+
+def save_caption_set(path: Path, captions: CaptionSet) -> None:
+    """The set in the same format, as read: lower-cased tokens, ``restval`` as ``train``."""
+    write_json(path, {"dataset": captions.name, "images": [
+        {"filename": im.filename, "split": im.split, "sentences": [{"tokens": c} for c in im.captions]}
+        for im in captions.images]})
 
 
 def find_inputs(folder: Path) -> tuple[Path, Path] | None:

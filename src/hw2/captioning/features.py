@@ -26,11 +26,10 @@ from ..common.checkpoint import why_unloadable
 from ..common.checksum import file_sha256
 from ..common.errors import InputError
 from ..common.runtime import cpu_budget
+from ..common.seeding import seed_everything
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 WEIGHTS_FILE = Path(ResNet18_Weights.IMAGENET1K_V1.url).name  # resnet18-f37072fd.pth
-
-
 IMAGENET_URL = ResNet18_Weights.IMAGENET1K_V1.url
 IMAGENET_SHA256_PREFIX = WEIGHTS_FILE.split("-")[1].split(".")[0]  # f37072fd, as torchvision checks it
 
@@ -78,7 +77,7 @@ def build_encoder(weights: str, folder: Path | None = None, seed: int = 0) -> En
     initialisation with a warning when they cannot be had, ``none`` random initialisation
     (seeded), or a path to a ``.pth`` state dict of torchvision's ``resnet18``.
     """
-    torch.manual_seed(seed)
+    seed_everything(seed)
     net = resnet18(weights=None)
     loaded, note = "random", ""
     if weights in ("auto", "IMAGENET1K_V1"):
@@ -116,28 +115,6 @@ def _load_state(net: nn.Module, path: Path) -> None:
         raise InputError(f"{path}: not a ResNet-18 state dict ({why_unloadable(exc)})") from None
 
 
-def native_bfloat16(device: torch.device) -> bool:
-    """Whether ``device`` computes in bfloat16 natively (CUDA, or a CPU with AVX512-BF16 / AMX);
-    elsewhere bfloat16 is emulated and slower than float32."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
-
-
-def resolve_precision(name: str, device: torch.device) -> str:
-    """``auto`` → bfloat16 where it is native (about 1.8x faster than float32 on a Zen 4 CPU,
-    features within 1% of float32's), else float32."""
-    if name == "auto":
-        return "bfloat16" if native_bfloat16(device) else "float32"
-    if name not in ("float32", "bfloat16"):
-        raise ValueError(f"precision must be auto, float32 or bfloat16, not {name!r}")
-    return name
-
-
 def image_transform(size: int) -> transforms.Compose:
     return transforms.Compose([transforms.Resize((size, size), antialias=True), transforms.ToTensor(),
                                transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
@@ -168,7 +145,7 @@ def extract_features(folder: Path, names: list[str], splits: list[str], out: Pat
     renamed when complete. Returns counts and throughput.
     """
     if dtype not in ("float16", "float32"):
-        raise ValueError(f"captioning.encoder.dtype must be float16 or float32, not {dtype!r}")
+        raise ValueError(f"dtype must be float16 or float32, not {dtype!r}")
     # channels-last: oneDNN's convolutions are about a third faster on it here (bench/features.py)
     device = torch.device(device)
     net = encoder.net.to(device, memory_format=torch.channels_last)
@@ -202,7 +179,7 @@ def load_features(path: Path) -> tuple[np.ndarray, list[str]]:
     """The features (N, R, 512) and image filenames of a file written by :func:`extract_features`."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: not found; run the extract_features stage first")
+        raise InputError(f"{path}: not found")
     with h5py.File(path, "r") as h5:
         names = [n.decode() if isinstance(n, bytes) else n for n in h5["filenames"][()]]
         return h5["features"][()], names

@@ -51,7 +51,7 @@ def _autocast(t: torch.Tensor | None) -> torch.Tensor | None:
     return t.to(torch.get_autocast_dtype(t.device.type))
 
 
-class _Decoder(nn.Module):
+class Decoder(nn.Module):
     """What both decoders share. Subclasses define ``step(features, word, state, projected)``:
     one LSTM step for the previous ``word`` (B,) → scores (B, V), new (h, c), alpha (B, R) | None."""
 
@@ -105,6 +105,28 @@ class _Decoder(nn.Module):
         return DecoderOutput(scores, captions[:, 1:steps + 1], decode_lengths,
                              torch.stack(alphas, dim=1) if alphas else None, order)
 
+    def forward_stepwise(self, features: torch.Tensor, captions: torch.Tensor, lengths: torch.Tensor) -> DecoderOutput:
+        """Teacher forcing the plain way, as the homework and sgrvinod's tutorial write it:
+        :meth:`step` for each word, over the sequences still decoding. :meth:`forward` computes
+        the same (tests/test_captioning_models.py) faster (bench/decoder_forward.py)."""
+        lengths, order = lengths.sort(descending=True)
+        features, captions = features[order], captions[order]
+        decode_lengths = (lengths - 1).tolist()
+        steps = max(decode_lengths)
+        B = features.shape[0]
+        projected = self.precompute(features)
+        h, c = self.init_state(features)
+        scores, alphas = [], []
+        for t in range(steps):
+            n = sum(length > t for length in decode_lengths)
+            s, (h, c), alpha = self.step(features[:n], captions[:n, t], (h[:n], c[:n]),
+                                         None if projected is None else projected[:n])
+            scores.append(F.pad(s, (0, 0, 0, B - n)))
+            if alpha is not None:
+                alphas.append(F.pad(alpha, (0, 0, 0, B - n)))
+        return DecoderOutput(torch.stack(scores, dim=1), captions[:, 1:steps + 1], decode_lengths,
+                             torch.stack(alphas, dim=1) if alphas else None, order)
+
     def recurrent_weights(self):
         """(weight, bias) of every linear map that takes the previous hidden state, stacked (and,
         for attention, the LSTM's input weights for the context), sliced once per forward pass:
@@ -119,7 +141,7 @@ class _Decoder(nn.Module):
         return None
 
 
-class DecoderRNN(_Decoder):
+class DecoderRNN(Decoder):
     """Vanilla decoder: LSTMCell over word embeddings; hidden state → dropout → fc → scores."""
 
     def __init__(self, vocab_size: int, embed_dim: int = 256, decoder_dim: int = 512, encoder_dim: int = 512,
@@ -132,7 +154,7 @@ class DecoderRNN(_Decoder):
         return self.fc(self.dropout(h)), (h, c), None
 
 
-class DecoderWithAttention(_Decoder):
+class DecoderWithAttention(Decoder):
     """Attention decoder: the LSTM input is the word embedding concatenated with the
     attention-weighted feature vector, optionally gated by σ(f_beta(h)) (Show, Attend and Tell)."""
 
@@ -187,68 +209,11 @@ def caption_loss(out: DecoderOutput, alpha_c: float = 0.0) -> torch.Tensor:
     return loss
 
 
-@torch.no_grad()
-def greedy_decode(model: _Decoder, features: torch.Tensor, start: int, end: int, max_length: int):
-    """Most likely word at each step until <end> or ``max_length`` words: → (B, ≤ max_length)
-    token ids (each row stops at its first <end>, which is kept) and alphas (B, steps, R) | None."""
-    B = features.shape[0]
-    word = torch.full((B,), start, dtype=torch.long, device=features.device)
-    state, projected = model.init_state(features), model.precompute(features)
-    words, alphas = [], []
-    done = torch.zeros(B, dtype=torch.bool, device=features.device)
-    for _ in range(max_length + 1):
-        scores, state, alpha = model.step(features, word, state, projected)
-        word = scores.argmax(dim=1)
-        words.append(word)
-        if alpha is not None:
-            alphas.append(alpha)
-        done |= word == end
-        if done.all():
-            break
-    return torch.stack(words, 1), (torch.stack(alphas, 1) if alphas else None)
-
-
-@torch.no_grad()
-def beam_search(model: _Decoder, features: torch.Tensor, start: int, end: int, max_length: int,
-                beam_size: int = 3) -> tuple[list[int], torch.Tensor | None]:
-    """The most likely caption of one image (features (R, E)) under a beam of ``beam_size``:
-    → token ids after <start> (ending with <end> when one was produced within ``max_length`` + 1
-    steps) and the attention weights of each step (steps, R) | None. Scores are summed
-    log-probabilities, as in Show, Attend and Tell; a beam of 1 is greedy decoding."""
-    if beam_size < 1:
-        raise ValueError(f"beam size must be >= 1, not {beam_size}")
-    feats = features.unsqueeze(0)                       # one live beam to start: no duplicates
-    state, projected = model.init_state(feats), model.precompute(feats)
-    words = torch.full((1,), start, dtype=torch.long, device=features.device)
-    seqs = [[]]
-    alphas: list[list[torch.Tensor]] = [[]]
-    totals = torch.zeros(1, device=features.device)
-    done: list[tuple[float, list[int], list[torch.Tensor]]] = []
-    for _ in range(max_length + 1):
-        k = len(seqs)
-        scores, (h, c), alpha = model.step(feats.expand(k, -1, -1), words, state,
-                                           None if projected is None else projected.expand(k, -1, -1))
-        candidates = (totals[:, None] + scores.log_softmax(dim=1)).flatten()
-        top, index = candidates.topk(min(beam_size - len(done), len(candidates)))
-        beam, word = index // scores.shape[1], index % scores.shape[1]
-        keep = []
-        for s, b, w in zip(top.tolist(), beam.tolist(), word.tolist()):
-            seq = seqs[b] + [w]
-            att = alphas[b] + ([alpha[b]] if alpha is not None else [])
-            if w == end:
-                done.append((s, seq, att))
-            else:
-                keep.append((s, b, w, seq, att))
-        if not keep or len(done) >= beam_size:
-            break
-        totals = torch.tensor([s for s, *_ in keep], device=features.device)
-        rows = torch.tensor([b for _, b, *_ in keep], device=features.device)
-        words = torch.tensor([w for _, _, w, *_ in keep], device=features.device)
-        state = (h[rows], c[rows])
-        seqs, alphas = [seq for *_, seq, _ in keep], [att for *_, att in keep]
-    else:
-        done.extend((s, seq, att) for s, seq, att in zip(totals.tolist(), seqs, alphas))
-    if not done:  # every beam stopped at the length limit this very step
-        done.extend((s, seq, att) for s, seq, att in zip(totals.tolist(), seqs, alphas))
-    _, best, att = max(done, key=lambda d: d[0])
-    return best, (torch.stack(att) if att else None)
+def build_decoder(kind: str, vocab_size: int, encoder_dim: int, embed_dim: int = 256, decoder_dim: int = 512,
+                  attention_dim: int = 256, dropout: float = 0.5) -> Decoder:
+    """The ``vanilla`` or ``attention`` decoder."""
+    if kind == "vanilla":
+        return DecoderRNN(vocab_size, embed_dim, decoder_dim, encoder_dim, dropout)
+    if kind == "attention":
+        return DecoderWithAttention(vocab_size, embed_dim, decoder_dim, encoder_dim, attention_dim, dropout)
+    raise ValueError(f"the decoder must be vanilla or attention, not {kind!r}")

@@ -48,7 +48,7 @@ def _noise(img: Image.Image, rng: Rng, amount: int = 10) -> Image.Image:
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
 
 
-def _box_in(side: str, rng: Rng) -> tuple[int, int, int, int]:
+def _box_in(side: str) -> tuple[int, int, int, int]:
     """A region (x0, y0, x1, y1) covering one side of the image (or the middle)."""
     h = SIZE // 2
     return {"left": (8, 8, h - 8, SIZE - 8), "right": (h + 8, 8, SIZE - 8, SIZE - 8),
@@ -107,7 +107,7 @@ def sparse_residential(rng: Rng) -> Scene:
     roof, side, n = _pick(rng, ["red", "blue", "white", "orange"]), _pick(rng, SIDES), int(rng.integers(2, 6))
     img = Image.new("RGB", (SIZE, SIZE), COLOURS["green"])
     d = ImageDraw.Draw(img)
-    for x, y in _place(n, _box_in(side, rng), (30, 26), rng, gap=14):
+    for x, y in _place(n, _box_in(side), (30, 26), rng, gap=14):
         d.rectangle((x, y, x + 30, y + 26), fill=COLOURS[roof])
         d.rectangle((x + 30, y + 8, x + 44, y + 14), fill=COLOURS["gray"])  # a driveway
     return Scene("sparse residential", _noise(img, rng), _captions(rng, [
@@ -124,7 +124,7 @@ def industrial(rng: Rng) -> Scene:
     n, side = int(rng.integers(1, 4)), _pick(rng, SIDES)
     img = Image.new("RGB", (SIZE, SIZE), (150, 146, 138))
     d = ImageDraw.Draw(img)
-    for x, y in _place(n, _box_in(side, rng), (52, 40), rng, gap=8):
+    for x, y in _place(n, _box_in(side), (52, 40), rng, gap=8):
         d.rectangle((x, y, x + 52, y + 40), fill=COLOURS["white"])
     for _ in range(6):  # trucks and containers
         x, y = int(rng.integers(0, SIZE - 12)), int(rng.integers(0, SIZE - 6))
@@ -168,7 +168,7 @@ def forest(rng: Rng) -> Scene:
     for _ in range(260):  # tree crowns
         x, y, r = int(rng.integers(0, SIZE)), int(rng.integers(0, SIZE)), int(rng.integers(5, 11))
         d.ellipse((x - r, y - r, x + r, y + r), fill=(int(rng.integers(20, 60)), int(rng.integers(70, 110)), 40))
-    x0, y0, x1, y1 = _box_in(side, rng)
+    x0, y0, x1, y1 = _box_in(side)
     cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
     d.ellipse((cx - 34, cy - 28, cx + 34, cy + 28), fill=(170, 160, 96))
     return Scene("forest", _noise(img, rng), _captions(rng, [
@@ -230,7 +230,7 @@ def parking(rng: Rng) -> Scene:
     d = ImageDraw.Draw(img)
     for x in range(10, SIZE, 24):  # parking lines
         d.line((x, 0, x, SIZE), fill=(190, 190, 190), width=1)
-    for x, y in _place(n, _box_in(side, rng), (14, 24), rng, gap=4):
+    for x, y in _place(n, _box_in(side), (14, 24), rng, gap=4):
         d.rectangle((x, y, x + 14, y + 24), fill=COLOURS[car])
     word = "car" if n == 1 else "cars"
     return Scene("parking lot", _noise(img, rng, 6), _captions(rng, [
@@ -250,7 +250,7 @@ def airport(rng: Rng) -> Scene:
     d.rectangle((108, 0, 148, SIZE) if vertical else (0, 108, SIZE, 148), fill=(70, 70, 70))
     for t in range(8, SIZE, 32):  # centre line
         d.rectangle((126, t, 130, t + 14) if vertical else (t, 126, t + 14, 130), fill=COLOURS["white"])
-    for x, y in _place(n, _box_in(side, rng), (28, 28), rng, gap=10):
+    for x, y in _place(n, _box_in(side), (28, 28), rng, gap=10):
         d.rectangle((x + 11, y, x + 17, y + 28), fill=COLOURS["white"])  # fuselage
         d.rectangle((x, y + 10, x + 28, y + 16), fill=COLOURS["white"])  # wings
     orient = "vertical" if vertical else "horizontal"

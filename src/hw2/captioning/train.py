@@ -2,21 +2,19 @@
 kept, early stopping, and a checkpoint per epoch to resume a killed run bit for bit."""
 from __future__ import annotations
 
-import hashlib
-import json
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
-from nltk.translate.bleu_score import corpus_bleu
 from tqdm import tqdm
 
-from ..common.resume import load_resume, save_resume
-from ..common.seeding import generator
-from .models import DecoderRNN, DecoderWithAttention, caption_loss, greedy_decode
+from ..common.resume import load_resume, run_key, save_resume
+from ..common.seeding import generator, seed_everything
+from .decoding import greedy_ids
+from .encoded import CaptionData
+from .models import Decoder, build_decoder, caption_loss
+from .scoring import bleu
 
 
 @dataclass
@@ -37,64 +35,19 @@ class CaptionTrainConfig:
     device: str = "cpu"           # cpu | cuda: where the decoder trains (results differ between the two)
 
     def key(self, digest: str) -> str:
-        d = {k: v for k, v in asdict(self).items() if k not in ("epochs", "patience")}
-        return hashlib.sha256(json.dumps([d, digest], sort_keys=True).encode()).hexdigest()
+        return run_key({k: v for k, v in asdict(self).items() if k not in ("epochs", "patience")}, digest)
 
-
-@dataclass
-class CaptionData:
-    features: torch.Tensor   # (N, R, E) float16 or float32, one row per image
-    tokens: torch.Tensor     # (M, L) int64 caption ids, <start> … <end> <pad>…
-    lengths: torch.Tensor    # (M,) with <start> and <end>
-    image: torch.Tensor      # (M,) row of each caption's image
-    split: torch.Tensor      # (M,) 0 train, 1 val, 2 test
-
-    def to(self, device: torch.device) -> "CaptionData":
-        return CaptionData(*(t.to(device) for t in (self.features, self.tokens, self.lengths, self.image, self.split)))
-
-    def digest(self) -> str:
-        h = hashlib.sha256()
-        for t in (self.tokens, self.lengths, self.image, self.split):
-            h.update(t.cpu().numpy().tobytes())
-        h.update(str(tuple(self.features.shape)).encode())
-        return h.hexdigest()
-
-    def references(self, split: int) -> tuple[list[int], list[list[list[int]]]]:
-        """Images of ``split`` and, for each, every reference caption as ids without <start>/<end>."""
-        images = sorted(set(self.image[self.split == split].tolist()))
-        refs: dict[int, list[list[int]]] = {i: [] for i in images}
-        for row, n, i, s in zip(self.tokens.tolist(), self.lengths.tolist(), self.image.tolist(), self.split.tolist()):
-            if s == split:
-                refs[i].append(row[1:n - 1])
-        return images, [refs[i] for i in images]
-
-
-def build_model(cfg: CaptionTrainConfig, vocab_size: int, encoder_dim: int):
-    if cfg.model == "vanilla":
-        return DecoderRNN(vocab_size, cfg.embed_dim, cfg.decoder_dim, encoder_dim, cfg.dropout)
-    if cfg.model == "attention":
-        return DecoderWithAttention(vocab_size, cfg.embed_dim, cfg.decoder_dim, encoder_dim, cfg.attention_dim,
-                                    cfg.dropout)
-    raise ValueError(f"params.yaml: the decoder must be vanilla or attention, not {cfg.model!r}")
-
-
-def strip(ids: list[int], end: int) -> list[int]:
-    return ids[:ids.index(end)] if end in ids else ids
+    def build(self, vocab_size: int, encoder_dim: int) -> Decoder:
+        return build_decoder(self.model, vocab_size, encoder_dim, self.embed_dim, self.decoder_dim,
+                             self.attention_dim, self.dropout)
 
 
 @torch.no_grad()
-def bleu4(model, data: CaptionData, split: int, start: int, end: int, max_length: int, batch: int = 64) -> float:
+def greedy_bleu4(model: Decoder, data: CaptionData, split: int, start: int, end: int, max_length: int) -> float:
     """Corpus BLEU-4 of greedy captions of ``split``'s images against all their references."""
-    model.eval()
     images, refs = data.references(split)
-    hyps = []
-    for i in range(0, len(images), batch):
-        rows = torch.tensor(images[i:i + batch], device=data.features.device)
-        words, _ = greedy_decode(model, data.features[rows].float(), start, end, max_length)
-        hyps += [strip(w, end) for w in words.tolist()]
-    with warnings.catch_warnings():  # nltk warns when a corpus has no matching 4-gram: the score is 0
-        warnings.simplefilter("ignore", UserWarning)
-        return float(corpus_bleu(refs, hyps))
+    features = data.features[torch.tensor(images, device=data.features.device)]
+    return bleu(refs, greedy_ids(model, features, start, end, max_length))
 
 
 @dataclass
@@ -117,8 +70,8 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
     The model and the data live on ``cfg.device``; the shuffle is drawn on the CPU, so it is the
     same on either device."""
     device = torch.device(cfg.device)
-    torch.manual_seed(cfg.seed)
-    model = build_model(cfg, vocab_size, data.features.shape[2]).to(device)
+    seed_everything(cfg.seed)
+    model = cfg.build(vocab_size, data.features.shape[2]).to(device)
     data = data.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)  # one kernel for all parameters
     shuffle = generator(cfg.seed)
@@ -153,7 +106,7 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
             total, count = total + loss.item() * len(rows), count + len(rows)
         epoch += 1
         hist.train_loss.append(total / count)
-        hist.val_bleu4.append(bleu4(model, data, 1, start, end, max_length))
+        hist.val_bleu4.append(greedy_bleu4(model, data, 1, start, end, max_length))
         if hist.val_bleu4[-1] > max(hist.val_bleu4[:-1], default=-1.0):
             hist.best_epoch = epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -167,10 +120,3 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
             on_epoch(epoch, hist.train_loss[-1], hist.val_bleu4[-1])
     model.load_state_dict(best_state)
     return model.eval(), hist
-
-
-def load_caption_data(features: np.ndarray, captions_npz: Path) -> CaptionData:
-    with np.load(captions_npz) as npz:
-        return CaptionData(torch.from_numpy(np.asarray(features)), torch.from_numpy(npz["tokens"].astype(np.int64)),
-                           torch.from_numpy(npz["lengths"].astype(np.int64)), torch.from_numpy(npz["image"].astype(np.int64)),
-                           torch.from_numpy(npz["split"].astype(np.int64)))

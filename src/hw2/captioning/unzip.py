@@ -1,7 +1,6 @@
 """Extract a zip of images safely: nothing escapes the target folder, no links, images only."""
 from __future__ import annotations
 
-import shutil
 import stat
 import zipfile
 import zlib
@@ -10,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from PIL import Image
 from tqdm import tqdm
 
+from ..common.atomic import atomic_dir
 from ..common.errors import InputError
 from .dataset import IMAGE_SUFFIXES
 
@@ -48,65 +48,60 @@ def extract_images(zip_path: Path, out_dir: Path, wanted: list[str], max_image_b
     Every wanted image must be in the zip, no larger than ``max_image_bytes`` unpacked, all of them
     together no larger than ``max_total_bytes`` (checked against the sizes the zip declares before
     anything is written, and again while streaming, in case they lie), and decode. ``out_dir``
-    is replaced only when all are extracted and checked; the work folder beside it,
-    ``.<out_dir>.partial``, is removed first if a killed run left it. Returns the names not
-    wanted that the zip also held.
+    is replaced only when all are extracted and checked (:func:`atomic_dir`: a killed run's work
+    folder is removed by the next). Returns the names not wanted that the zip also held.
     """
     zip_path, out_dir = Path(zip_path), Path(out_dir)
-    work = out_dir.parent / f".{out_dir.name}.partial"
-    if work.exists():
-        shutil.rmtree(work)
-    try:
-        zf = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{zip_path}: not a readable zip file ({exc})") from None
-    with zf:
-        entries = _image_entries(zf, zip_path)
-        if not entries:
-            raise InputError(f"{zip_path}: holds no image files ({', '.join(IMAGE_SUFFIXES)})")
-        missing = [n for n in wanted if n not in entries]
-        if missing:
-            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-            raise InputError(f"{zip_path}: captioned image(s) missing from the zip: {', '.join(missing[:5])}{more}")
-        for name in wanted:
-            if entries[name].file_size > max_image_bytes:
-                raise InputError(f"{zip_path}: {entries[name].filename} would unpack to {_mb(entries[name].file_size)}, "
-                                 f"more than the {_mb(max_image_bytes)} allowed per image")
-        declared = sum(entries[name].file_size for name in wanted)
-        if declared > max_total_bytes:
-            raise InputError(f"{zip_path}: the captioned images would unpack to {_mb(declared)}, more than the "
-                             f"{_mb(max_total_bytes)} allowed in all")
-        work.mkdir(parents=True)
+    with atomic_dir(out_dir) as work:
         try:
-            total = 0
-            for name in tqdm(wanted, desc="unzip", unit="image", leave=False, disable=None):
-                target = work / name
-                try:
-                    with zf.open(entries[name]) as src, open(target, "wb") as dst:
-                        written = 0
-                        while block := src.read(1 << 20):
-                            written += len(block)
-                            total += len(block)
-                            if written > max_image_bytes or total > max_total_bytes:
-                                raise InputError(f"{zip_path}: {entries[name].filename} unpacks to more than the "
-                                                 f"{_mb(max_image_bytes)} allowed per image (or the "
-                                                 f"{_mb(max_total_bytes)} in all); refusing the rest")
-                            dst.write(block)
-                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a size or CRC that does not match
-                    raise InputError(f"{zip_path}: {entries[name].filename} is corrupt ({exc})") from None
-                try:
-                    with Image.open(target) as im:
-                        im.load()
-                except Exception as exc:  # PIL raises many types for a broken file
-                    reason = str(exc).replace(str(target), name).splitlines()[0] if str(exc) else ""
-                    raise InputError(f"{zip_path}: {entries[name].filename} is not a decodable image "
-                                     f"({type(exc).__name__}{': ' + reason if reason else ''})") from None
-            if out_dir.exists():
-                shutil.rmtree(out_dir)
-            work.rename(out_dir)
-        finally:
-            if work.exists():
-                shutil.rmtree(work)
+            zf = zipfile.ZipFile(zip_path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise InputError(f"{zip_path}: not a readable zip file ({exc})") from None
+        with zf:
+            return _extract(zf, zip_path, work, wanted, max_image_bytes, max_total_bytes)
+
+
+def _extract(zf: zipfile.ZipFile, zip_path: Path, work: Path, wanted: list[str], max_image_bytes: int,
+             max_total_bytes: int) -> list[str]:
+    """Into ``work``: the checks and the extraction of :func:`extract_images`."""
+    entries = _image_entries(zf, zip_path)
+    if not entries:
+        raise InputError(f"{zip_path}: holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+    missing = [n for n in wanted if n not in entries]
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise InputError(f"{zip_path}: captioned image(s) missing from the zip: {', '.join(missing[:5])}{more}")
+    for name in wanted:
+        if entries[name].file_size > max_image_bytes:
+            raise InputError(f"{zip_path}: {entries[name].filename} would unpack to {_mb(entries[name].file_size)}, "
+                             f"more than the {_mb(max_image_bytes)} allowed per image")
+    declared = sum(entries[name].file_size for name in wanted)
+    if declared > max_total_bytes:
+        raise InputError(f"{zip_path}: the captioned images would unpack to {_mb(declared)}, more than the "
+                         f"{_mb(max_total_bytes)} allowed in all")
+    total = 0
+    for name in tqdm(wanted, desc="unzip", unit="image", leave=False, disable=None):
+        target = work / name
+        try:
+            with zf.open(entries[name]) as src, open(target, "wb") as dst:
+                written = 0
+                while block := src.read(1 << 20):
+                    written += len(block)
+                    total += len(block)
+                    if written > max_image_bytes or total > max_total_bytes:
+                        raise InputError(f"{zip_path}: {entries[name].filename} unpacks to more than the "
+                                         f"{_mb(max_image_bytes)} allowed per image (or the "
+                                         f"{_mb(max_total_bytes)} in all); refusing the rest")
+                    dst.write(block)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a size or CRC that does not match
+            raise InputError(f"{zip_path}: {entries[name].filename} is corrupt ({exc})") from None
+        try:
+            with Image.open(target) as im:
+                im.load()
+        except Exception as exc:  # PIL raises many types for a broken file
+            reason = str(exc).replace(str(target), name).splitlines()[0] if str(exc) else ""
+            raise InputError(f"{zip_path}: {entries[name].filename} is not a decodable image "
+                             f"({type(exc).__name__}{': ' + reason if reason else ''})") from None
     return sorted(set(entries) - set(wanted))
 
 

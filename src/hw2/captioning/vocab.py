@@ -1,4 +1,4 @@
-"""The vocabulary of the training captions and every caption encoded with it."""
+"""The vocabulary of the training captions: built, saved, loaded, and checked against a feature file."""
 from __future__ import annotations
 
 import hashlib
@@ -7,10 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from ..common.atomic import atomic_path, write_json
-from ..common.errors import InputError
+from ..common.atomic import write_json
+from ..common.errors import InputError, StaleInputError
 from .dataset import CaptionSet
 
 PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
@@ -61,46 +59,33 @@ def names_digest(filenames: list[str]) -> str:
     return hashlib.sha256("\n".join(filenames).encode()).hexdigest()[:16]
 
 
-def save_encoded(folder: Path, vocab: Vocabulary, captions: CaptionSet, counts: Counter, min_freq: int) -> dict:
-    """``vocab.json`` and ``captions.npz``: tokens (M, max_length+2) int32 padded with 0,
-    lengths (M,) with <start>/<end>, image (M,) the row of each caption's image in the
-    features file, split (M,) 0/1/2 for train/val/test."""
-    rows, lengths, image, split = [], [], [], []
-    width = vocab.max_length + 2
-    for k, im in enumerate(captions.images):
-        for c in im.captions:
-            ids = vocab.encode(c)
-            rows.append(ids + [0] * (width - len(ids)))
-            lengths.append(len(ids))
-            image.append(k)
-            split.append(("train", "val", "test").index(im.split))
-    digest = names_digest([im.filename for im in captions.images])
-    with atomic_path(Path(folder) / "captions.npz", suffix=".npz") as tmp:
-        np.savez(tmp, tokens=np.array(rows, np.int32), lengths=np.array(lengths, np.int32),
-                 image=np.array(image, np.int32), split=np.array(split, np.int8))
+def save_vocabulary(path: Path, vocab: Vocabulary, captions: CaptionSet, counts: Counter, min_freq: int) -> dict:
+    """The vocabulary as JSON, with the images (in order) its captions were encoded for.
+    Returns its size, caption length and the share of training words it covers."""
+    write_json(path, {"itos": vocab.itos, "max_length": vocab.max_length, "min_freq": min_freq,
+                      "images_digest": names_digest([im.filename for im in captions.images]),
+                      "images": [im.filename for im in captions.images]})
     train_tokens = sum(counts.values())
     covered = sum(n for w, n in counts.items() if w in vocab.stoi)
-    write_json(Path(folder) / "vocab.json", {
-        "itos": vocab.itos, "max_length": vocab.max_length, "min_freq": min_freq, "images_digest": digest,
-        "images": [im.filename for im in captions.images]})
-    return {"vocab_size": len(vocab), "max_length": vocab.max_length, "captions": len(rows),
+    return {"vocab_size": len(vocab), "max_length": vocab.max_length,
+            "captions": sum(len(im.captions) for im in captions.images),
             "train_coverage": round(covered / train_tokens, 4)}
 
 
-def check_same_images(feature_names: list[str], features_path: Path, meta: dict, vocab_dir: Path) -> None:
+def check_same_images(feature_names: list[str], features_path: Path, meta: dict, vocab_path: Path) -> None:
     """Refuses a feature file made for other images than the vocabulary's captions."""
     if names_digest(feature_names) != meta["images_digest"]:
-        raise InputError(f"{features_path}: made for {len(feature_names)} images that are not the "
-                         f"{len(meta['images'])} of {Path(vocab_dir) / 'vocab.json'} (files from different runs); "
-                         "run `dvc repro` again")
+        raise StaleInputError(f"{features_path}: made for {len(feature_names)} images that are not the "
+                              f"{len(meta['images'])} of {vocab_path} (files from different runs)")
 
 
-def load_vocabulary(folder: Path) -> tuple[Vocabulary, dict]:
-    path = Path(folder) / "vocab.json"
+def load_vocabulary(path: Path) -> tuple[Vocabulary, dict]:
+    """A vocabulary saved by :func:`save_vocabulary`, and everything saved with it."""
+    path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: not found; run the build_vocab stage first")
+        raise InputError(f"{path}: not found")
     try:
         meta = json.loads(path.read_text())
         return Vocabulary(meta["itos"], meta["max_length"]), meta
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: not a vocabulary written by build_vocab ({type(exc).__name__}: {exc})") from None
+        raise InputError(f"{path}: not a vocabulary file ({type(exc).__name__}: {exc})") from None

@@ -1,8 +1,9 @@
-"""One atomic writer: a file appears complete under its name, or not at all."""
+"""One atomic writer for files and folders: a result appears complete under its name, or not at all."""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,33 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextmanager
+def scratch_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """An empty work folder at ``path`` for the block, removed afterwards whatever happens; one
+    left there by a killed process is removed first."""
+    path = Path(path)
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a work folder beside ``path`` (``.<name>.partial``, fixed, so a killed writer's is
+    found and removed by the next); when the block succeeds it replaces ``path`` whole, so files
+    that the new content no longer has go too."""
+    path = Path(path)
+    with scratch_dir(path.parent / f".{path.name}.partial") as work:
+        yield work
+        if path.exists():
+            shutil.rmtree(path)
+        work.rename(path)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -2,12 +2,20 @@
 describes the run asked for."""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import InputError
+
+
+def run_key(settings: dict, data_digest: str) -> str:
+    """What a resume checkpoint must have been made with: the settings that decide a run's
+    numbers (without its length: a longer run is the shorter one continued) and its data."""
+    return hashlib.sha256(json.dumps([settings, data_digest], sort_keys=True).encode()).hexdigest()
 
 
 def load_resume(path: str | os.PathLike | None, key: str, epochs: int, map_location="cpu") -> dict | None:

@@ -8,8 +8,8 @@ import torch
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch's global generators (code that wants its own stream
-    takes a ``torch.Generator`` from :func:`generator`)."""
+    """Seed Python, NumPy and torch's global generators (initial weights, dropout); code that
+    wants its own stream takes a ``torch.Generator`` from :func:`generator`."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

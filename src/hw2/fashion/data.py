@@ -31,8 +31,6 @@ FILES = {
 }
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
 OFFICIAL_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
-CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 HOW_TO_GET = (f"install Debian's package (apt-get install dataset-fashion-mnist, files in {SYSTEM_DIR}), "
               "or put the four *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist "
               "in {local}, or allow the download from " + OFFICIAL_URL)
@@ -105,7 +103,7 @@ def load_fashion_mnist(source: str, local_dir: Path, url: str = OFFICIAL_URL,
     skipped silently: a corrupt copy must be fixed, not hidden behind another source.
     """
     if source not in ("auto", "local", "system", "download"):
-        raise InputError(f"fashion_mnist.source must be auto, local, system or download, not {source!r}")
+        raise ValueError(f"source must be auto, local, system or download, not {source!r}")
     folders = {"local": [Path(local_dir)], "system": [Path(system_dir)], "download": []}.get(
         source, [Path(local_dir), Path(system_dir)])
     arrays, used = {}, set()
@@ -140,7 +138,7 @@ def split_train_dev(n: int, dev_size: int, seed: int) -> tuple[np.ndarray, np.nd
     Both come back sorted, so the kept images stay in the official order.
     """
     if not 0 < dev_size < n:
-        raise InputError(f"cnn.dev_size must be between 1 and {n - 1}, not {dev_size}")
+        raise ValueError(f"the validation set must hold between 1 and {n - 1} images, not {dev_size}")
     perm = np.random.Generator(np.random.PCG64(seed)).permutation(n)
     return np.sort(perm[dev_size:]), np.sort(perm[:dev_size])
 
@@ -162,7 +160,7 @@ def save_splits(path: Path, raw: RawFashionMNIST, dev_size: int, seed: int) -> d
 def load_splits(path: Path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: not found; run the download_fashion_mnist stage first")
+        raise InputError(f"{path}: not found")
     try:
         with np.load(path) as npz:
             arrays = {k: npz[k] for k in npz.files}

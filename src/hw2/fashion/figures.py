@@ -1,4 +1,4 @@
-"""Q2.2's curves: per-epoch tables for DVC and PNG figures, for the best rate and every rate."""
+"""Q2.2's curves: per-epoch tables (CSV) and PNG figures, for the best rate and every rate."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,7 +25,7 @@ def _write_csv(table: pd.DataFrame, path: Path) -> None:
 
 
 def write_sweep_plots(plots: Path, lrs: list[float], result: SweepResult, best: int) -> None:
-    """``best.csv`` and ``sweep.csv`` (long format: one row per rate and epoch, for DVC's
+    """``best.csv`` and ``sweep.csv`` (long format: one row per rate and epoch, for a plotting
     ``by_lr`` template), and the best rate's and every rate's curves as PNG."""
     table = sweep_table(lrs, result)
     name = f"{lrs[best]:g}"

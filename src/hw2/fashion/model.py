@@ -22,10 +22,13 @@ class ConvNet(nn.Module):
         self.fc2 = nn.Linear(600, 120)
         self.fc3 = nn.Linear(120, 10)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, dropout_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``dropout_mask`` (B, 600) of 0 and 1/(1-p), when given, is the dropout applied instead
+        of a fresh random draw: a training run that must reproduce given masks passes them."""
         x = F.max_pool2d(F.relu(self.conv1(x)), 2)
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = self.dropout(F.relu(self.fc1(x.flatten(1))))
+        x = F.relu(self.fc1(x.flatten(1)))
+        x = self.dropout(x) if dropout_mask is None else x * dropout_mask
         x = F.relu(self.fc2(x))
         return F.log_softmax(self.fc3(x), dim=1)
 

@@ -44,19 +44,18 @@ def _relu_backward(grad: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
 
 
 class StackedConvNets:
-    """``m`` copies of :class:`ConvNet` as stacked tensors.
+    """``count`` copies of :class:`ConvNet` as stacked tensors (``tensors``; m = ``count`` below).
 
     Shapes: ``w1`` (m·16, 1, 3, 3) (contiguous), ``w2`` (m·32, 16, 3, 3) channels-last, applied with ``groups=m``,
     ``w3`` (m, 600, 1152), ``w4`` (m, 120, 600), ``w5`` (m, 10, 120), biases alike: each
     model's slice is laid out as ``nn.Linear``/``nn.Conv2d`` store it.
     """
 
-    NAMES = ("w1", "b1", "w2", "b2", "w3", "b3", "w4", "b4", "w5", "b5")
     LAYERS = ("conv1", "conv2", "fc1", "fc2", "fc3")
 
-    def __init__(self, tensors: dict[str, torch.Tensor], m: int):
-        self.m = m
-        self.t = tensors
+    def __init__(self, tensors: dict[str, torch.Tensor], count: int):
+        self.count = count
+        self.tensors = tensors
 
     @classmethod
     def replicate(cls, net: ConvNet, m: int, device: torch.device | str = "cpu") -> "StackedConvNets":
@@ -79,9 +78,9 @@ class StackedConvNets:
         """Model ``k`` as a ``ConvNet`` state dict (CPU, contiguous)."""
         sd = {}
         for i, layer in enumerate(self.LAYERS, start=1):
-            w, b = self.t[f"w{i}"], self.t[f"b{i}"]
+            w, b = self.tensors[f"w{i}"], self.tensors[f"b{i}"]
             if layer.startswith("conv"):
-                out = w.shape[0] // self.m
+                out = w.shape[0] // self.count
                 w, b = w[k * out:(k + 1) * out], b[k * out:(k + 1) * out]
             else:
                 w, b = w[k], b[k]
@@ -93,14 +92,14 @@ class StackedConvNets:
         """1 − lr·λ for every model, shaped to broadcast against each stacked tensor."""
         factor = 1 - lr * weight_decay                             # (m,)
         out = {}
-        for name, w in self.t.items():
-            f = factor if w.shape[0] == self.m else factor.repeat_interleave(w.shape[0] // self.m)
+        for name, w in self.tensors.items():
+            f = factor if w.shape[0] == self.count else factor.repeat_interleave(w.shape[0] // self.count)
             out[name] = f.view(-1, *([1] * (w.dim() - 1)))
         return out
 
     def _forward(self, x: torch.Tensor, mask: torch.Tensor | None):
         """x (B, 1, 28, 28) channels-last → everything the backward needs; logits (m, B, 10)."""
-        t, m, B = self.t, self.m, x.shape[0]
+        t, m, B = self.tensors, self.count, x.shape[0]
         # conv1 has one input channel: as a matrix product of the 3×3 patches (B·784, 9) with
         # the kernels (9, m·16) it comes out channels-last directly, which the max-pool needs
         # to be fast (a convolution of a 1-channel input answers NCHW, and converting costs more
@@ -134,7 +133,7 @@ class StackedConvNets:
         x (B, 1, 28, 28), y (B,) int64, mask (B, 600) or None, lr (m,). Returns the
         mean NLL loss of each model on the batch, (m,), computed before the update.
         """
-        t, m, B = self.t, self.m, x.shape[0]
+        t, m, B = self.tensors, self.count, x.shape[0]
         z3, (patches, a1, i1, p1, a2, i2, p2, f, h1, h2) = self._forward(x, mask)
         logp = z3.log_softmax(-1)
         target = y.view(1, B, 1).expand(m, B, 1)

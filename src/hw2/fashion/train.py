@@ -11,7 +11,6 @@ about as well as one multi-threaded process would (bench/cnn_sweep.py).
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import multiprocessing as mp
 import os
@@ -20,7 +19,6 @@ import signal
 import sys
 import time
 import traceback
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -29,8 +27,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..common.resume import load_resume, save_resume
-from ..common.seeding import generator
+from ..common.resume import load_resume, run_key, save_resume
+from ..common.runtime import deterministic_device, threads
+from ..common.seeding import generator, seed_everything
 from .model import ConvNet
 from .stacked import StackedConvNets
 
@@ -48,8 +47,7 @@ class RateConfig:
     def key(self, data_digest: str) -> str:
         """What a resume checkpoint must have been made with (epochs may grow: a longer run
         is the shorter one continued)."""
-        d = {k: v for k, v in asdict(self).items() if k != "epochs"}
-        return hashlib.sha256(json.dumps([d, data_digest], sort_keys=True).encode()).hexdigest()
+        return run_key({k: v for k, v in asdict(self).items() if k != "epochs"}, data_digest)
 
 
 @dataclass
@@ -94,19 +92,6 @@ class SweepResult:
         return max(range(len(final)), key=lambda k: (final[k], -k))
 
 
-@contextmanager
-def single_thread():
-    """One intra-op thread and flushed denormals for the block: the arithmetic a rate is defined
-    with on the CPU (more threads would split reductions differently, and so change results)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def to_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 (N, 28, 28) → float32 (N, 1, 28, 28) in [0, 1], as torchvision's ToTensor."""
     return images.unsqueeze(1).float().div_(255)
@@ -115,11 +100,24 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def accuracy(models: StackedConvNets, x: torch.Tensor, y: torch.Tensor, chunk: int = 1000) -> list[float]:
     """Accuracy of each stacked model on (x uint8, y), evaluated in chunks to bound memory."""
-    correct = torch.zeros(models.m, dtype=torch.long, device=x.device)
+    correct = torch.zeros(models.count, dtype=torch.long, device=x.device)
     for i in range(0, len(x), chunk):
         pred = models.log_probs(to_float(x[i:i + chunk])).argmax(-1)
         correct += (pred == y[i:i + chunk]).sum(1)
     return (correct.double() / len(x)).tolist()
+
+
+def epoch_draws(n: int, cfg: RateConfig, shuffle_gen: torch.Generator, dropout_gen: torch.Generator,
+                device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """An epoch's random draws: the order of the ``n`` training images, and the dropout masks
+    of all its batches at once, (steps, batch, 600) holding 0 or 1/(1-p) (None without dropout)."""
+    perm = torch.randperm(n, generator=shuffle_gen).to(device)
+    if cfg.dropout <= 0:
+        return perm, None
+    keep = 1.0 - cfg.dropout
+    steps = math.ceil(n / cfg.batch_size)
+    masks = torch.empty(steps, cfg.batch_size, 600, device=device).bernoulli_(keep, generator=dropout_gen)
+    return perm, masks.div_(keep)
 
 
 def data_digest(arrays: dict[str, np.ndarray]) -> str:
@@ -143,22 +141,20 @@ def train_rate(arrays: dict[str, np.ndarray], cfg: RateConfig, device: torch.dev
     states, history) is checkpointed there; a checkpoint made with the same config (epochs
     aside, when not more than ``cfg.epochs``) and data is resumed.
     """
-    with single_thread():
+    with threads(1):  # the arithmetic a rate is defined with on the CPU (more threads split reductions differently)
         return _train_rate(arrays, cfg, device, resume_path, digest or data_digest(arrays), progress,
                            on_batches, on_epoch)
 
 
 def _train_rate(arrays, cfg, device, resume_path, digest, progress, on_batches, on_epoch) -> RateResult:
-    if device.type == "cuda":  # same params, same metrics on a GPU too, in true float32
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    device = deterministic_device(device)  # same settings, same numbers on a GPU too
     x_train, y_train = torch.from_numpy(arrays["x_train"]).to(device), torch.from_numpy(arrays["y_train"]).to(device)
     x_val, y_val = torch.from_numpy(arrays["x_val"]).to(device), torch.from_numpy(arrays["y_val"]).to(device)
     n = len(x_train)
     lr = torch.tensor([cfg.lr], dtype=torch.float32, device=device)
     key = cfg.key(digest)
 
-    torch.manual_seed(cfg.seed)  # the initial weights: the same for every rate
+    seed_everything(cfg.seed)  # the initial weights: the same for every rate
     model = StackedConvNets.replicate(ConvNet(cfg.dropout), 1, device)
     shuffle_gen = generator(cfg.seed, "cpu")
     dropout_gen = generator(cfg.seed + 1, device)
@@ -167,7 +163,7 @@ def _train_rate(arrays, cfg, device, resume_path, digest, progress, on_batches, 
     state = load_resume(resume_path, key, cfg.epochs, map_location=device)
     if state is not None:
         model = StackedConvNets({k: v.to(device) for k, v in state["tensors"].items()}, 1)
-        model.t["w2"] = model.t["w2"].contiguous(memory_format=torch.channels_last)
+        model.tensors["w2"] = model.tensors["w2"].contiguous(memory_format=torch.channels_last)
         shuffle_gen.set_state(state["shuffle_rng"])
         dropout_gen.set_state(state["dropout_rng"].to("cpu") if device.type == "cpu" else state["dropout_rng"])
         result.train_loss, result.val_acc = state["train_loss"], state["val_acc"]
@@ -176,13 +172,8 @@ def _train_rate(arrays, cfg, device, resume_path, digest, progress, on_batches, 
     steps = math.ceil(n / cfg.batch_size)
     start = time.perf_counter()
     for epoch in range(result.resumed_from, cfg.epochs):
-        perm = torch.randperm(n, generator=shuffle_gen).to(device)
+        perm, masks = epoch_draws(n, cfg, shuffle_gen, dropout_gen, device)
         xs, ys = x_train[perm], y_train[perm]  # one gather per epoch, then views per batch
-        masks = None
-        if cfg.dropout > 0:  # all of the epoch's masks at once: (steps, batch, 600), 0 or 1/(1-p)
-            keep = 1.0 - cfg.dropout
-            masks = torch.empty(steps, cfg.batch_size, 600, device=device).bernoulli_(keep, generator=dropout_gen)
-            masks.div_(keep)
         loss_sum = torch.zeros(1, dtype=torch.float64, device=device)
         bar = tqdm(range(steps), desc=f"lr {cfg.lr:g} epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False,
                    disable=None if progress else True, mininterval=1.0)  # None: only on a terminal
@@ -198,7 +189,7 @@ def _train_rate(arrays, cfg, device, resume_path, digest, progress, on_batches, 
         result.val_acc.append(accuracy(model, x_val, y_val)[0])
         if resume_path is not None:
             save_resume(resume_path, key, epoch + 1, {
-                "tensors": {k: v.cpu() for k, v in model.t.items()},
+                "tensors": {k: v.cpu() for k, v in model.tensors.items()},
                 "shuffle_rng": shuffle_gen.get_state(), "dropout_rng": dropout_gen.get_state().cpu(),
                 "train_loss": result.train_loss, "val_acc": result.val_acc})
         if on_epoch is not None:
@@ -212,7 +203,7 @@ def _train_rate(arrays, cfg, device, resume_path, digest, progress, on_batches, 
 
 
 def lr_key(lr: float) -> str:
-    """A metric key for a rate without dots, so DVC's flattened names stay unambiguous:
+    """A name for a rate without dots (for keys that dots would split, and file names):
     0.001 → ``lr_0_001``."""
     return "lr_" + f"{lr:g}".replace(".", "_").replace("-", "m").replace("+", "")
 
@@ -242,7 +233,7 @@ def train_sweep(arrays: dict[str, np.ndarray], cfg: SweepConfig, device: torch.d
 
 def _rate_process(k: int, arrays, cfg: RateConfig, digest: str, path, events, parent: int) -> None:
     """A sweep's worker: trains one rate and reports through ``events``; dies with its parent."""
-    if sys.platform.startswith("linux"):  # a killed stage must not leave its workers training
+    if sys.platform.startswith("linux"):  # a killed sweep must not leave its workers training
         import ctypes
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:

@@ -1,0 +1,125 @@
+"""Captions from a trained decoder: greedy decoding and beam search, one image or many."""
+from __future__ import annotations
+
+import torch
+from tqdm import tqdm
+
+from .models import Decoder
+from .vocab import END, START, Vocabulary
+
+
+@torch.no_grad()
+def greedy_decode(model: Decoder, features: torch.Tensor, start: int, end: int, max_length: int):
+    """Most likely word at each step until <end> or ``max_length`` words: → (B, ≤ max_length)
+    token ids (each row stops at its first <end>, which is kept) and alphas (B, steps, R) | None."""
+    B = features.shape[0]
+    word = torch.full((B,), start, dtype=torch.long, device=features.device)
+    state, projected = model.init_state(features), model.precompute(features)
+    words, alphas = [], []
+    done = torch.zeros(B, dtype=torch.bool, device=features.device)
+    for _ in range(max_length + 1):
+        scores, state, alpha = model.step(features, word, state, projected)
+        word = scores.argmax(dim=1)
+        words.append(word)
+        if alpha is not None:
+            alphas.append(alpha)
+        done |= word == end
+        if done.all():
+            break
+    return torch.stack(words, 1), (torch.stack(alphas, 1) if alphas else None)
+
+
+@torch.no_grad()
+def beam_search(model: Decoder, features: torch.Tensor, start: int, end: int, max_length: int,
+                beam_size: int = 3) -> tuple[list[int], torch.Tensor | None]:
+    """The most likely caption of one image (features (R, E)) under a beam of ``beam_size``:
+    → token ids after <start> (ending with <end> when one was produced within ``max_length`` + 1
+    steps) and the attention weights of each step (steps, R) | None. Scores are summed
+    log-probabilities, as in Show, Attend and Tell; a beam of 1 is greedy decoding."""
+    if beam_size < 1:
+        raise ValueError(f"beam size must be >= 1, not {beam_size}")
+    feats = features.unsqueeze(0)                       # one live beam to start: no duplicates
+    state, projected = model.init_state(feats), model.precompute(feats)
+    words = torch.full((1,), start, dtype=torch.long, device=features.device)
+    seqs = [[]]
+    alphas: list[list[torch.Tensor]] = [[]]
+    totals = torch.zeros(1, device=features.device)
+    done: list[tuple[float, list[int], list[torch.Tensor]]] = []
+    for _ in range(max_length + 1):
+        k = len(seqs)
+        scores, (h, c), alpha = model.step(feats.expand(k, -1, -1), words, state,
+                                           None if projected is None else projected.expand(k, -1, -1))
+        candidates = (totals[:, None] + scores.log_softmax(dim=1)).flatten()
+        top, index = candidates.topk(min(beam_size - len(done), len(candidates)))
+        beam, word = index // scores.shape[1], index % scores.shape[1]
+        keep = []
+        for s, b, w in zip(top.tolist(), beam.tolist(), word.tolist()):
+            seq = seqs[b] + [w]
+            att = alphas[b] + ([alpha[b]] if alpha is not None else [])
+            if w == end:
+                done.append((s, seq, att))
+            else:
+                keep.append((s, b, w, seq, att))
+        if not keep or len(done) >= beam_size:
+            break
+        totals = torch.tensor([s for s, *_ in keep], device=features.device)
+        rows = torch.tensor([b for _, b, *_ in keep], device=features.device)
+        words = torch.tensor([w for _, _, w, *_ in keep], device=features.device)
+        state = (h[rows], c[rows])
+        seqs, alphas = [seq for *_, seq, _ in keep], [att for *_, att in keep]
+    else:
+        done.extend((s, seq, att) for s, seq, att in zip(totals.tolist(), seqs, alphas))
+    if not done:  # every beam stopped at the length limit this very step
+        done.extend((s, seq, att) for s, seq, att in zip(totals.tolist(), seqs, alphas))
+    _, best, att = max(done, key=lambda d: d[0])
+    return best, (torch.stack(att) if att else None)
+
+
+def strip_end(ids: list[int], end: int) -> list[int]:
+    """Token ids up to, without, the first ``end``."""
+    return ids[:ids.index(end)] if end in ids else ids
+
+
+@torch.no_grad()
+def greedy_ids(model: Decoder, features: torch.Tensor, start: int, end: int, max_length: int, batch: int = 64,
+               progress: str | None = None) -> list[list[int]]:
+    """Greedy captions of the images ``features`` (N, R, E), ``batch`` images at a time: token ids
+    without <start> and <end>. ``progress``: the label of a progress bar, shown on a terminal only."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for i in tqdm(range(0, len(features), batch), desc=progress, unit="batch", leave=False,
+                  disable=None if progress else True):
+        words, _ = greedy_decode(model, features[i:i + batch].to(device).float(), start, end, max_length)
+        out += [strip_end(w, end) for w in words.tolist()]
+    return out
+
+
+@torch.no_grad()
+def decode_captions(model: Decoder, features: torch.Tensor, vocab: Vocabulary, beam_size: int | None,
+                    max_length: int = 0, batch: int = 64, progress: str | None = None) -> list[list[str]]:
+    """Captions (words, no special tokens) of the images ``features`` (N, R, E): greedy decoding
+    when ``beam_size`` is None, else beam search with that beam; at most ``max_length`` words
+    (0: the vocabulary's longest training caption)."""
+    model.eval()
+    device = next(model.parameters()).device
+    start, end = vocab.stoi[START], vocab.stoi[END]
+    max_length = max_length or vocab.max_length
+    if beam_size is None:
+        return [vocab.decode(ids) for ids in greedy_ids(model, features, start, end, max_length, batch, progress)]
+    out = []
+    for f in tqdm(features, desc=progress, unit="image", leave=False, disable=None if progress else True):
+        ids, _ = beam_search(model, f.to(device).float(), start, end, max_length, beam_size)
+        out.append(vocab.decode(ids))
+    return out
+
+
+def caption_one(model: Decoder, features: torch.Tensor, vocab: Vocabulary, beam_size: int,
+                max_length: int = 0) -> tuple[list[str], torch.Tensor | None]:
+    """One image's caption by beam search (words, no special tokens) and the attention weights
+    of each word, (words, R), or None for a decoder without attention."""
+    device = next(model.parameters()).device
+    ids, alphas = beam_search(model, features.to(device).float(), vocab.stoi[START], vocab.stoi[END],
+                              max_length or vocab.max_length, beam_size)
+    words = vocab.decode(ids)
+    return words, None if alphas is None else alphas[:len(words)].cpu()
