@@ -4,9 +4,9 @@ import sys
 from _stage import ROOT, device_for, load_params, stage
 
 from hw2.captioning.dataset import load_caption_set
-from hw2.captioning.features import build_encoder, default_workers, extract_features
+from hw2.captioning.features import build_encoder, default_workers, encoder_probe, extract_features
 from hw2.common.atomic import write_json
-from hw2.common.precision import resolve_precision
+from hw2.common.precision import default_cache, resolve_precision
 from hw2.common.runtime import configure_threads
 
 WEIGHTS = ROOT / "data" / "weights"  # a dependency of the stage: any weights file it loads lives here
@@ -21,7 +21,6 @@ def main():
     enc = load_params().captioning.encoder
     configure_threads()
     device = device_for(enc.device, "captioning.encoder.device")
-    precision = resolve_precision(enc.precision, device)
     size = enc.image_size
     captions = load_caption_set(CAPTIONS)
     weights = enc.weights if enc.weights in ("auto", "IMAGENET1K_V1", "none") else str(ROOT / enc.weights)
@@ -30,6 +29,11 @@ def main():
         encoder.weights = enc.weights
     if encoder.note:
         print(f"WARNING: {encoder.note}", file=sys.stderr)
+    precision = resolve_precision(enc.precision, device, encoder_probe(encoder, size, enc.batch_size, device),
+                                  f"ResNet-18 features, {size} px, batch {enc.batch_size}", default_cache())
+    if enc.precision == "auto":
+        print(f"captioning.encoder.precision auto: {precision}, the faster here as measured "
+              f"(the measurement is kept in {default_cache()})")
     stats = extract_features(
         IMAGES, [im.filename for im in captions.images], [im.split for im in captions.images], FEATURES,
         encoder, image_size=size, batch_size=enc.batch_size, workers=default_workers(), dtype=enc.dtype,

@@ -1,15 +1,16 @@
 """Stage train_captioner@{vanilla,attention}: one caption decoder on the features and captions."""
 import sys
 import time
+from dataclasses import replace
 
 from _stage import ROOT, StageLive, device_for, load_params, require, stage
 
 from hw2.captioning.decoder_file import save_decoder
 from hw2.captioning.encoded import load_encoded
 from hw2.captioning.features import load_features
-from hw2.captioning.train import CaptionTrainConfig, train_captioner
+from hw2.captioning.train import CaptionTrainConfig, train_captioner, training_probe
 from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
-from hw2.common.precision import resolve_precision
+from hw2.common.precision import default_cache, resolve_precision
 from hw2.common.runtime import configure_threads
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
@@ -29,14 +30,18 @@ def main():
     cfg = CaptionTrainConfig(model=kind, embed_dim=dec.embed_dim, decoder_dim=dec.decoder_dim,
                              attention_dim=dec.attention_dim, dropout=dec.dropout, lr=tr.lr,
                              batch_size=tr.batch_size, epochs=tr.epochs, patience=tr.patience,
-                             grad_clip=tr.grad_clip, alpha_c=tr.alpha_c, seed=tr.seed,
-                             precision=resolve_precision(tr.precision, device), device=device.type)
+                             grad_clip=tr.grad_clip, alpha_c=tr.alpha_c, seed=tr.seed, device=device.type)
     vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))
     features, names = load_features(require(FEATURES, "extract_features"))
     check_same_images(names, FEATURES, meta, VOCAB)
     data = load_encoded(features, ENCODED)
+    model = (f"{kind} decoder, {len(vocab)} words, embedding {cfg.embed_dim}, decoder {cfg.decoder_dim}, "
+             f"attention {cfg.attention_dim}, batch {cfg.batch_size}")
+    cfg = replace(cfg, precision=resolve_precision(tr.precision, device, training_probe(cfg, len(vocab), data), model,
+                                                   default_cache()))
+    how = " (precision auto: the faster here as measured, kept in " + str(default_cache()) + ")" if tr.precision == "auto" else ""
     print(f"{kind}: {int((data.split == 0).sum()):,} training captions, {cfg.precision} arithmetic on "
-          f"{device.type}", flush=True)
+          f"{device.type}{how}", flush=True)
     metrics = ROOT / "metrics" / f"captioner_{kind}.json"
     live = StageLive(metrics, ROOT / "plots" / "captioner" / kind)  # the latest epoch's values while it trains
 

@@ -162,10 +162,40 @@ def test_bfloat16_features_stay_within_2_percent_of_float32(tiny_set, tmp_path):
     assert np.linalg.norm(fa - fb) / np.linalg.norm(fa) < 0.02
 
 
-def test_precision_auto_is_bfloat16_only_where_native():
-    from hw2.common.precision import native_bfloat16, resolve_precision
-    cpu = torch.device("cpu")
-    assert resolve_precision("auto", cpu) == ("bfloat16" if native_bfloat16(cpu) else "float32")
-    assert resolve_precision("float32", cpu) == "float32"
+def test_precision_auto_is_bfloat16_only_where_measured_faster(tmp_path, monkeypatch):
+    import time
+
+    import hw2.common.precision as precision
+    from hw2.captioning.features import encoder_probe
+
+    cpu, cache = torch.device("cpu"), tmp_path / "precision.json"
+    calls = []
+
+    def probe(bf16_delay, fp32_delay):
+        def step(bfloat16):
+            calls.append(bfloat16)
+            time.sleep(bf16_delay if bfloat16 else fp32_delay)
+        return step
+
+    assert precision.resolve_precision("float32", cpu, probe(0, 0), "m", cache) == "float32" and not calls
+    assert precision.resolve_precision("bfloat16", cpu, probe(0, 0), "m", cache) == "bfloat16" and not calls
     with pytest.raises(ValueError, match="precision must be auto, float32 or bfloat16"):
-        resolve_precision("int8", cpu)
+        precision.resolve_precision("int8", cpu)
+    assert precision.resolve_precision("auto", cpu) == "float32"  # nothing measured: float32
+    monkeypatch.setattr(precision, "native_bfloat16", lambda device: False)
+    assert precision.resolve_precision("auto", cpu, probe(0, 0.05), "emulated", cache) == "float32" and not calls
+    monkeypatch.setattr(precision, "native_bfloat16", lambda device: True)  # a CPU flag alone decides nothing
+    assert precision.resolve_precision("auto", cpu, probe(0.05, 0), "slower", cache) == "float32"
+    assert precision.resolve_precision("auto", cpu, probe(0, 0.05), "faster", cache) == "bfloat16"
+    assert calls.count(True) == calls.count(False) == 8  # a warm-up and three timed steps each, twice
+    calls.clear()
+    assert precision.resolve_precision("auto", cpu, probe(0.05, 0), "faster", cache) == "bfloat16" and not calls
+    kept = json.loads(cache.read_text())
+    assert {k.split(" | ")[1]: v["precision"] for k, v in kept.items()} == {"slower": "float32", "faster": "bfloat16"}
+    cache.write_text("{not json")  # a broken cache is measured again and rewritten
+    assert precision.resolve_precision("auto", cpu, probe(0.05, 0), "slower", cache) == "float32" and calls
+    # the pipeline's probe of the encoder runs in both precisions
+    step = encoder_probe(build_encoder("none"), 64, 2)
+    step(True), step(False)
+
+

@@ -10,7 +10,7 @@ from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.features import build_encoder, extract_features
 from hw2.captioning.synthetic import generate
 from hw2.captioning.encoded import load_encoded, save_encoded
-from hw2.captioning.train import CaptionTrainConfig, train_captioner
+from hw2.captioning.train import CaptionTrainConfig, train_captioner, training_probe
 from hw2.captioning.unzip import extract_images
 from hw2.captioning.vocab import END, START, build_vocabulary
 
@@ -44,6 +44,10 @@ def test_training_lowers_the_loss_and_is_deterministic(small, kind):
     assert len(hist.val_bleu4) == 3 and 1 <= hist.best_epoch <= 3
     _, again = train_captioner(*args, cfg, progress=False)
     assert again.train_loss == hist.train_loss and again.val_bleu4 == hist.val_bleu4
+    step = training_probe(cfg, len(vocab), data)  # what precision auto times: it leaves the run unchanged
+    step(True), step(False)
+    _, after_probe = train_captioner(*args, cfg, progress=False)
+    assert after_probe.train_loss == hist.train_loss and after_probe.val_bleu4 == hist.val_bleu4
 
 
 def test_a_resumed_run_ends_like_an_uninterrupted_one(small, tmp_path):

@@ -42,6 +42,26 @@ class CaptionTrainConfig:
                              self.attention_dim, self.dropout)
 
 
+def training_probe(cfg: CaptionTrainConfig, vocab_size: int, data: CaptionData) -> Callable[[bool], None]:
+    """One training step (forward, loss, backward) of a fresh ``cfg.model`` on the first
+    ``cfg.batch_size`` training captions, in bfloat16 autocast when called with True: for
+    :func:`hw2.common.precision.resolve_precision`. Call it before :func:`train_captioner`, which
+    seeds the generators its run draws from."""
+    device = torch.device(cfg.device)
+    model = cfg.build(vocab_size, data.features.shape[2]).to(device).train()
+    rows = torch.nonzero(data.split == 0).squeeze(1)[:cfg.batch_size]
+    n = int(data.lengths[rows].max())
+    features = data.features[data.image[rows]].float().to(device)
+    tokens, lengths = data.tokens[rows, :n].to(device), data.lengths[rows].to(device)
+
+    def step(bfloat16: bool) -> None:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
+            loss = caption_loss(model(features, tokens, lengths), cfg.alpha_c if cfg.model == "attention" else 0.0)
+        model.zero_grad()
+        loss.backward()
+    return step
+
+
 @torch.no_grad()
 def greedy_bleu4(model: Decoder, data: CaptionData, split: int, start: int, end: int, max_length: int) -> float:
     """Corpus BLEU-4 of greedy captions of ``split``'s images against all their references."""
