@@ -7,7 +7,7 @@ PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FMNIST_SYSTEM := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: repro test check-lock compare setup system-packages fashion-mnist java chromium bench clean-venv
+.PHONY: repro test check-lock compare handin caption setup system-packages fashion-mnist java chromium bench clean-venv
 
 repro: setup system-packages
 	dvc repro
@@ -21,6 +21,21 @@ test: setup system-packages
 COMPARE = ^(Experiment|lr|best_lr|best_val_acc|best_test_acc|(vanilla|attention)\.beam\.bleu4)$$
 compare: setup
 	dvc exp show --no-pager --precision 4 --drop '.*' --keep '$(COMPARE)'
+
+# What a student uploads: REPORT.html is one self-contained file (images inlined); REPORT.pdf is it
+# printed by headless Chromium (make chromium installs it where apt works).
+BROWSER = $(firstword $(foreach b,chromium chromium-browser google-chrome,$(shell command -v $(b) 2>/dev/null)))
+handin: chromium
+	@test -f REPORT.html || { echo "error: REPORT.html: not found; run make repro first"; exit 1; }
+	@test -n "$(BROWSER)" || { echo "error: no Chromium on PATH to print REPORT.pdf (REPORT.html is the hand-in)"; exit 1; }
+	$(BROWSER) --headless --no-sandbox --disable-gpu --no-pdf-header-footer --virtual-time-budget=10000 \
+	  --print-to-pdf=REPORT.pdf file://$(CURDIR)/REPORT.html 2>/dev/null
+	@echo "REPORT.pdf and REPORT.html (self-contained): either is the hand-in"
+
+# Captions of your own images with the trained attention decoder: make caption IMAGES="a.tif b.jpg"
+caption: setup
+	@test -n "$(IMAGES)" || { echo 'usage: make caption IMAGES="a.tif b.jpg"'; exit 1; }
+	python tools/caption.py $(IMAGES)
 
 # CI's gate: the committed dvc.lock matches the committed code, params and results (no data needed).
 check-lock: setup

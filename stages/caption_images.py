@@ -38,18 +38,18 @@ def main():
     captions, sheet = {}, []
     with atomic_dir(OUT) as work:  # figures of images no longer asked for go too
         for k, name in enumerate(wanted, 1):
-            words, alphas = caption_one(model, torch.from_numpy(np.asarray(features[row[name]], np.float32)), vocab,
-                                        beam, cap.decode.max_length)
+            words, tokens, alphas = caption_one(model, torch.from_numpy(np.asarray(features[row[name]], np.float32)),
+                                                vocab, beam, cap.decode.max_length)
             captions[name] = " ".join(words)
             # Named by position, not by image, so that dvc.yaml can declare them as plots whatever
             # captioning.images holds (and not "219.png": dvc-render 1.0.2 fails to sort image plots
             # whose names mix digits and words).
-            captioned_image(work / f"attention_{k}.png", IMAGES / name, words, alphas.numpy(),
-                            f"{name}: attention decoder, beam {beam}")
+            captioned_image(work / f"attention_{k}.png", IMAGES / name, tokens, alphas.numpy(),
+                            f"{name}: what the attention decoder looks at for each word (beam {beam})")
             sheet.append((IMAGES / name, name, captions[name]))
             print(f"{name}: {captions[name]}")
         if sheet:
-            caption_sheet(work / "captions.png", sheet)
+            caption_sheet(work / "captions.png", sheet, f"Captions of the attention decoder (beam search, beam {beam})")
         write_json(work / "caps_generated_enc_dec_w_attention.json", captions)
     if not wanted:
         print("captioning.images is empty: nothing to caption", file=sys.stderr)

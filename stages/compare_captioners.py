@@ -5,7 +5,7 @@ import sys
 
 import pandas as pd
 
-from _stage import ROOT, stage
+from _stage import ROOT, load_params, stage
 
 from hw2.captioning.comparison import compare, score_baseline
 from hw2.captioning.dataset import load_caption_set
@@ -49,9 +49,12 @@ def main():
                   {"dataset": dataset["dataset"], "encoder_weights": features["encoder_weights"]})
     write_json(ROOT / "metrics" / "captioning.json", out)
     write_json(ROOT / "data" / "evaluation" / "baseline.json", {"caption": " ".join(prior), "scores": baseline})
+    alpha_c = load_params().captioning.train.alpha_c
     training_curves(ROOT / "plots" / "captioner" / "curves.png",
                     {m: read_curve(ROOT / "plots" / "captioner" / m) | {"best_epoch": trained[m]["best_epoch"]}
-                     for m in MODELS})
+                     for m in MODELS},
+                    {"vanilla": "vanilla: cross-entropy",
+                     "attention": f"attention: cross-entropy\n+ α_c·Σ(1−Σₜα)², α_c = {alpha_c:g}"})
     if scorer.meteor_missing:
         print(f"WARNING: {scorer.meteor_missing}", file=sys.stderr)
     print(f"test BLEU-4 (greedy / beam {out['beam_size']}) on {out['test_images']} {out['dataset']} images: "

@@ -74,20 +74,26 @@ def main():
     with open(ROOT / "plots" / "theory" / "layers.csv", newline="") as f:
         layers = list(csv.DictReader(f))
     blocks = header(dataset, features) + theory_section(read_json("metrics/theory.json"), layers)
-    blocks += fashion_section(read_json("metrics/cnn.json"), {
+    blocks += fashion_section(read_json("metrics/cnn.json"), read_json("metrics/equivariance.json"),
+                              read_json("metrics/kernels.json"), {
+        "shifts": image("plots/equivariance/shifts.png", "accuracy and unchanged predictions of the best CNN on shifted "
+                                                         "test images"),
         "best_train_loss": image("plots/cnn/best_train_loss.png", "training loss of the best rate"),
         "best_val_acc": image("plots/cnn/best_val_acc.png", "validation accuracy of the best rate"),
         "rates_val_acc": image("plots/cnn/rates_val_acc.png", "validation accuracy of every rate"),
-        "conv1": image("plots/kernels/conv1.png", "conv1 kernels"),
-        "conv2": image("plots/kernels/conv2.png", "conv2 kernels")})
+        "conv1": image("plots/kernels/conv1.png", "conv1 kernels, on one scale centred on zero"),
+        "conv2": image("plots/kernels/conv2.png", "conv2 kernels: one row per output channel, one column per input "
+                                                  "channel"),
+        "feature_maps": image("plots/kernels/feature_maps.png", "feature maps of conv1 and conv2 for three test images")})
     blocks += captioning_section(
         read_json("metrics/captioning.json"), {m: read_json(f"metrics/captioner_{m}.json") for m in MODELS},
         read_json("plots/captions/caps_generated_enc_dec_w_attention.json"), order,
         {"curves": image("plots/captioner/curves.png", "training loss and validation BLEU-4 of both decoders"),
          "captions": image("plots/captions/captions.png", "the images with their captions")},
-        [image(f"plots/captions/attention_{k}.png", f"{name}: attention map per word") for k, name in enumerate(order, 1)])
+        [image(f"plots/captions/attention_{k}.png", f"{name}: where the attention decoder looks for each word, "
+               "<end> included, on one scale") for k, name in enumerate(order, 1)])
     write_text(ROOT / "REPORT.md", to_markdown(blocks))
-    write_text(ROOT / "REPORT.html", to_html(blocks, "Homework 2: the answers"))
+    write_text(ROOT / "REPORT.html", to_html(blocks, "Homework 2: the answers", images_from=ROOT))  # one file
     print(f"REPORT.md and REPORT.html written ({sum(isinstance(b, Image) for b in blocks)} figures; "
           f"data {dataset['dataset']}, encoder {features['encoder_weights']})")
     for line in data_warnings(bool(dataset.get("synthetic")), features.get("encoder_weights")):

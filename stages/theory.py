@@ -13,8 +13,8 @@ def main():
     cnn, mlp = parameter_table(q1_1_cnn()), parameter_table(q1_2_mlp())
     att = attention_checks()
     total_cnn, total_mlp = sum(r["params"] for r in cnn), sum(r["params"] for r in mlp)
-    ok = (att["rank_A"] <= att["d"] and att["max_diff_softmax_XAXt"] < TOLERANCE
-          and att["max_diff_reparametrised_head"] < TOLERANCE)
+    ok = all(c["rank_A"] <= att["d"] and c["max_diff_softmax_XAXt"] < TOLERANCE
+             and c["max_diff_reparametrised_head"] < TOLERANCE for c in (att, att["unscaled"]))
     write_json(ROOT / "metrics" / "theory.json", {
         "q1_1_params": total_cnn, "q1_2_params": total_mlp, "fc_over_cnn": round(total_mlp / total_cnn, 2),
         "q1_3": att | {"holds": ok}})

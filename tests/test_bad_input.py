@@ -263,7 +263,10 @@ CASES = [
     # --- an earlier stage's output missing or broken -----------------------------------------------
     Case("no Fashion-MNIST arrays", "train_cnn", "data/fashion_mnist.npz: not found; run the download_fashion_mnist stage first"),
     Case("Fashion-MNIST arrays broken", "train_cnn", "data/fashion_mnist.npz: not a readable array file", setup=file_at("data/fashion_mnist.npz", b"garbage")),
-    Case("no CNN to dump", "dump_kernels", "models/cnn/best.pt: checkpoint not found"),
+    Case("no CNN to dump", "dump_kernels", "models/cnn/best.pt: not found; run the train_cnn stage first"),
+    Case("no CNN for Q2.1", "equivariance", "models/cnn/best.pt: not found; run the train_cnn stage first"),
+    Case("CNN checkpoint of another net", "equivariance", "models/cnn/best.pt: not the homework's ConvNet",
+         setup=file_at("models/cnn/best.pt", lambda: {"state_dict": {"conv.weight": torch.zeros(3)}})),
     Case("CNN checkpoint garbage", "dump_kernels", "models/cnn/best.pt: not a readable checkpoint", setup=file_at("models/cnn/best.pt", b"garbage")),
     Case("CNN checkpoint runs code", "dump_kernels", "models/cnn/best.pt: not a readable checkpoint (it holds Python objects", setup=file_at("models/cnn/best.pt", lambda: {"state_dict": RunsCode()})),
     Case("no captions for the features", "extract_features", "data/captions.json: cannot read"),

@@ -131,8 +131,9 @@ def test_the_caption_figures_are_written(tmp_path):
     Image.new("RGB", (64, 64), (90, 120, 60)).save(image)
     words = T("three houses on the left")
     alphas = np.random.default_rng(0).dirichlet(np.ones(49), len(words))
-    captioned_image(tmp_path / "one.png", image, words, alphas, "1.tif")
-    caption_sheet(tmp_path / "sheet.png", [(image, "1.tif", " ".join(words)), (image, "2.tif", "")])
+    alphas = np.random.default_rng(0).dirichlet(np.ones(49), len(words) + 1)  # and the <end> step
+    captioned_image(tmp_path / "one.png", image, words + ["<end>"], alphas, "1.tif")
+    caption_sheet(tmp_path / "sheet.png", [(image, "1.tif", " ".join(words)), (image, "2.tif", "")], "captions")
     training_curves(tmp_path / "curves.png", {
         m: {"epoch": [1, 2, 3], "train_loss": [3.0, 2.0, 1.5], "val_bleu4": [0.1, 0.3, 0.2], "best_epoch": 2}
         for m in ("vanilla", "attention")})

@@ -2,6 +2,7 @@
 through the stage, and images the dataset does not have are reported by name."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import time
 
 import pytest
+from PIL import Image
 
 from conftest import copy_repo, env, run, set_params
 
@@ -84,3 +86,19 @@ def test_evaluate_scores_both_decodings_and_refuses_a_decoder_from_another_vocab
     assert proc.returncode == 1 and "vanilla.pt: trained with a vocabulary of" in proc.stderr, proc.stderr
     set_params(repo, captioning={"vocab": {"min_freq": 2}})
     run(["python", "stages/build_vocab.py"], repo)
+
+
+def test_the_caption_command_captions_a_file_as_the_pipeline_does(captioned, tmp_path):
+    repo = captioned
+    set_params(repo, captioning={"images": ["2.tif", "5.tif"]})
+    run(["python", "stages/caption_images.py"], repo)
+    expected = json.loads((repo / "plots/captions/caps_generated_enc_dec_w_attention.json").read_text())
+    image = tmp_path / "my photo.tif"  # a file of the user's, anywhere
+    shutil.copy(repo / "data/images/5.tif", image)
+    proc = run(["python", "tools/caption.py", str(image), "--out", str(tmp_path / "figs")], repo)
+    assert proc.stdout.startswith(f"{image}: {expected['5.tif']}  (")  # the features the decoder was trained on
+    assert "RANDOMLY INITIALISED" in proc.stderr  # the tiny run's encoder: said, not hidden
+    with Image.open(tmp_path / "figs" / "my photo.png") as figure:
+        assert figure.format == "PNG" and figure.width > 1000
+    bad = run(["python", "tools/caption.py", str(tmp_path / "missing.tif")], repo, check=False)
+    assert bad.returncode == 1 and bad.stderr.strip() == f"error: {tmp_path / 'missing.tif'}: no such image file"

@@ -179,13 +179,16 @@ def test_rate_keys_hold_no_dots():
     assert [lr_key(v) for v in (0.001, 0.01, 0.1, 1e-5)] == ["lr_0_001", "lr_0_01", "lr_0_1", "lr_1em05"]
 
 
-def test_kernel_grid_normalises_each_kernel():
+def test_kernel_grid_keeps_every_weight_as_it_is():
+    # One scale for the layer (the figure centres it on zero): a kernel 1000x larger stays 1000x larger,
+    # and a negative weight stays negative; per-kernel min-max scaling would lose both.
     w = torch.randn(4, 2, 3, 3)
-    w[0, 0] *= 1000  # a kernel at a very different scale is still shown in full contrast
-    grid = kernel_grid(w, nrow=2, upscale=1)
-    tiles = grid[~np.isnan(grid)]
-    assert tiles.min() == 0.0 and tiles.max() == 1.0
-    assert np.nanmin(grid[2:5, 2:5]) == 0.0 and np.nanmax(grid[2:5, 2:5]) == 1.0  # the first kernel alone
+    w[0, 0] *= 1000
+    grid = kernel_grid(w, columns=2)
+    assert grid.shape == (4 * 4 - 1, 2 * 4 - 1)  # 8 kernels of 3x3 in 4 rows of 2, one-pixel gaps
+    assert np.array_equal(grid[0:3, 0:3], w[0, 0].numpy()) and np.array_equal(grid[0:3, 4:7], w[0, 1].numpy())
+    assert np.isnan(grid[3]).all() and np.isnan(grid[:, 3]).all()
+    assert np.array_equal(np.sort(grid[~np.isnan(grid)]), np.sort(w.flatten().numpy()))
 
 
 def test_kernel_figures_are_written(tmp_path):
@@ -196,3 +199,37 @@ def test_kernel_figures_are_written(tmp_path):
     assert small.format == big.format == "PNG"
     assert big.size[1] > big.size[0] > 300  # 32 rows of 16 kernels: taller than wide
     assert len(np.unique(np.asarray(big.convert("L")))) > 50  # an image, not a blank
+    positive = np.asarray(Image.open(tmp_path / "conv1.png").convert("RGB")).astype(int)
+    assert ((positive[..., 0] - positive[..., 2]) > 60).any() and ((positive[..., 2] - positive[..., 0]) > 60).any()  # red and blue: signs shown
+    from hw2.fashion.equivariance import stages_of
+    from hw2.fashion.kernels import plot_feature_maps
+    x = torch.rand(2, 1, 28, 28)
+    maps = stages_of(net.eval(), x)
+    plot_feature_maps(tmp_path / "maps.png", x[:, 0].numpy(), ["a", "b"],
+                      {"conv1": maps["conv1"].numpy(), "conv2": maps["conv2"].numpy()}, "maps")
+    with Image.open(tmp_path / "maps.png") as im:
+        assert im.width > 1000 and im.height > 400
+
+
+def test_q2_1_measurements_on_a_convnet():
+    from hw2.fashion.equivariance import (accuracy_under_shifts, change_under_one_pixel_shifts,
+                                          conv_commutes_with_shifts, shift)
+    x = torch.zeros(1, 1, 5, 5)
+    x[0, 0, 1, 2] = 1.0
+    moved = shift(x, 2, -1)
+    assert moved[0, 0, 3, 1] == 1.0 and moved.sum() == 1.0  # moved 2 down, 1 left; zeros come in
+    assert shift(x, 0, 5).sum() == 0.0  # shifted out entirely
+    torch.manual_seed(0)
+    net = ConvNet().eval()
+    images = torch.rand(8, 1, 28, 28)
+    assert conv_commutes_with_shifts(net, images) < 1e-6
+    change = change_under_one_pixel_shifts(net, images)
+    assert set(change) == {"conv1", "pool1", "conv2", "pool2"} and all(0 < v < 2 for v in change.values())
+    rows = accuracy_under_shifts(net, images, torch.zeros(8, dtype=torch.long), sizes=(0, 1, 8))
+    assert [r["shift"] for r in rows] == [0, 1, 8] and rows[0]["agreement"] == 1.0
+    # the check can fail: a layer that is not a convolution does not commute with shifts
+    class Flip(torch.nn.Module):
+        conv1 = torch.nn.Conv2d(1, 1, 3, padding=1)
+    flip = Flip()
+    flip.conv1.forward = lambda t: torch.nn.functional.conv2d(t.flip(-1), flip.conv1.weight, flip.conv1.bias, padding=1)
+    assert conv_commutes_with_shifts(flip, images) > 0.01

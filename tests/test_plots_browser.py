@@ -44,7 +44,7 @@ def test_dvc_plots_show_renders_every_chart_and_image_offline(repo, tmp_path):
     assert "cdn.jsdelivr" not in page  # vega comes inlined from .dvc/plots/offline.html
     charts = len(re.findall(r"vegaEmbed\('#", page))
     images = len(re.findall(r'<img src="static/', page))
-    assert charts == 6 and images == 11, (charts, images)
+    assert charts == 6 and images == 13, (charts, images)
 
     probe = out / "probe.html"
     head, _, tail = page.rpartition("</body>")  # the last one: the inlined vega code holds the string too
@@ -133,3 +133,30 @@ def test_dvc_plots_diff_tells_the_two_revisions_apart_in_every_chart(repo, tmp_p
     # (DVC's linear template draws each line twice, as a line and under its hover layer: count styles)
     assert {title: styles for title, (lines, styles) in charts.items()} == expected, charts
     assert all(lines >= expected[title] for title, (lines, styles) in charts.items()), charts
+
+
+def test_the_report_is_one_self_contained_file_that_renders_and_prints(repo, tmp_path):
+    run(["python", "stages/report.py"], repo)
+    alone = tmp_path / "handin"
+    alone.mkdir()
+    page = (repo / "REPORT.html").read_text()
+    assert not re.search(r'(src|href)="(?!data:)', page)  # nothing it would have to fetch
+    images = len(re.findall(r"<img ", page))
+    assert images >= 12
+    head, _, tail = page.rpartition("</body>")
+    (alone / "probe.html").write_text(head + PROBE + tail)  # alone in an empty folder: no file beside it
+    dom = chromium("--dump-dom", (alone / "probe.html").as_uri()).stdout
+    found = re.search(r"<title>PROBE(.*?)</title>", dom)
+    assert found, dom[-2000:]
+    assert json.loads(html.unescape(found.group(1))) == {"charts": 0, "drawn": 0, "images": images, "decoded": images}
+
+    # printed as `make handin` prints it
+    (alone / "REPORT.html").write_text(page)
+    pdf = alone / "REPORT.pdf"
+    chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf}", (alone / "REPORT.html").as_uri())
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+    assert 8 <= pages <= 40, pages  # every section, on A4/Letter pages, not one endless page
+    assert len(re.findall(rb"/Subtype\s*/Image", data)) >= images  # the figures are in it, not blank boxes
+    assert b"/Font" in data  # and the text

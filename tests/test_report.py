@@ -1,6 +1,7 @@
 """The report: its two renderers, and the stage on the committed run's outputs."""
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from conftest import git_init, run, set_params
 from hw2.document import Code, Heading, Image, Para, Table, to_html, to_markdown
 
-SECTIONS = ("## Question 1", "### Q1.1 and Q1.2: parameters", "### Q1.3", "## Question 2", "### Q2.2",
+SECTIONS = ("## Question 1", "### Q1.1 and Q1.2: parameters", "### Q1.3", "## Question 2", "### Q2.1", "### Q2.2",
             "### Q2.3", "## Question 3", "### Q3.1", "### Test metrics", "### Three images captioned")
 
 
@@ -27,14 +28,17 @@ def test_markdown_and_html_render_the_same_blocks():
 
 
 def check_report(repo) -> str:
-    """Every section present, every image link of both files resolving to a file."""
+    """Every section present; every image link of REPORT.md resolving to a file, and REPORT.html
+    holding those very files, inlined (one self-contained file)."""
     report = (repo / "REPORT.md").read_text()
     for section in SECTIONS:
         assert section in report, section
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
-    assert len(links) >= 10 and all((repo / link).is_file() for link in links), links
+    assert len(links) >= 12 and all((repo / link).is_file() for link in links), links
     page = (repo / "REPORT.html").read_text()
-    assert sorted(re.findall(r'<img src="([^"]+)"', page)) == sorted(links)
+    inlined = re.findall(r'<img src="data:image/png;base64,([^"]+)"', page)
+    assert len(inlined) == len(re.findall(r"<img ", page)) == len(links)
+    assert [base64.b64decode(b) for b in inlined] == [(repo / link).read_bytes() for link in links]
     return report
 
 
@@ -47,6 +51,8 @@ def test_the_report_stage_on_the_committed_outputs(repo):
     report = check_report(repo)
     assert "**10,298 parameters**" in report and "**236,310 parameters**" in report
     assert "All identities hold: **yes**" in report and "(best)" in report
+    assert "**`A = W_Q W_Kᵀ`**" in report and "`A = W_Q W_Kᵀ / √d`" in report  # the homework's (1) and the scaled
+    assert "equivariant to translation" in report and "edges and colour blobs first" in report
     assert "git commit checked out | `(not a git checkout)` |" in report
 
 

@@ -25,8 +25,13 @@ def test_the_q1_2_fully_connected_network_has_236310_parameters():
 @pytest.mark.parametrize("L, n, d", [(12, 16, 4), (5, 8, 8), (7, 6, 1)])
 def test_attention_is_softmax_of_x_a_xt_with_a_of_rank_at_most_d_and_invariant_to_b(L, n, d):
     r = attention_checks(L, n, d, seed=L)
-    assert r["rank_A"] == d  # generic W_Q, W_K: rank exactly d (and never more)
-    assert r["max_diff_softmax_XAXt"] < 1e-12 and r["max_diff_reparametrised_head"] < 1e-12
+    for c in (r, r["unscaled"]):  # with the 1/sqrt(d) of Vaswani et al., and the homework's (1) without it
+        assert c["rank_A"] == d  # generic W_Q, W_K: rank exactly d (and never more)
+        assert c["max_diff_softmax_XAXt"] < 1e-12 and c["max_diff_reparametrised_head"] < 1e-12
+    X = torch.randn(L, n, dtype=torch.float64)
+    W = torch.randn(n, d, dtype=torch.float64)
+    if d > 1:  # the two definitions are different heads: the scaling changes the probabilities
+        assert (head_probabilities(X, W, W) - head_probabilities(X, W, W, scaled=False)).abs().max() > 1e-3
 
 
 def test_the_invariance_check_can_fail_when_b_is_applied_wrongly():

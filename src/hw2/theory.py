@@ -40,9 +40,10 @@ def parameter_table(net: nn.Sequential, input_shape=INPUT) -> list[dict]:
     return rows
 
 
-def head_probabilities(X: torch.Tensor, W_Q: torch.Tensor, W_K: torch.Tensor) -> torch.Tensor:
-    """Self-attention probabilities of one head: softmax over rows of (X W_Q)(X W_K)ᵀ / √d, (L, L)."""
-    return torch.softmax((X @ W_Q) @ (X @ W_K).T / W_Q.shape[1] ** 0.5, dim=1)
+def head_probabilities(X: torch.Tensor, W_Q: torch.Tensor, W_K: torch.Tensor, scaled: bool = True) -> torch.Tensor:
+    """Self-attention probabilities of one head: softmax over rows of (X W_Q)(X W_K)ᵀ / √d, (L, L);
+    without the 1/√d when not ``scaled`` (the homework's expression (1))."""
+    return torch.softmax((X @ W_Q) @ (X @ W_K).T / (W_Q.shape[1] ** 0.5 if scaled else 1.0), dim=1)
 
 
 def attention_checks(L: int = 12, n: int = 16, d: int = 4, seed: int = 0) -> dict:
@@ -53,11 +54,15 @@ def attention_checks(L: int = 12, n: int = 16, d: int = 4, seed: int = 0) -> dic
     X, W_Q, W_K = (torch.randn(*s, generator=g, dtype=torch.float64) for s in ((L, n), (n, d), (n, d)))
     B = torch.randn(d, d, generator=g, dtype=torch.float64) + d * torch.eye(d, dtype=torch.float64)  # invertible
 
-    P = head_probabilities(X, W_Q, W_K)
-    A = W_Q @ W_K.T / d ** 0.5
-    P_A = torch.softmax(X @ A @ X.T, dim=1)
-    P_B = head_probabilities(X, W_Q @ B, W_K @ torch.linalg.inv(B).T)
-    return {"L": L, "n": n, "d": d, "seed": seed, "rank_A": int(torch.linalg.matrix_rank(A)),
-            "max_diff_softmax_XAXt": float((P - P_A).abs().max()),
-            "max_diff_reparametrised_head": float((P - P_B).abs().max()),
-            "cond_B": float(torch.linalg.cond(B)), "rows_sum_to_1": bool(torch.allclose(P.sum(1), torch.ones(L, dtype=torch.float64)))}
+    def check(scaled: bool) -> dict:
+        P = head_probabilities(X, W_Q, W_K, scaled)
+        A = W_Q @ W_K.T / (d ** 0.5 if scaled else 1.0)
+        P_A = torch.softmax(X @ A @ X.T, dim=1)
+        P_B = head_probabilities(X, W_Q @ B, W_K @ torch.linalg.inv(B).T, scaled)
+        return {"rank_A": int(torch.linalg.matrix_rank(A)), "max_diff_softmax_XAXt": float((P - P_A).abs().max()),
+                "max_diff_reparametrised_head": float((P - P_B).abs().max()),
+                "rows_sum_to_1": bool(torch.allclose(P.sum(1), torch.ones(L, dtype=torch.float64)))}
+
+    # The scaled head (A = W_Q W_Kᵀ/√d) at the top level; the homework's (1), A = W_Q W_Kᵀ, beside it.
+    return {"L": L, "n": n, "d": d, "seed": seed, "cond_B": float(torch.linalg.cond(B)), **check(True),
+            "unscaled": check(False)}

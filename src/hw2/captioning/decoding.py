@@ -115,11 +115,11 @@ def decode_captions(model: Decoder, features: torch.Tensor, vocab: Vocabulary, b
 
 
 def caption_one(model: Decoder, features: torch.Tensor, vocab: Vocabulary, beam_size: int,
-                max_length: int = 0) -> tuple[list[str], torch.Tensor | None]:
-    """One image's caption by beam search (words, no special tokens) and the attention weights
-    of each word, (words, R), or None for a decoder without attention."""
+                max_length: int = 0) -> tuple[list[str], list[str], torch.Tensor | None]:
+    """One image's caption by beam search: its words (no special tokens), the token of every
+    decoding step (the words, an ``<unk>`` as such, and the final ``<end>`` when one was produced),
+    and the attention weights of every step, (steps, R), or None for a decoder without attention."""
     device = next(model.parameters()).device
     ids, alphas = beam_search(model, features.to(device).float(), vocab.stoi[START], vocab.stoi[END],
                               max_length or vocab.max_length, beam_size)
-    words = vocab.decode(ids)
-    return words, None if alphas is None else alphas[:len(words)].cpu()
+    return vocab.decode(ids), [vocab.itos[i] for i in ids], None if alphas is None else alphas.cpu()

@@ -151,6 +151,34 @@ class ImageFiles(Dataset):
 
 
 @torch.inference_mode()
+def encode(net: nn.Module, batch: torch.Tensor, device: torch.device, precision: str) -> torch.Tensor:
+    """Images (B, 3, S, S), normalised, → region features (B, (S/32)², 512), float32 on the CPU.
+    ``net`` is the encoder's network, moved to ``device`` channels-last (oneDNN's convolutions
+    are about a third faster on it here, bench/features.py)."""
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+        f = net(batch.to(device, memory_format=torch.channels_last))  # (B, 512, g, g) channels-last
+    return f.permute(0, 2, 3, 1).reshape(len(f), -1, 512).to(torch.float32).cpu()  # one row per region
+
+
+@torch.inference_mode()
+def encode_files(encoder: Encoder, paths: list[Path], image_size: int, precision: str = "float32",
+                 device: torch.device | str = "cpu", dtype: str = "float32") -> torch.Tensor:
+    """Region features of a few image files, as :func:`extract_features` computes and stores them
+    (rounded through ``dtype``, the stored type), (N, (S/32)², 512) float32."""
+    device = torch.device(device)
+    transform = image_transform(image_size)
+    images = []
+    for path in paths:
+        try:
+            with Image.open(path) as im:
+                images.append(transform(im.convert("RGB")))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: not a readable image ({type(exc).__name__})") from None
+    net = encoder.net.to(device, memory_format=torch.channels_last)
+    return encode(net, torch.stack(images), device, precision).to(getattr(torch, dtype)).float()
+
+
+@torch.inference_mode()
 def extract_features(folder: Path, names: list[str], splits: list[str], out: Path, encoder: Encoder,
                      image_size: int = 224, batch_size: int = 32, workers: int = 2,
                      dtype: str = "float16", device: torch.device | str = "cpu", precision: str = "float32",
@@ -164,7 +192,6 @@ def extract_features(folder: Path, names: list[str], splits: list[str], out: Pat
     """
     if dtype not in ("float16", "float32"):
         raise ValueError(f"dtype must be float16 or float32, not {dtype!r}")
-    # channels-last: oneDNN's convolutions are about a third faster on it here (bench/features.py)
     device = torch.device(device)
     net = encoder.net.to(device, memory_format=torch.channels_last)
     loader = DataLoader(ImageFiles(folder, names, image_size), batch_size=batch_size, num_workers=workers,
@@ -184,10 +211,8 @@ def extract_features(folder: Path, names: list[str], splits: list[str], out: Pat
         h5.attrs["precision"] = precision
         i = 0
         for batch in tqdm(loader, desc="features", unit="batch", disable=None if progress else True):
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
-                f = net(batch.to(device, memory_format=torch.channels_last))  # (B, 512, g, g) channels-last
-            f = f.permute(0, 2, 3, 1).reshape(len(f), -1, 512)           # (B, g·g, 512): one row per region
-            feats[i:i + len(f)] = f.to(torch.float32).cpu().numpy().astype(dtype)
+            f = encode(net, batch, device, precision)
+            feats[i:i + len(f)] = f.numpy().astype(dtype)
             i += len(f)
     seconds = time.perf_counter() - start
     return {"images": len(names), "seconds": seconds, "images_per_s": len(names) / max(seconds, 1e-9)}

@@ -24,74 +24,89 @@ def contact_sheet(path: Path, images_dir: Path, captions: CaptionSet, n: int = 9
         with Image.open(Path(images_dir) / im.filename) as img:
             ax.imshow(img.convert("RGB"))
         text = f"{im.filename}: " + " ".join(im.captions[0])
-        ax.text(0.5, -0.03, "\n".join(textwrap.wrap(text, 38)), transform=ax.transAxes,
-                ha="center", va="top", fontsize=8.5)
+        ax.text(0.5, -0.03, "\n".join(textwrap.wrap(text, 34)), transform=ax.transAxes,
+                ha="center", va="top", fontsize=10)
     fig.suptitle(f"{captions.name}: sample images and captions", fontsize=11)
     fig.subplots_adjust(left=0.02, right=0.98, top=0.95, bottom=0.05, wspace=0.06, hspace=0.32)
-    save_figure(fig, path, dpi=64)
+    save_figure(fig, path, dpi=110, colors=256)
 
 
-def training_curves(path: Path, runs: dict[str, dict[str, list[float]]]) -> None:
+def training_curves(path: Path, runs: dict[str, dict[str, list[float]]], loss_labels: dict[str, str] | None = None) -> None:
     """Training loss and validation BLEU-4 per epoch, every decoder on the same two axes;
-    ``runs`` maps a decoder's name to its series (epoch, train_loss, val_bleu4, best_epoch)."""
+    ``runs`` maps a decoder's name to its series (epoch, train_loss, val_bleu4, best_epoch);
+    ``loss_labels`` names a decoder's loss where it is more than the cross-entropy."""
     fig, (loss_ax, bleu_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for name, run in runs.items():
-        line, = loss_ax.plot(run["epoch"], run["train_loss"], marker="o", markersize=3, label=name)
+        line, = loss_ax.plot(run["epoch"], run["train_loss"], marker="o", markersize=3,
+                             label=(loss_labels or {}).get(name, name))
         bleu_ax.plot(run["epoch"], run["val_bleu4"], marker="o", markersize=3, label=name, color=line.get_color())
         best = run["best_epoch"]
         bleu_ax.plot([best], [run["val_bleu4"][best - 1]], marker="*", markersize=12, color=line.get_color(),
                      linestyle="none", label=f"{name}: best epoch {best}")
-    loss_ax.set(title="Training loss per epoch", xlabel="epoch", ylabel="mean training cross-entropy")
+    loss_ax.set(title="Training loss per epoch", xlabel="epoch", ylabel="mean training loss")
     bleu_ax.set(title="Validation BLEU-4 per epoch (greedy)", xlabel="epoch", ylabel="validation BLEU-4")
     for ax in (loss_ax, bleu_ax):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.legend()
+    loss_ax.legend(loc="upper right", fontsize=9)
+    bleu_ax.legend(loc="lower right", fontsize=9)
     fig.suptitle("Caption decoders", fontsize=11)
     save_figure(fig, path)
 
 
-def _overlay(ax, img: Image.Image, alpha: np.ndarray | None) -> None:
+def _show_image(ax, img: Image.Image) -> None:
     ax.imshow(img)
-    if alpha is not None:  # the 7×7 weights, smoothed up to the image's size
-        side = int(round(len(alpha) ** 0.5))
-        grid = Image.fromarray(np.asarray(alpha, np.float32).reshape(side, side), mode="F")
-        ax.imshow(np.asarray(grid.resize(img.size, Image.BILINEAR)), cmap="jet", alpha=0.5,
-                  extent=(-0.5, img.size[0] - 0.5, img.size[1] - 0.5, -0.5))
-    ax.axis("off")
+    ax.set(xticks=[], yticks=[])
 
 
-def captioned_image(path: Path, image_path: Path, words: list[str], alphas: np.ndarray, title: str,
+def captioned_image(path: Path, image_path: Path, tokens: list[str], alphas: np.ndarray, title: str,
                     per_row: int = 6) -> None:
-    """The image with its caption beside it, then a strip of attention maps over the image,
-    one per generated word (``alphas`` (len(words), regions))."""
+    """The image and its caption, then one attention map per decoding step (``tokens``, the words
+    and the final ``<end>``; ``alphas`` (len(tokens), regions)): the image in grey under the
+    weights (smoothed from the region grid up to the image's size), every map on one scale from 0
+    to the caption's largest weight, with a colorbar, so a diffuse map reads as diffuse."""
     with Image.open(image_path) as im:
         img = im.convert("RGB")
-    rows = -(-len(words) // per_row)
-    fig = plt.figure(figsize=(2.0 * per_row, 3.2 + 2.2 * rows))
-    grid = fig.add_gridspec(1 + rows, per_row, height_ratios=[1.6] + [1.0] * rows, hspace=0.25, wspace=0.05)
-    _overlay(fig.add_subplot(grid[0, :2]), img, None)
-    text = fig.add_subplot(grid[0, 2:])
+    grey = np.asarray(img.convert("L"), np.float32) / 255
+    side = int(round(alphas.shape[1] ** 0.5))
+    top = float(alphas.max()) or 1.0
+    rows = -(-len(tokens) // per_row)
+    fig = plt.figure(figsize=(1.9 * per_row + 0.8, 2.5 + 2.0 * rows))
+    grid = fig.add_gridspec(1 + rows, per_row + 1, height_ratios=[1.25] + [1.0] * rows,
+                            width_ratios=[1.0] * per_row + [0.08], hspace=0.3, wspace=0.06,
+                            top=0.93, bottom=0.02, left=0.01, right=0.93)
+    _show_image(fig.add_subplot(grid[0, :2]), img)
+    text = fig.add_subplot(grid[0, 2:per_row])
     text.axis("off")
-    text.text(0.02, 0.5, "\n".join(textwrap.wrap(" ".join(words) or "(empty caption)", 44)), fontsize=14,
+    words = [t for t in tokens if t != "<end>"]
+    text.text(0.0, 0.5, "\n".join(textwrap.wrap(" ".join(words) or "(empty caption)", 46)), fontsize=13,
               va="center", ha="left", transform=text.transAxes)
-    text.set_title(title, fontsize=11, loc="left")
-    for k, word in enumerate(words):
+    shown = None
+    for k, token in enumerate(tokens):
         ax = fig.add_subplot(grid[1 + k // per_row, k % per_row])
-        _overlay(ax, img, alphas[k])
-        ax.set_title(word, fontsize=10)
-    save_figure(fig, path, dpi=80)
+        weights = Image.fromarray(alphas[k].reshape(side, side).astype(np.float32), mode="F")
+        ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
+        shown = ax.imshow(np.asarray(weights.resize(img.size, Image.BILINEAR)), cmap="viridis", vmin=0, vmax=top,
+                          alpha=0.6, extent=(-0.5, img.size[0] - 0.5, img.size[1] - 0.5, -0.5))
+        ax.set(xticks=[], yticks=[])
+        ax.set_title(token, fontsize=10)
+    bar = fig.add_subplot(grid[1:, per_row])
+    fig.colorbar(shown, cax=bar).set_label(f"attention weight (uniform: {1 / alphas.shape[1]:.3f})", fontsize=8)
+    bar.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=11)
+    save_figure(fig, path, dpi=150)  # full colour: a palette would band the colour scale
 
 
-def caption_sheet(path: Path, items: list[tuple[Path, str, str]]) -> None:
+def caption_sheet(path: Path, items: list[tuple[Path, str, str]], title: str) -> None:
     """Each image (path, name, caption) with its caption beside it, one row per image."""
-    fig, axes = plt.subplots(len(items), 2, figsize=(10, 3.0 * len(items)), squeeze=False,
-                             gridspec_kw={"width_ratios": [1, 2.2], "wspace": 0.05})
+    fig, axes = plt.subplots(len(items), 2, figsize=(6.4, 2.3 * len(items) + 0.4), squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 1.7], "wspace": 0.06, "hspace": 0.12})
     for (image_path, name, caption), (ax, text) in zip(items, axes):
         with Image.open(image_path) as im:
-            _overlay(ax, im.convert("RGB"), None)
+            _show_image(ax, im.convert("RGB"))
         text.axis("off")
-        text.text(0.02, 0.5, f"{name}\n\n" + "\n".join(textwrap.wrap(caption or "(empty caption)", 40)),
-                  fontsize=13, va="center", ha="left", transform=text.transAxes)
-    fig.suptitle("Captions of the attention decoder (beam search)", fontsize=12)
-    save_figure(fig, path, dpi=80)
+        text.text(0.0, 0.5, f"{name}\n" + "\n".join(textwrap.wrap(caption or "(empty caption)", 30)),
+                  fontsize=12, va="center", ha="left", transform=text.transAxes)
+    fig.suptitle(title, fontsize=12)
+    fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.45 / (2.3 * len(items) + 0.4), bottom=0.01)
+    save_figure(fig, path, dpi=150, colors=256)

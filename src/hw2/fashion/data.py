@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..common.atomic import atomic_path
 from ..common.errors import InputError
@@ -29,6 +30,8 @@ FILES = {
     "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
+CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")  # label 0 … 9
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
 OFFICIAL_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 HOW_TO_GET = (f"install Debian's package (apt-get install dataset-fashion-mnist, files in {SYSTEM_DIR}), "
@@ -155,6 +158,11 @@ def save_splits(path: Path, raw: RawFashionMNIST, dev_size: int, seed: int) -> d
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez(tmp, **arrays)
     return {split: len(arrays[f"y_{split}"]) for split in SPLITS}
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 28, 28) → float32 (N, 1, 28, 28) in [0, 1], as torchvision's ToTensor."""
+    return images.unsqueeze(1).float().div_(255)
 
 
 def load_splits(path: Path) -> dict[str, np.ndarray]:

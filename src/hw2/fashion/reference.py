@@ -15,7 +15,8 @@ import torch.nn.functional as F
 
 from ..common.seeding import generator, seed_everything
 from .model import ConvNet
-from .train import RateConfig, epoch_draws, to_float
+from .data import to_float
+from .train import RateConfig, epoch_draws
 
 
 @torch.no_grad()

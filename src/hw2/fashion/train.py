@@ -30,6 +30,7 @@ from tqdm import tqdm
 from ..common.resume import load_resume, run_key, save_resume
 from ..common.runtime import deterministic_device, threads
 from ..common.seeding import generator, seed_everything
+from .data import to_float
 from .model import ConvNet
 from .stacked import StackedConvNets
 
@@ -90,11 +91,6 @@ class SweepResult:
         """The rate with the best validation accuracy after the last epoch (the first on a tie)."""
         final = [r.val_acc[-1] for r in self.runs]
         return max(range(len(final)), key=lambda k: (final[k], -k))
-
-
-def to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) → float32 (N, 1, 28, 28) in [0, 1], as torchvision's ToTensor."""
-    return images.unsqueeze(1).float().div_(255)
 
 
 @torch.no_grad()

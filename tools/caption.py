@@ -1,0 +1,77 @@
+"""Caption images of your own with the trained attention decoder, offline, as sgrvinod's caption.py
+does: each image's caption is printed, and its attention figure (one map per word) written.
+
+    python tools/caption.py IMAGE [IMAGE ...] [--out DIR] [--beam N]
+    make caption IMAGES="a.tif b.jpg"
+
+It uses what the last `dvc repro` made: models/captioner/attention.pt, data/vocab/vocab.json, and
+an encoder built as extract_features built it (the weights, image size, arithmetic and stored type
+that metrics/features.json and params.yaml record), so an image gets the features the decoder was
+trained on. Figures go to DIR (default captioned/), named after the images.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("images", nargs="+", type=Path)
+    ap.add_argument("--out", type=Path, default=Path("captioned"), help="folder of the figures (default captioned/)")
+    ap.add_argument("--beam", type=int, help="beam size (default: params.yaml captioning.decode.beam_size)")
+    args = ap.parse_args(argv)
+    return caption(args)
+
+
+def caption(args) -> int:
+    from hw2.captioning.decoder_file import load_decoder
+    from hw2.captioning.decoding import caption_one
+    from hw2.captioning.features import build_encoder, encode_files
+    from hw2.captioning.figures import captioned_image
+    from hw2.captioning.vocab import load_vocabulary
+    from hw2.common.errors import InputError
+    from hw2.common.runtime import configure_threads
+
+    try:
+        missing = [p for p in args.images if not p.is_file()]
+        if missing:
+            raise InputError(f"{missing[0]}: no such image file")
+        params = yaml.safe_load((ROOT / "params.yaml").read_text())["captioning"]
+        made = ROOT / "metrics" / "features.json"
+        for needed in (made, ROOT / "data/vocab/vocab.json", ROOT / "models/captioner/attention.pt"):
+            if not needed.is_file():
+                raise InputError(f"{needed.relative_to(ROOT)}: not found; run `make repro` (or `dvc repro`) first")
+        features = json.loads(made.read_text())
+        weights = features["encoder_weights"]  # what extract_features loaded: imagenet, random or a path
+        encoder = build_encoder({"imagenet": "IMAGENET1K_V1", "random": "none"}.get(weights, str(ROOT / weights)),
+                                ROOT / "data" / "weights")
+        configure_threads()
+        vocab, _ = load_vocabulary(ROOT / "data" / "vocab" / "vocab.json")
+        feats = encode_files(encoder, args.images, features["image_size"], features["precision"],
+                             dtype=params["encoder"]["dtype"])
+        model, _ = load_decoder(ROOT / "models" / "captioner" / "attention.pt", vocab, ROOT / "data/vocab/vocab.json",
+                                feats.shape[2])
+        beam = args.beam or params["decode"]["beam_size"]
+        for path, f in zip(args.images, feats):
+            words, tokens, alphas = caption_one(model, f, vocab, beam, params["decode"]["max_length"])
+            figure = args.out / f"{path.stem}.png"
+            captioned_image(figure, path, tokens, alphas.numpy(), f"{path.name}: attention decoder, beam {beam}")
+            print(f"{path}: {' '.join(words)}  ({figure})")
+        if weights == "random":
+            print("WARNING: the encoder of this run is RANDOMLY INITIALISED (no ImageNet weights), and the decoder "
+                  "was trained on its features: captions of real photographs mean little", file=sys.stderr)
+    except (InputError, OSError, KeyError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
