@@ -9,7 +9,7 @@ from hw2.common.atomic import atomic_path, write_json
 from hw2.common.checkpoint import load_checkpoint
 from hw2.common.errors import InputError
 from hw2.fashion.data import CLASSES, load_splits, to_float
-from hw2.fashion.equivariance import stages_of
+from hw2.fashion.equivariance import layer_outputs
 from hw2.fashion.kernels import balance, plot_feature_maps, plot_kernels, receptive_fields
 from hw2.fashion.model import ConvNet
 
@@ -39,7 +39,7 @@ def main():
     labels = arrays["y_test"].tolist()
     picked = [labels.index(c) for c in dict.fromkeys(labels)][:IMAGES]  # first image of each of the first classes
     x = to_float(torch.from_numpy(arrays["x_test"][picked]))
-    maps = stages_of(model, x)
+    maps = layer_outputs(model, x)
     plot_kernels(PLOTS / "conv1.png", conv1, f"conv1: {conv1.shape[0]} kernels 3x3 (lr {lr:g})")
     plot_kernels(PLOTS / "conv2.png", conv2, f"conv2: {conv2.shape[0]}x{conv2.shape[1]} kernels 3x3 (lr {lr:g})")
     plot_feature_maps(PLOTS / "feature_maps.png", x[:, 0].numpy(),

@@ -38,7 +38,7 @@ def main():
     change = change_under_one_pixel_shifts(model, x[:FEATURE_IMAGES])
     shifts = accuracy_under_shifts(model, x, y)
     write_json(METRICS, {
-        "images": len(x), "feature_map_images": min(len(x), FEATURE_IMAGES), "lr": ckpt.get("lr"), "conv1_shift_max_diff": float(f"{commute:.3g}"),
+        "images": len(x), "feature_map_images": min(len(x), FEATURE_IMAGES), "conv1_shift_max_diff": float(f"{commute:.3g}"),
         "one_pixel_change": {k: round(v, 4) for k, v in change.items()},
         "accuracy_by_shift": {f"px_{r['shift']}": r["accuracy"] for r in shifts},
         "agreement_by_shift": {f"px_{r['shift']}": r["agreement"] for r in shifts}})

@@ -201,10 +201,10 @@ def test_kernel_figures_are_written(tmp_path):
     assert len(np.unique(np.asarray(big.convert("L")))) > 50  # an image, not a blank
     positive = np.asarray(Image.open(tmp_path / "conv1.png").convert("RGB")).astype(int)
     assert ((positive[..., 0] - positive[..., 2]) > 60).any() and ((positive[..., 2] - positive[..., 0]) > 60).any()  # red and blue: signs shown
-    from hw2.fashion.equivariance import stages_of
+    from hw2.fashion.equivariance import layer_outputs
     from hw2.fashion.kernels import plot_feature_maps
     x = torch.rand(2, 1, 28, 28)
-    maps = stages_of(net.eval(), x)
+    maps = layer_outputs(net.eval(), x)
     plot_feature_maps(tmp_path / "maps.png", x[:, 0].numpy(), ["a", "b"],
                       {"conv1": maps["conv1"].numpy(), "conv2": maps["conv2"].numpy()}, "maps")
     with Image.open(tmp_path / "maps.png") as im:

@@ -44,7 +44,7 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo, tmp_path)
     set_params(repo, **SMOKE)
     git_init(repo)
     out = run(["dvc", "repro"], repo).stdout
-    for stage in ("download_fashion_mnist", "train_cnn", "dump_kernels", "unzip_images", "extract_features",
+    for stage in ("download_fashion_mnist", "train_cnn", "dump_kernels", "equivariance", "unzip_images", "extract_features",
                   "build_vocab", "train_captioner@vanilla", "train_captioner@attention", "evaluate@vanilla",
                   "evaluate@attention", "compare_captioners", "caption_images", "report"):
         assert f"Running stage '{stage}'" in out
@@ -66,8 +66,11 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo, tmp_path)
     assert best_rows[0] == "epoch,train_loss,val_acc" and [r.split(",")[0] for r in best_rows[1:]] == ["1", "2"]
     rows = (repo / "plots/cnn/sweep.csv").read_text().splitlines()
     assert rows[0] == "epoch,lr,train_loss,val_acc" and len(rows) == 1 + 2 * 2
-    for name in ("conv1.png", "conv2.png"):
+    for name in ("conv1.png", "conv2.png", "feature_maps.png"):
         assert Image.open(repo / "plots/kernels" / name).format == "PNG"
+    shifts = json.loads((repo / "metrics/equivariance.json").read_text())  # Q2.1 on the 600 test images
+    assert shifts["images"] == 600 and shifts["conv1_shift_max_diff"] < 1e-6
+    assert shifts["agreement_by_shift"]["px_0"] == 1.0 and set(shifts["one_pixel_change"]) == {"conv1", "pool1", "conv2", "pool2"}
     assert not any((repo / "models/.resume/train_cnn").iterdir())  # removed once the run is complete
 
     # Captioning data on the synthetic demo set, with a randomly initialised encoder.
@@ -177,17 +180,19 @@ def check_dependencies_and_the_lock_gate(repo):
                            "evaluate@attention", "caption_images"}
     vocab.write_text(text)
     assert stale(repo) == set()
-    # A Fashion-MNIST module: the gate fails naming its two stages; `dvc repro` reruns exactly those
-    # (their outputs come out the same, so nothing after them runs) and the gate passes again.
+    # A Fashion-MNIST module: the gate fails naming the four stages that import it (the data, the
+    # sweep, and Q2.1's and Q2.3's, which read test images); `dvc repro` reruns exactly those (their
+    # outputs come out the same, so nothing after them runs) and the gate passes again.
     data = repo / "src/hw2/fashion/data.py"
     data.write_text(data.read_text() + "\n# an edit\n")
     failed = run(["python", "tools/check_lock.py"], repo, check=False)
     assert failed.returncode == 1, failed.stdout
     named = {line.split(":")[0].strip() for line in failed.stderr.splitlines() if line.startswith("  ")}
-    assert named == {"download_fashion_mnist", "train_cnn"}, failed.stderr
+    four = {"download_fashion_mnist", "train_cnn", "dump_kernels", "equivariance"}
+    assert named == four, failed.stderr
     assert "src/hw2/fashion/data.py modified" in failed.stderr
     rerun = run(["dvc", "repro"], repo).stdout
-    assert rerun.count("Running stage") == 2 and "'download_fashion_mnist'" in rerun and "'train_cnn'" in rerun, rerun
+    assert rerun.count("Running stage") == 4 and all(f"'{s}'" in rerun for s in four), rerun
     assert "matches" in run(["python", "tools/check_lock.py"], repo).stdout
 
 

@@ -74,7 +74,7 @@ def fashion_section(m: dict, shifts: dict, kernels: dict, figures: dict[str, Ima
                  "edge. For classification this is what one wants: a pattern (a sleeve, a heel) is detected by the "
                  "same weights wherever it appears, which shares parameters and needs fewer examples, and the label "
                  "does not change when the object moves a little."),
-            Para(f"Measured on the best CNN (lr {shifts['lr']:g}) and real test images: conv1 applied to shifted images "
+            Para(f"Measured on the best CNN (lr {m['best_lr']:g}) and real test images: conv1 applied to shifted images "
                  f"equals conv1's maps shifted, {same_maps} inside the border (on {shifts['feature_map_images']:,} "
                  f"images, four shifts of 1 to 3 pixels). A one-pixel shift "
                  f"changes the conv1 maps by {change['conv1']:.0%} (relative norm of the difference at the same "

@@ -28,7 +28,7 @@ def contact_sheet(path: Path, images_dir: Path, captions: CaptionSet, n: int = 9
                 ha="center", va="top", fontsize=10)
     fig.suptitle(f"{captions.name}: sample images and captions", fontsize=11)
     fig.subplots_adjust(left=0.02, right=0.98, top=0.95, bottom=0.05, wspace=0.06, hspace=0.32)
-    save_figure(fig, path, dpi=110, colors=256)
+    save_figure(fig, path, dpi=110)
 
 
 def training_curves(path: Path, runs: dict[str, dict[str, list[float]]], loss_labels: dict[str, str] | None = None) -> None:
@@ -94,7 +94,7 @@ def captioned_image(path: Path, image_path: Path, tokens: list[str], alphas: np.
     fig.colorbar(shown, cax=bar).set_label(f"attention weight (uniform: {1 / alphas.shape[1]:.3f})", fontsize=8)
     bar.tick_params(labelsize=7)
     fig.suptitle(title, fontsize=11)
-    save_figure(fig, path, dpi=150)  # full colour: a palette would band the colour scale
+    save_figure(fig, path, dpi=150)  # full colour: a palette would band the scale and shift the scene's colours
 
 
 def caption_sheet(path: Path, items: list[tuple[Path, str, str]], title: str) -> None:
@@ -109,4 +109,4 @@ def caption_sheet(path: Path, items: list[tuple[Path, str, str]], title: str) ->
                   fontsize=12, va="center", ha="left", transform=text.transAxes)
     fig.suptitle(title, fontsize=12)
     fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.45 / (2.3 * len(items) + 0.4), bottom=0.01)
-    save_figure(fig, path, dpi=150, colors=256)
+    save_figure(fig, path, dpi=150)

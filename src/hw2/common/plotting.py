@@ -10,8 +10,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from PIL import Image  # noqa: E402
-
 from .atomic import atomic_path  # noqa: E402
 
 
@@ -22,16 +20,10 @@ def write_csv(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Seq
         w.writerows(rows)
 
 
-def save_figure(fig, path: str | os.PathLike, dpi: int = 120, colors: int | None = None) -> None:
-    """PNG without timestamps or software tags, so identical figures are identical files. With
-    ``colors``, the PNG keeps at most that many (a palette image, several times smaller: for figures
-    of photographs, which would otherwise weigh a megabyte each)."""
+def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> None:
+    """PNG without timestamps or software tags, so identical figures are identical files."""
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-        if colors:
-            with Image.open(tmp) as im:
-                small = im.convert("RGB").quantize(colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-            small.save(tmp, format="png", optimize=True)
     plt.close(fig)
 
 

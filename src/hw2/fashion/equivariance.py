@@ -43,7 +43,7 @@ def conv_commutes_with_shifts(model: ConvNet, x: torch.Tensor, shifts=((1, 0), (
 
 
 @torch.no_grad()
-def stages_of(model: ConvNet, x: torch.Tensor) -> dict[str, torch.Tensor]:
+def layer_outputs(model: ConvNet, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """The feature maps after each convolution (with its ReLU) and after each pooling."""
     conv1 = F.relu(model.conv1(x))
     pool1 = F.max_pool2d(conv1, 2)
@@ -54,12 +54,12 @@ def stages_of(model: ConvNet, x: torch.Tensor) -> dict[str, torch.Tensor]:
 
 @torch.no_grad()
 def change_under_one_pixel_shifts(model: ConvNet, x: torch.Tensor) -> dict[str, float]:
-    """For each stage of :func:`stages_of`, the relative change ||f(shift x) − f(x)|| / ||f(x)||
+    """For each output of :func:`layer_outputs`, the relative change ||f(shift x) − f(x)|| / ||f(x)||
     (same positions, not realigned), averaged over one-pixel shifts in the four directions."""
-    before = stages_of(model, x)
+    before = layer_outputs(model, x)
     change = {name: 0.0 for name in before}
     for dy, dx in DIRECTIONS:
-        after = stages_of(model, shift(x, dy, dx))
+        after = layer_outputs(model, shift(x, dy, dx))
         for name in before:
             change[name] += ((after[name] - before[name]).norm() / before[name].norm()).item() / len(DIRECTIONS)
     return change
