@@ -6,12 +6,10 @@ import torch
 from _stage import ROOT, require, stage
 
 from hw2.common.atomic import atomic_path, write_json
-from hw2.common.checkpoint import load_checkpoint
-from hw2.common.errors import InputError
 from hw2.fashion.data import CLASSES, load_splits, to_float
 from hw2.fashion.equivariance import layer_outputs
 from hw2.fashion.kernels import balance, plot_feature_maps, plot_kernels, receptive_fields
-from hw2.fashion.model import ConvNet
+from hw2.fashion.saved import load_convnet
 
 BEST = ROOT / "models" / "cnn" / "best.pt"
 DATA = ROOT / "data" / "fashion_mnist.npz"
@@ -23,17 +21,8 @@ IMAGES = 3  # feature maps of the first test images of this many different class
 
 @stage
 def main():
-    ckpt = load_checkpoint(require(BEST, "train_cnn"))
-    sd = ckpt.get("state_dict", {})
-    if "conv1.weight" not in sd or "conv2.weight" not in sd:
-        raise InputError(f"{BEST}: no conv1/conv2 weights in the checkpoint")
-    model = ConvNet()
-    try:
-        model.load_state_dict(sd)
-    except RuntimeError as exc:
-        raise InputError(f"{BEST}: not the homework's ConvNet ({str(exc).splitlines()[0]})") from None
-    model.eval()
-    conv1, conv2 = sd["conv1.weight"], sd["conv2.weight"]
+    model, ckpt = load_convnet(require(BEST, "train_cnn"))
+    conv1, conv2 = model.conv1.weight.detach(), model.conv2.weight.detach()
     lr = ckpt.get("lr")
     arrays = load_splits(require(DATA, "download_fashion_mnist"))
     labels = arrays["y_test"].tolist()

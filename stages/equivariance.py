@@ -6,12 +6,10 @@ import torch
 from _stage import ROOT, load_params, require, stage
 
 from hw2.common.atomic import write_json
-from hw2.common.checkpoint import load_checkpoint
-from hw2.common.errors import InputError
 from hw2.common.plotting import line_plot, write_csv
 from hw2.fashion.data import load_splits, to_float
 from hw2.fashion.equivariance import accuracy_under_shifts, change_under_one_pixel_shifts, conv_commutes_with_shifts
-from hw2.fashion.model import ConvNet
+from hw2.fashion.saved import load_convnet
 
 BEST = ROOT / "models" / "cnn" / "best.pt"
 DATA = ROOT / "data" / "fashion_mnist.npz"
@@ -23,13 +21,7 @@ FEATURE_IMAGES = 1000  # the feature-map measurements: the first this many test 
 @stage
 def main():
     limit = load_params().cnn.limit  # smoke runs: the first `limit` test images (0: all)
-    ckpt = load_checkpoint(require(BEST, "train_cnn"))
-    model = ConvNet()
-    try:
-        model.load_state_dict(ckpt["state_dict"])
-    except (KeyError, RuntimeError) as exc:
-        raise InputError(f"{BEST}: not the homework's ConvNet ({str(exc).splitlines()[0]})") from None
-    model.eval()
+    model, _ = load_convnet(require(BEST, "train_cnn"))
     arrays = load_splits(require(DATA, "download_fashion_mnist"))
     count = limit or len(arrays["y_test"])
     x = to_float(torch.from_numpy(arrays["x_test"][:count]))
