@@ -29,8 +29,9 @@ def main():
         encoder.weights = enc.weights
     if encoder.note:
         print(f"WARNING: {encoder.note}", file=sys.stderr)
-    precision = resolve_precision(enc.precision, device, encoder_probe(encoder, size, enc.batch_size, device),
-                                  f"ResNet-18 features, {size} px, batch {enc.batch_size}", default_cache())
+    probe = encoder_probe(encoder, size, enc.batch_size, device) if enc.precision == "auto" else None
+    precision = resolve_precision(enc.precision, device, probe, f"ResNet-18 features, {size} px, batch {enc.batch_size}",
+                                  default_cache())
     if enc.precision == "auto":
         print(f"captioning.encoder.precision auto: {precision}, the faster here as measured "
               f"(the measurement is kept in {default_cache()})")

@@ -37,8 +37,8 @@ def main():
     data = load_encoded(features, ENCODED)
     model = (f"{kind} decoder, {len(vocab)} words, embedding {cfg.embed_dim}, decoder {cfg.decoder_dim}, "
              f"attention {cfg.attention_dim}, batch {cfg.batch_size}")
-    cfg = replace(cfg, precision=resolve_precision(tr.precision, device, training_probe(cfg, len(vocab), data), model,
-                                                   default_cache()))
+    probe = training_probe(cfg, len(vocab), data) if tr.precision == "auto" else None  # a model only worth building to time
+    cfg = replace(cfg, precision=resolve_precision(tr.precision, device, probe, model, default_cache()))
     how = " (precision auto: the faster here as measured, kept in " + str(default_cache()) + ")" if tr.precision == "auto" else ""
     print(f"{kind}: {int((data.split == 0).sum()):,} training captions, {cfg.precision} arithmetic on "
           f"{device.type}{how}", flush=True)

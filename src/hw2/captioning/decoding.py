@@ -101,12 +101,12 @@ def decode_captions(model: Decoder, features: torch.Tensor, vocab: Vocabulary, b
     """Captions (words, no special tokens) of the images ``features`` (N, R, E): greedy decoding
     when ``beam_size`` is None, else beam search with that beam; at most ``max_length`` words
     (0: the vocabulary's longest training caption)."""
-    model.eval()
-    device = next(model.parameters()).device
     start, end = vocab.stoi[START], vocab.stoi[END]
     max_length = max_length or vocab.max_length
     if beam_size is None:
         return [vocab.decode(ids) for ids in greedy_ids(model, features, start, end, max_length, batch, progress)]
+    model.eval()
+    device = next(model.parameters()).device
     out = []
     for f in tqdm(features, desc=progress, unit="image", leave=False, disable=None if progress else True):
         ids, _ = beam_search(model, f.to(device).float(), start, end, max_length, beam_size)
