@@ -67,8 +67,9 @@ def main():
          "n_params": count_parameters(ConvNet()), "rates": rates,
          "images": {"train": len(arrays["y_train"]), "val": len(arrays["y_val"]), "test": len(arrays["y_test"])}},
         cfg.epochs)
-    for lr in cfg.lrs:
-        (RESUME / f"{lr_key(lr)}.pt").unlink(missing_ok=True)
+    for lr in cfg.lrs:  # the checkpoints, and any half-written save a killed run left beside them
+        for path in [RESUME / f"{lr_key(lr)}.pt", *RESUME.glob(f".{lr_key(lr)}.pt.*.tmp")]:
+            path.unlink(missing_ok=True)
     trained = sum(cfg.epochs - run.resumed_from for run in result.runs) * len(arrays["y_train"])
     print(f"best lr {top.lr:g}: validation {top.val_acc[-1]:.4f}, test {top.test_acc:.4f}; "
           f"{len(cfg.lrs)} rate(s) x {cfg.epochs} epochs in {seconds:.1f} s"
