@@ -18,7 +18,7 @@ test: setup system-packages
 
 # The experiments side by side, on what the homework compares: the best rate and its accuracies,
 # BLEU-4 (beam) of both decoders, the rates tried (about 125 columns; DVC hides the columns that do not fit).
-COMPARE = ^(Experiment|lr|best_lr|best_val_acc|best_test_acc|(vanilla|attention)\.beam\.bleu4)$$
+COMPARE = ^(Experiment|lr|best_lr|best_val_acc|best_test_acc|(vanilla|attention)\.beam(_lp)?\.bleu4)$$
 compare: setup
 	dvc exp show --no-pager --precision 4 --drop '.*' --keep '$(COMPARE)'
 

@@ -66,6 +66,7 @@ class CNN(Section):
 class Synthetic(Section):
     images: _int(9, what="a number of images (one of each of the nine scene kinds at least)")
     seed: _int(0)
+    hard: Annotated[bool, Field(description="true or false")]
 
 
 class Encoder(Section):
@@ -108,6 +109,9 @@ class Train(Section):
     batch_size: _int(1)
     epochs: _int(1)
     patience: _int(1, what="a number of epochs")
+    lr_decay: _number("a number in (0, 1] (1: a constant learning rate)", gt=0, le=1)
+    lr_patience: _int(1, what="a number of epochs")
+    smooth: _int(1, what="a number of epochs")
     grad_clip: _number("a number > 0", gt=0)
     alpha_c: _number("a number >= 0", ge=0)
     seed: _int(0)
@@ -117,6 +121,7 @@ class Train(Section):
 
 class Decode(Section):
     beam_size: _int(1)
+    length_penalty: _number("a number >= 0 (0: no length normalisation)", ge=0)
     max_length: _int(0, what="a number of words (0: the vocabulary's longest caption)")
 
 

@@ -23,7 +23,8 @@ OUT = ROOT / "plots" / "captions"
 @stage
 def main():
     cap = load_params().captioning
-    beam, wanted = cap.decode.beam_size, cap.images
+    beam, wanted, penalty = cap.decode.beam_size, cap.images, cap.decode.length_penalty
+    how = f"beam {beam}" + (f", length penalty {penalty:g}" if penalty else "")
     device = device_for(cap.train.device, "captioning.train.device")
     vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))
     features, names = load_features(require(FEATURES, "extract_features"))
@@ -39,17 +40,17 @@ def main():
     with atomic_dir(OUT) as work:  # figures of images no longer asked for go too
         for k, name in enumerate(wanted, 1):
             words, tokens, alphas = caption_one(model, torch.from_numpy(np.asarray(features[row[name]], np.float32)),
-                                                vocab, beam, cap.decode.max_length)
+                                                vocab, beam, cap.decode.max_length, penalty)
             captions[name] = " ".join(words)
             # Named by position, not by image, so that dvc.yaml can declare them as plots whatever
             # captioning.images holds (and not "219.png": dvc-render 1.0.2 fails to sort image plots
             # whose names mix digits and words).
             captioned_image(work / f"attention_{k}.png", IMAGES / name, tokens, alphas.numpy(),
-                            f"{name}: what the attention decoder looks at for each word (beam {beam})")
+                            f"{name}: what the attention decoder looks at for each word ({how})")
             sheet.append((IMAGES / name, name, captions[name]))
             print(f"{name}: {captions[name]}")
         if sheet:
-            caption_sheet(work / "captions.png", sheet, f"Captions of the attention decoder (beam search, beam {beam})")
+            caption_sheet(work / "captions.png", sheet, f"Captions of the attention decoder (beam search, {how})")
         write_json(work / "caps_generated_enc_dec_w_attention.json", captions)
     if not wanted:
         print("captioning.images is empty: nothing to caption", file=sys.stderr)

@@ -29,12 +29,13 @@ def read_json(path):
 def read_curve(folder):
     """A decoder's per-epoch series, as its train_captioner stage logged them with DVCLive."""
     try:
-        loss, bleu = (pd.read_csv(folder / "metrics" / f"{name}.tsv", sep="\t") for name in ("train_loss", "val_bleu4"))
+        loss, bleu, lr = (pd.read_csv(folder / "metrics" / f"{name}.tsv", sep="\t")
+                          for name in ("train_loss", "val_bleu4", "lr"))
     except (OSError, pd.errors.ParserError) as exc:
         raise InputError(f"{folder}: cannot read the training curves ({exc})") from None
-    table = loss.merge(bleu, on="step").sort_values("step")
+    table = loss.merge(bleu, on="step").merge(lr, on="step").sort_values("step")
     return {"epoch": table["step"].tolist(), "train_loss": table["train_loss"].tolist(),
-            "val_bleu4": table["val_bleu4"].tolist()}
+            "val_bleu4": table["val_bleu4"].tolist(), "lr": table["lr"].tolist()}
 
 
 @stage
@@ -57,8 +58,11 @@ def main():
                      "attention": f"attention: cross-entropy\n+ α_c·Σ(1−Σₜα)², α_c = {alpha_c:g}"})
     if scorer.meteor_missing:
         print(f"WARNING: {scorer.meteor_missing}", file=sys.stderr)
-    print(f"test BLEU-4 (greedy / beam {out['beam_size']}) on {out['test_images']} {out['dataset']} images: "
-          + ", ".join(f"{m} {out[m]['greedy']['bleu4']:.4f} / {out[m]['beam']['bleu4']:.4f}" for m in MODELS)
+    ways = [w for w in ("greedy", "beam", "beam_lp") if w in out[MODELS[0]]]
+    names = {"greedy": "greedy", "beam": f"beam {out['beam_size']}",
+             "beam_lp": f"beam {out['beam_size']} length penalty {out['length_penalty']:g}"}
+    print(f"test BLEU-4 ({' / '.join(names[w] for w in ways)}) on {out['test_images']} {out['dataset']} images: "
+          + ", ".join(f"{m} " + " / ".join(f"{out[m][w]['bleu4']:.4f}" for w in ways) for m in MODELS)
           + f"; caption-prior baseline {baseline['bleu4']:.4f} (\"{' '.join(prior)}\")")
 
 

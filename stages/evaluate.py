@@ -36,7 +36,8 @@ def main():
     started = time.perf_counter()
 
     def scored(how, s, seconds):
-        size = f" (beam {cap.decode.beam_size})" if how == "beam" else ""
+        size = {"greedy": "", "beam": f" (beam {cap.decode.beam_size})",
+                "beam_lp": f" (beam {cap.decode.beam_size}, length penalty {cap.decode.length_penalty:g})"}[how]
         print(f"{kind} {how}{size}: BLEU-4 {s['bleu4']:.4f}, CIDEr {s['cider']:.3f}, "
               f"METEOR {'n/a' if s['meteor'] is None else format(s['meteor'], '.4f')} "
               f"on {len(test.names)} test images ({seconds:.1f} s)")
@@ -45,7 +46,7 @@ def main():
         if scorer.meteor_missing:
             print(f"WARNING: {scorer.meteor_missing}", file=sys.stderr)
         result = evaluate_decoder(model, torch.from_numpy(features[test.rows]), test, vocab, cap.decode.beam_size,
-                                  cap.decode.max_length, scorer, kind, on_scored=scored)
+                                  cap.decode.max_length, scorer, kind, cap.decode.length_penalty, on_scored=scored)
         if scorer.meteor_missing:
             print(f"WARNING: {scorer.meteor_missing}", file=sys.stderr)
     result["meteor"] = scorer.meteor_missing or "pycocoevalcap 1.2 (METEOR 1.5)"

@@ -88,7 +88,7 @@ def main():
     blocks += captioning_section(
         read_json("metrics/captioning.json"), {m: read_json(f"metrics/captioner_{m}.json") for m in MODELS},
         read_json("plots/captions/caps_generated_enc_dec_w_attention.json"), order,
-        {"curves": image("plots/captioner/curves.png", "training loss and validation BLEU-4 of both decoders"),
+        {"curves": image("plots/captioner/curves.png", "training loss, validation BLEU-4 and learning rate of both decoders"),
          "captions": image("plots/captions/captions.png", "the images with their captions")},
         [image(f"plots/captions/attention_{k}.png", f"{name}: where the attention decoder looks for each word, "
                "<end> included, on one scale") for k, name in enumerate(order, 1)])

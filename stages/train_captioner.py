@@ -30,6 +30,7 @@ def main():
     cfg = CaptionTrainConfig(model=kind, embed_dim=dec.embed_dim, decoder_dim=dec.decoder_dim,
                              attention_dim=dec.attention_dim, dropout=dec.dropout, lr=tr.lr,
                              batch_size=tr.batch_size, epochs=tr.epochs, patience=tr.patience,
+                             lr_decay=tr.lr_decay, lr_patience=tr.lr_patience, smooth=tr.smooth,
                              grad_clip=tr.grad_clip, alpha_c=tr.alpha_c, seed=tr.seed, device=device.type)
     vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))
     features, names = load_features(require(FEATURES, "extract_features"))
@@ -45,24 +46,26 @@ def main():
     metrics = ROOT / "metrics" / f"captioner_{kind}.json"
     live = StageLive(metrics, ROOT / "plots" / "captioner" / kind)  # the latest epoch's values while it trains
 
-    def report(epoch, loss, bleu):
-        live.log(epoch, {"train_loss": loss, "val_bleu4": bleu})
-        print(f"{kind} epoch {epoch:2d}: loss {loss:.4f}, validation BLEU-4 {bleu:.4f}", flush=True)
+    def report(epoch, loss, bleu, lr):
+        live.log(epoch, {"train_loss": loss, "val_bleu4": bleu, "lr": lr})
+        print(f"{kind} epoch {epoch:2d}: lr {lr:.3g}, loss {loss:.4f}, validation BLEU-4 {bleu:.4f}", flush=True)
 
     start = time.perf_counter()
     resume = ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt"
     model, hist = train_captioner(data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
                                   resume_path=resume, on_epoch=report)
     save_decoder(ROOT / "models" / "captioner" / f"{kind}.pt", model, cfg, len(vocab), hist)
-    live.rewrite({"train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4}, {  # the best epoch's values
-        "best_epoch": hist.best_epoch, "epochs_run": len(hist.train_loss),
+    cuts = sum(b < a for a, b in zip(hist.lr, hist.lr[1:]))
+    live.rewrite({"train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4, "lr": hist.lr}, {  # the best epoch's values
+        "best_epoch": hist.best_epoch, "epochs_run": len(hist.train_loss), "lr_cuts": cuts, "final_lr": hist.lr[-1],
         "val_bleu4": hist.val_bleu4[hist.best_epoch - 1], "train_loss": hist.train_loss[hist.best_epoch - 1],
         "precision": cfg.precision, "device": cfg.device}, len(hist.train_loss))
     if hist.resumed_from:
         print(f"{kind}: resumed after epoch {hist.resumed_from} ({resume.relative_to(ROOT)})")
     resume.unlink(missing_ok=True)
     print(f"{kind}: best validation BLEU-4 {hist.val_bleu4[hist.best_epoch - 1]:.4f} at epoch {hist.best_epoch} "
-          f"of {len(hist.train_loss)} ({time.perf_counter() - start:.0f} s)")
+          f"of {len(hist.train_loss)}, learning rate cut {cuts} time(s) to {hist.lr[-1]:.3g} "
+          f"({time.perf_counter() - start:.0f} s)")
 
 
 if __name__ == "__main__":

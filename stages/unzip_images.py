@@ -44,9 +44,9 @@ def main():
                 raise InputError(f"params.yaml: captioning.images names {', '.join(outside)}, not in the synthetic "
                                  f"set of captioning.synthetic.images = {n} (1.tif … {n}.tif)")
             print(SYNTHETIC_NOTICE.format(folder=cap.data, n=n), file=sys.stderr)
-            generate(work, n=n, seed=cap.synthetic.seed, test_images=tuple(cap.images))
+            generate(work, n=n, seed=cap.synthetic.seed, test_images=tuple(cap.images), hard=cap.synthetic.hard)
             zip_path, json_path = work / "images.zip", work / "dataset.json"
-            source = {"dataset": "synthetic", "synthetic": True}
+            source = {"dataset": "synthetic (hard)" if cap.synthetic.hard else "synthetic", "synthetic": True}
         else:
             zip_path, json_path = inputs
             source = {"dataset": None, "synthetic": False,

@@ -2,6 +2,7 @@
 the synthetic demo set."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -184,6 +185,35 @@ def test_synthetic_set_is_deterministic_and_in_the_published_format(tmp_path):
     with zipfile.ZipFile(a / "images.zip") as zf:
         img = Image.open(io.BytesIO(zf.read("1.tif")))
         assert img.format == "TIFF" and img.size == (256, 256) and img.mode == "RGB"
+
+
+STANDARD_18_SEED_5 = "f958f438f47c9516a9299bc676c5f614c92d607e79e8badecec7d2f1bc86130b"
+
+
+def test_the_hard_variant_draws_the_same_scenes_harder_and_leaves_the_standard_set_as_it_was(tmp_path):
+    std, hard, again = tmp_path / "std", tmp_path / "hard", tmp_path / "again"
+    generate(std, n=18, seed=5, test_images=("3.tif",))
+    # the standard set of these settings before the hard variant existed (dataset.json's SHA-256)
+    assert hashlib.sha256((std / "dataset.json").read_bytes()).hexdigest() == STANDARD_18_SEED_5
+    summary = generate(hard, n=18, seed=5, test_images=("3.tif",), hard=True)
+    generate(again, n=18, seed=5, test_images=("3.tif",), hard=True)
+    assert (hard / "images.zip").read_bytes() == (again / "images.zip").read_bytes()
+    assert (hard / "dataset.json").read_bytes() == (again / "dataset.json").read_bytes()
+    a, b = load_caption_set(std / "dataset.json"), load_caption_set(hard / "dataset.json")
+    assert b.name == "synthetic (hard)" and summary["splits"] == {"train": 16, "val": 1, "test": 1}
+    assert [(i.filename, i.split) for i in a.images] == [(i.filename, i.split) for i in b.images]
+    words_a = {w for im in a.images for c in im.captions for w in c}
+    words_b = {w for im in b.images for c in im.captions for w in c}
+    assert len(words_b - words_a) >= 25  # synonyms, openings, vague sentences
+    assert all(len(im.captions) == 5 for im in b.images)
+    assert sum(any(c[:2] in (["an", "aerial"], ["it", "is"], ["the", "picture"], ["this", "is"]) or "remote" in c
+                   for c in im.captions) for im in b.images) == len(b.images)  # one or two vague sentences each
+    with zipfile.ZipFile(std / "images.zip") as za, zipfile.ZipFile(hard / "images.zip") as zb:
+        for name in ("1.tif", "5.tif"):
+            x = np.asarray(Image.open(io.BytesIO(za.read(name))), dtype=np.int16)
+            y = np.asarray(Image.open(io.BytesIO(zb.read(name))), dtype=np.int16)
+            assert x.shape == y.shape == (256, 256, 3)
+            assert 8 < np.abs(x - y).mean() < 60  # the same scene under clutter, light and grain
 
 
 def test_default_synthetic_set_has_the_homeworks_images_in_test(tmp_path):

@@ -134,10 +134,14 @@ def test_the_caption_figures_are_written(tmp_path):
     alphas = np.random.default_rng(0).dirichlet(np.ones(49), len(words) + 1)  # and the <end> step
     captioned_image(tmp_path / "one.png", image, words + ["<end>"], alphas, "1.tif")
     caption_sheet(tmp_path / "sheet.png", [(image, "1.tif", " ".join(words)), (image, "2.tif", "")], "captions")
-    training_curves(tmp_path / "curves.png", {
-        m: {"epoch": [1, 2, 3], "train_loss": [3.0, 2.0, 1.5], "val_bleu4": [0.1, 0.3, 0.2], "best_epoch": 2}
-        for m in ("vanilla", "attention")})
-    for name, least_height in (("one.png", 300), ("sheet.png", 300), ("curves.png", 250)):
+    runs = {m: {"epoch": [1, 2, 3, 4], "train_loss": [3.0, 2.0, 1.5, 1.4], "val_bleu4": [0.1, 0.3, 0.2, 0.25],
+                "best_epoch": 2, "lr": [4e-4] * 4} for m in ("vanilla", "attention")}
+    training_curves(tmp_path / "curves.png", runs)
+    runs["attention"]["lr"] = [4e-4, 4e-4, 4e-4, 2e-4]  # cut before epoch 4: a dashed line
+    training_curves(tmp_path / "cut.png", runs)
+    for name, least_height in (("one.png", 300), ("sheet.png", 300), ("curves.png", 250), ("cut.png", 250)):
         with Image.open(tmp_path / name) as im:
             assert im.format == "PNG" and im.height >= least_height
             assert len(np.unique(np.asarray(im.convert("RGB")).reshape(-1, 3), axis=0)) > 50  # drawn, not blank
+    with Image.open(tmp_path / "curves.png") as a, Image.open(tmp_path / "cut.png") as b:
+        assert a.size == b.size and np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).any()

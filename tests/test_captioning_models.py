@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from nltk.translate.bleu_score import corpus_bleu
 
-from hw2.captioning.decoding import beam_search, greedy_decode
+from hw2.captioning.decoding import beam_search, greedy_decode, length_normalised
 from hw2.captioning.models import Attention, DecoderRNN, DecoderWithAttention, caption_loss
 
 V, START, END = 20, 1, 2
@@ -117,6 +117,38 @@ def test_a_wider_beam_never_finds_a_less_likely_caption():
         five, _ = beam_search(model, features[0], START, END, max_length=12, beam_size=5)
         assert one[-1] == END and five[-1] == END  # both finished captions
         assert log_prob(five) >= log_prob(one) - 1e-5
+
+
+def test_the_length_penalty_divides_by_gnmts_factor():
+    assert length_normalised(-6.0, 7, 0.0) == -6.0
+    assert length_normalised(-6.0, 7, 1.0) == -6.0 / 2
+    assert abs(length_normalised(-6.0, 7, 0.5) - -6.0 / 2 ** 0.5) < 1e-12
+    # a longer caption with a lower sum of log-probabilities wins once the penalty is large enough
+    short, long = (-4.0, 3), (-5.0, 11)
+    assert length_normalised(*short, 0.0) > length_normalised(*long, 0.0)
+    assert length_normalised(*long, 1.0) > length_normalised(*short, 1.0)
+
+
+def test_a_length_penalty_picks_among_the_same_finished_captions_never_a_shorter_one():
+    """The penalty only ranks the finished captions the search found: 0 is the plain sum (the
+    caption of the most likely ones), a larger penalty picks a caption at least as long, and
+    with enough images some caption gets longer."""
+    longer = 0
+    for seed in range(3):
+        model, features = trained(DecoderWithAttention(V, 16, 32, attention_dim=24), seed=seed)
+        features = torch.cat([features, torch.randn(12, 49, 512, generator=torch.Generator().manual_seed(seed))])
+        with torch.no_grad():
+            for f in features:
+                plain, _ = beam_search(model, f, START, END, max_length=12, beam_size=4)
+                zero, _ = beam_search(model, f, START, END, max_length=12, beam_size=4, length_penalty=0.0)
+                strong, alphas = beam_search(model, f, START, END, max_length=12, beam_size=4, length_penalty=2.0)
+                assert zero == plain
+                assert len(strong) >= len(plain) and alphas.shape[0] == len(strong)
+                longer += len(strong) > len(plain)
+                one, _ = beam_search(model, f, START, END, max_length=12, beam_size=1, length_penalty=2.0)
+                greedy, _ = beam_search(model, f, START, END, max_length=12, beam_size=1)
+                assert one == greedy  # one beam: one finished caption, nothing to rank
+    assert longer > 0
 
 
 def stepwise_scores(model, features, captions, lengths):

@@ -79,6 +79,16 @@ def test_evaluate_scores_both_decodings_and_refuses_a_decoder_from_another_vocab
     repo = captioned
     out = run(["python", "stages/evaluate.py", "vanilla"], repo).stdout
     assert "vanilla greedy: BLEU-4" in out and "vanilla beam (beam 3): BLEU-4" in out
+    assert "vanilla beam_lp (beam 3, length penalty 1): BLEU-4" in out
+    result = json.loads((repo / "data/evaluation/vanilla.json").read_text())
+    assert result["length_penalty"] == 1.0 and set(result["scores"]) == {"greedy", "beam", "beam_lp"}
+    # length_penalty 0: beam search as before, and no third row
+    set_params(repo, captioning={"decode": {"length_penalty": 0}})
+    out = run(["python", "stages/evaluate.py", "vanilla"], repo).stdout
+    zero = json.loads((repo / "data/evaluation/vanilla.json").read_text())
+    assert "beam_lp" not in out and set(zero["scores"]) == {"greedy", "beam"}
+    assert zero["scores"]["beam"] == result["scores"]["beam"] and zero["captions"].keys() == result["captions"].keys()
+    set_params(repo, captioning={"decode": {"length_penalty": 1.0}})
     # a decoder trained with another vocabulary (min_freq changed afterwards) is refused by name
     set_params(repo, captioning={"vocab": {"min_freq": 40}})
     run(["python", "stages/build_vocab.py"], repo)
@@ -102,3 +112,18 @@ def test_the_caption_command_captions_a_file_as_the_pipeline_does(captioned, tmp
         assert figure.format == "PNG" and figure.width > 1000
     bad = run(["python", "tools/caption.py", str(tmp_path / "missing.tif")], repo, check=False)
     assert bad.returncode == 1 and bad.stderr.strip() == f"error: {tmp_path / 'missing.tif'}: no such image file"
+
+
+def test_the_hard_variant_is_a_param_and_the_standard_set_comes_back_unchanged(captioned):
+    repo = captioned
+    run(["python", "stages/unzip_images.py"], repo)  # the set of the params as the tests before left them
+    standard = (repo / "data/captions.json").read_bytes(), (repo / "data/images/2.tif").read_bytes()
+    set_params(repo, captioning={"synthetic": {"hard": True}})
+    run(["python", "stages/unzip_images.py"], repo)
+    assert json.loads((repo / "metrics/dataset.json").read_text())["dataset"] == "synthetic (hard)"
+    hard = json.loads((repo / "data/captions.json").read_text())
+    assert hard["dataset"] == "synthetic (hard)" and len(hard["images"]) == 90
+    assert (repo / "data/images/2.tif").read_bytes() != standard[1]
+    set_params(repo, captioning={"synthetic": {"hard": False}})
+    run(["python", "stages/unzip_images.py"], repo)
+    assert ((repo / "data/captions.json").read_bytes(), (repo / "data/images/2.tif").read_bytes()) == standard

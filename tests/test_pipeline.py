@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import h5py
+import yaml
 import numpy as np
 from PIL import Image
 
@@ -86,7 +87,8 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo, tmp_path)
     for kind in ("vanilla", "attention"):
         trained = json.loads((repo / f"metrics/captioner_{kind}.json").read_text())
         assert trained["epochs_run"] == 2 and 1 <= trained["best_epoch"] <= 2
-        for name in ("train_loss", "val_bleu4"):  # logged with DVCLive: one row per epoch, no timestamps
+        assert trained["final_lr"] > 0 and trained["lr_cuts"] >= 0
+        for name in ("train_loss", "val_bleu4", "lr"):  # logged with DVCLive: one row per epoch, no timestamps
             rows = (repo / f"plots/captioner/{kind}/metrics/{name}.tsv").read_text().splitlines()
             assert rows[0] == f"step\t{name}" and [r.split("\t")[0] for r in rows[1:]] == ["1", "2"]
         assert trained["step"] == 2
@@ -95,11 +97,12 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo, tmp_path)
         test_images = {im["filename"] for im in json.loads((repo / "data/captions.json").read_text())["images"]
                        if im["split"] == "test"}
         assert set(evaluated["captions"]) == test_images and evaluated["images"] == len(test_images)
-        assert all(set(c) == {"greedy", "beam"} for c in evaluated["captions"].values())
+        assert all(set(c) == {"greedy", "beam", "beam_lp"} for c in evaluated["captions"].values())
     scores = json.loads((repo / "metrics/captioning.json").read_text())
     assert scores["dataset"] == "synthetic" and scores["encoder_weights"] == "random" and scores["beam_size"] == 3
+    assert scores["length_penalty"] == yaml.safe_load((repo / "params.yaml").read_text())["captioning"]["decode"]["length_penalty"] > 0
     for kind in ("vanilla", "attention"):
-        for how in ("greedy", "beam"):
+        for how in ("greedy", "beam", "beam_lp"):
             assert set(scores[kind][how]) >= {"bleu1", "bleu2", "bleu3", "bleu4", "meteor", "rouge_l", "cider"}
             assert 0.0 <= scores[kind][how]["bleu4"] <= scores[kind][how]["bleu1"] <= 1.0
     assert 0.0 <= scores["baseline"]["bleu4"] <= 1.0
@@ -126,7 +129,8 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo, tmp_path)
     page = (html / "index.html").read_text()
     for title in ("Training loss per epoch (best learning rate)", "Validation accuracy per epoch (best learning rate)",
                   "Validation accuracy per epoch, one line per learning rate",
-                  "Caption decoders, validation BLEU-4 per epoch (greedy decoding)"):
+                  "Caption decoders, validation BLEU-4 per epoch (greedy decoding)",
+                  "Caption decoders, learning rate per epoch (cut when validation BLEU-4 stalls)"):
         assert title in page
     for image in ("plots_captioner_curves.png", "plots_captions_captions.png", "plots_captions_attention_1.png"):
         assert image in page and (html / "static" / f"workspace_{image}").is_file()
@@ -226,7 +230,8 @@ def check_push_then_pull_into_a_fresh_clone(repo, tmp_path):
     keep = re.search(r"^COMPARE = (.*)$", (repo / "Makefile").read_text(), re.M).group(1).replace("$$", "$")
     table = run(["dvc", "exp", "show", "--csv", "--drop", ".*", "--keep", keep], repo).stdout
     assert table.splitlines()[0].split(",") == ["Experiment", "best_lr", "best_test_acc", "best_val_acc",
-                                                "attention.beam.bleu4", "vanilla.beam.bleu4", "lr"], table
+                                                "attention.beam.bleu4", "attention.beam_lp.bleu4", "vanilla.beam.bleu4",
+                                                "vanilla.beam_lp.bleu4", "lr"], table
 
 
 def experiment_metrics(repo, name: str) -> dict:

@@ -1,7 +1,7 @@
 """Caption images of your own with the trained attention decoder, offline, as sgrvinod's caption.py
 does: each image's caption is printed, and its attention figure (one map per word) written.
 
-    python tools/caption.py IMAGE [IMAGE ...] [--out DIR] [--beam N]
+    python tools/caption.py IMAGE [IMAGE ...] [--out DIR] [--beam N] [--length-penalty A]
     make caption IMAGES="a.tif b.jpg"
 
 It uses what the last `dvc repro` made: models/captioner/attention.pt, data/vocab/vocab.json, and
@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("images", nargs="+", type=Path)
     ap.add_argument("--out", type=Path, default=Path("captioned"), help="folder of the figures (default captioned/)")
     ap.add_argument("--beam", type=int, help="beam size (default: params.yaml captioning.decode.beam_size)")
+    ap.add_argument("--length-penalty", type=float,
+                    help="beam search's length penalty (default: params.yaml captioning.decode.length_penalty)")
     args = ap.parse_args(argv)
     return caption(args)
 
@@ -59,10 +61,12 @@ def caption(args) -> int:
         model, _ = load_decoder(ROOT / "models" / "captioner" / "attention.pt", vocab, ROOT / "data/vocab/vocab.json",
                                 feats.shape[2])
         beam = args.beam or params["decode"]["beam_size"]
+        penalty = params["decode"].get("length_penalty", 0.0) if args.length_penalty is None else args.length_penalty
+        how = f"beam {beam}" + (f", length penalty {penalty:g}" if penalty else "")
         for path, f in zip(args.images, feats):
-            words, tokens, alphas = caption_one(model, f, vocab, beam, params["decode"]["max_length"])
+            words, tokens, alphas = caption_one(model, f, vocab, beam, params["decode"]["max_length"], penalty)
             figure = args.out / f"{path.stem}.png"
-            captioned_image(figure, path, tokens, alphas.numpy(), f"{path.name}: attention decoder, beam {beam}")
+            captioned_image(figure, path, tokens, alphas.numpy(), f"{path.name}: attention decoder, {how}")
             print(f"{path}: {' '.join(words)}  ({figure})")
         if weights == "random":
             print("WARNING: the encoder of this run is RANDOMLY INITIALISED (no ImageNet weights), and the decoder "

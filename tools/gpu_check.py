@@ -38,7 +38,7 @@ def tiny_params(device: str) -> dict:
     params["lr"] = [0.01, 0.1]
     params["cnn"].update(epochs=2, limit=600, device=device)
     cap = params["captioning"]
-    cap["synthetic"] = {"images": 45, "seed": 0}
+    cap["synthetic"] = {"images": 45, "seed": 0, "hard": False}
     cap["images"] = ["2.tif", "5.tif", "7.tif"]
     cap["encoder"].update(weights="none", batch_size=8, device=device)
     cap["decoder"].update(embed_dim=32, decoder_dim=64, attention_dim=32)

@@ -113,18 +113,28 @@ def captioning_section(c: dict, trained: dict[str, dict], captions: dict[str, st
     summary, ``captions`` the captioned images' captions by image, ``order`` those images;
     ``figures``: curves, captions; ``attention_maps`` one per image of ``order``."""
     rows = [["caption-prior baseline"] + [fmt(c["baseline"][k]) for k, _ in SCORES]]
+    ways = {"greedy": "greedy", "beam": f"beam {c['beam_size']}",
+            "beam_lp": f"beam {c['beam_size']}, length penalty {c.get('length_penalty', 0):g}"}
     for m in MODELS:
-        for how in ("greedy", "beam"):
-            label = f"{m}, {'greedy' if how == 'greedy' else 'beam ' + str(c['beam_size'])}"
-            rows.append([label] + [fmt(c[m][how][k]) for k, _ in SCORES])
+        for how, label in ways.items():
+            if how in c[m]:
+                rows.append([f"{m}, {label}"] + [fmt(c[m][how][k]) for k, _ in SCORES])
     blocks = [Heading(2, "Question 3: remote-sensing image captioning"), Heading(3, "Q3.1: training"),
               Para("Best validation BLEU-4 (greedy): " + "; ".join(
                   f"{m} {fmt(t['val_bleu4'])} at epoch {t['best_epoch']} of {t['epochs_run']}"
-                  for m, t in trained.items()) + "."),
+                  + (f" (learning rate cut {t['lr_cuts']} time{'s' if t['lr_cuts'] != 1 else ''}, to {t['final_lr']:.2g})"
+                     if t.get("lr_cuts") else " (learning rate never cut)")
+                  for m, t in trained.items()) + ". The learning rate is cut when validation BLEU-4, averaged over a few "
+                  "epochs, has stopped improving, and training stops after a longer wait (the training settings smooth, "
+                  "lr_decay, lr_patience and patience); the epoch with the best validation BLEU-4 is kept. "
+                  "Dashed lines in the figure mark the cuts."),
               figures["curves"],
               Heading(3, "Test metrics"),
               Para(f"{c['test_images']} test images of {c['dataset']}; BLEU with nltk's `corpus_bleu` against all "
-                   "references, METEOR, ROUGE-L and CIDEr with pycocoevalcap."),
+                   "references, METEOR, ROUGE-L and CIDEr with pycocoevalcap. Beam search keeps the likeliest "
+                   "partial captions by summed log-probability; plain `beam` ranks the finished ones by that sum too, "
+                   "which favours short captions, and `length penalty` ranks them by the sum divided by "
+                   "((5 + length) / 6) ** penalty (Wu et al., 2016)."),
               Table(["model"] + [name for _, name in SCORES], rows),
               Heading(3, "Three images captioned by the attention model")]
     blocks.append(figures["captions"])

@@ -36,10 +36,12 @@ def compare(evaluations: dict[str, dict], trained: dict[str, dict], baseline: di
     """One table of the decoders' test scores (``evaluations``: :func:`evaluation.evaluate_decoder`'s
     results by decoder; ``trained``: each decoder's training summary, with ``best_epoch``) and the
     baseline's, with ``facts`` (where the data and features came from) alongside."""
-    if len({e["beam_size"] for e in evaluations.values()}) != 1 or len({e["images"] for e in evaluations.values()}) != 1:
+    same = ("beam_size", "length_penalty", "images")
+    if any(len({e.get(k) for e in evaluations.values()}) != 1 for k in same):
         raise StaleInputError("the evaluations of the decoders come from different runs")
+    first = next(iter(evaluations.values()))
     out = {**facts, "test_images": test_images, "position_images": position_images,
-           "beam_size": next(iter(evaluations.values()))["beam_size"], "baseline": baseline}
+           "beam_size": first["beam_size"], "length_penalty": first["length_penalty"], "baseline": baseline}
     for m, e in evaluations.items():
         out[m] = {how: s | ({"position_bleu4": e["position"][how]["bleu4"]} if how in e["position"] else {})
                   for how, s in e["scores"].items()}

@@ -29,15 +29,26 @@ def greedy_decode(model: Decoder, features: torch.Tensor, start: int, end: int, 
     return torch.stack(words, 1), (torch.stack(alphas, 1) if alphas else None)
 
 
+def length_normalised(log_prob: float, tokens: int, length_penalty: float) -> float:
+    """A caption's summed log-probability divided by GNMT's length penalty ((5 + tokens) / 6) **
+    ``length_penalty`` (Wu et al., 2016): 0 leaves the sum as it is, which favours short captions
+    (every word adds a negative term); larger values favour longer ones."""
+    return log_prob / ((5 + tokens) / 6) ** length_penalty if length_penalty else log_prob
+
+
 @torch.no_grad()
 def beam_search(model: Decoder, features: torch.Tensor, start: int, end: int, max_length: int,
-                beam_size: int = 3) -> tuple[list[int], torch.Tensor | None]:
+                beam_size: int = 3, length_penalty: float = 0.0) -> tuple[list[int], torch.Tensor | None]:
     """The most likely caption of one image (features (R, E)) under a beam of ``beam_size``:
     → token ids after <start> (ending with <end> when one was produced within ``max_length`` + 1
-    steps) and the attention weights of each step (steps, R) | None. Scores are summed
-    log-probabilities, as in Show, Attend and Tell; a beam of 1 is greedy decoding."""
+    steps) and the attention weights of each step (steps, R) | None. The search keeps the
+    ``beam_size`` best partial captions by summed log-probability, as in Show, Attend and Tell;
+    the finished captions are then ranked by :func:`length_normalised` with ``length_penalty``
+    (0: by the sum itself). A beam of 1 is greedy decoding."""
     if beam_size < 1:
         raise ValueError(f"beam size must be >= 1, not {beam_size}")
+    if length_penalty < 0:
+        raise ValueError(f"length penalty must be >= 0, not {length_penalty}")
     feats = features.unsqueeze(0)                       # one live beam to start: no duplicates
     state, projected = model.init_state(feats), model.precompute(feats)
     words = torch.full((1,), start, dtype=torch.long, device=features.device)
@@ -71,7 +82,7 @@ def beam_search(model: Decoder, features: torch.Tensor, start: int, end: int, ma
         done.extend((s, seq, att) for s, seq, att in zip(totals.tolist(), seqs, alphas))
     if not done:  # every beam stopped at the length limit this very step
         done.extend((s, seq, att) for s, seq, att in zip(totals.tolist(), seqs, alphas))
-    _, best, att = max(done, key=lambda d: d[0])
+    _, best, att = max(done, key=lambda d: length_normalised(d[0], len(d[1]), length_penalty))
     return best, (torch.stack(att) if att else None)
 
 
@@ -97,10 +108,11 @@ def greedy_ids(model: Decoder, features: torch.Tensor, start: int, end: int, max
 
 @torch.no_grad()
 def decode_captions(model: Decoder, features: torch.Tensor, vocab: Vocabulary, beam_size: int | None,
-                    max_length: int = 0, batch: int = 64, progress: str | None = None) -> list[list[str]]:
+                    max_length: int = 0, batch: int = 64, progress: str | None = None,
+                    length_penalty: float = 0.0) -> list[list[str]]:
     """Captions (words, no special tokens) of the images ``features`` (N, R, E): greedy decoding
-    when ``beam_size`` is None, else beam search with that beam; at most ``max_length`` words
-    (0: the vocabulary's longest training caption)."""
+    when ``beam_size`` is None, else beam search with that beam and ``length_penalty``; at most
+    ``max_length`` words (0: the vocabulary's longest training caption)."""
     start, end = vocab.stoi[START], vocab.stoi[END]
     max_length = max_length or vocab.max_length
     if beam_size is None:
@@ -109,17 +121,17 @@ def decode_captions(model: Decoder, features: torch.Tensor, vocab: Vocabulary, b
     device = next(model.parameters()).device
     out = []
     for f in tqdm(features, desc=progress, unit="image", leave=False, disable=None if progress else True):
-        ids, _ = beam_search(model, f.to(device).float(), start, end, max_length, beam_size)
+        ids, _ = beam_search(model, f.to(device).float(), start, end, max_length, beam_size, length_penalty)
         out.append(vocab.decode(ids))
     return out
 
 
 def caption_one(model: Decoder, features: torch.Tensor, vocab: Vocabulary, beam_size: int,
-                max_length: int = 0) -> tuple[list[str], list[str], torch.Tensor | None]:
-    """One image's caption by beam search: its words (no special tokens), the token of every
+                max_length: int = 0, length_penalty: float = 0.0) -> tuple[list[str], list[str], torch.Tensor | None]:
+    """One image's caption by beam search (with ``length_penalty``): its words (no special tokens), the token of every
     decoding step (the words, an ``<unk>`` as such, and the final ``<end>`` when one was produced),
     and the attention weights of every step, (steps, R), or None for a decoder without attention."""
     device = next(model.parameters()).device
     ids, alphas = beam_search(model, features.to(device).float(), vocab.stoi[START], vocab.stoi[END],
-                              max_length or vocab.max_length, beam_size)
+                              max_length or vocab.max_length, beam_size, length_penalty)
     return vocab.decode(ids), [vocab.itos[i] for i in ids], None if alphas is None else alphas.cpu()

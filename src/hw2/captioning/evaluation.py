@@ -35,19 +35,28 @@ def eval_images(captions: CaptionSet, feature_names: list[str], split: str = "te
                       [im.captions for im in picked])
 
 
+def decoding_ways(beam_size: int, length_penalty: float) -> list[tuple[str, int | None, float]]:
+    """How test captions are decoded, as (name, beam size or None for greedy, length penalty):
+    greedy, beam search ranked by summed log-probability (``beam``), and, with a length penalty,
+    beam search ranked by length-normalised log-probability (``beam_lp``)."""
+    return [("greedy", None, 0.0), ("beam", beam_size, 0.0)] + ([("beam_lp", beam_size, length_penalty)]
+                                                                if length_penalty else [])
+
+
 def evaluate_decoder(model: Decoder, features: torch.Tensor, images: EvalImages, vocab: Vocabulary, beam_size: int,
-                     max_length: int, scorer: Scorer, label: str,
+                     max_length: int, scorer: Scorer, label: str, length_penalty: float = 0.0,
                      on_scored: Callable[[str, dict, float], None] | None = None) -> dict:
-    """Captions of ``images`` (their ``features``, (N, R, E)) by greedy decoding and by beam search
-    of ``beam_size``, scored against their references; ``on_scored(how, scores, seconds)`` after
-    each. Returns ``{"model", "beam_size", "images", "position_images", "scores": {how: scores},
+    """Captions of ``images`` (their ``features``, (N, R, E)) each way of :func:`decoding_ways`,
+    scored against their references; ``on_scored(how, scores, seconds)`` after each. Returns
+    ``{"model", "beam_size", "length_penalty", "images", "position_images", "scores": {how: scores},
     "position": {how: scores}, "captions": {image: {how: caption}}}``."""
     position = [i for i, refs in enumerate(images.references) if names_position(refs)]
-    result = {"model": label, "beam_size": beam_size, "images": len(images.names), "position_images": len(position),
-              "scores": {}, "position": {}, "captions": {n: {} for n in images.names}}
-    for how, size in (("greedy", None), ("beam", beam_size)):
+    result = {"model": label, "beam_size": beam_size, "length_penalty": length_penalty, "images": len(images.names),
+              "position_images": len(position), "scores": {}, "position": {}, "captions": {n: {} for n in images.names}}
+    for how, size, penalty in decoding_ways(beam_size, length_penalty):
         started = time.perf_counter()
-        hyps = decode_captions(model, features, vocab, size, max_length, progress=f"{label} {how}")
+        hyps = decode_captions(model, features, vocab, size, max_length, progress=f"{label} {how}",
+                               length_penalty=penalty)
         seconds = time.perf_counter() - started
         result["scores"][how] = scorer.score(hyps, images.references)
         if position:

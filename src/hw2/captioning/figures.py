@@ -32,25 +32,42 @@ def contact_sheet(path: Path, images_dir: Path, captions: CaptionSet, n: int = 9
 
 
 def training_curves(path: Path, runs: dict[str, dict[str, list[float]]], loss_labels: dict[str, str] | None = None) -> None:
-    """Training loss and validation BLEU-4 per epoch, every decoder on the same two axes;
-    ``runs`` maps a decoder's name to its series (epoch, train_loss, val_bleu4, best_epoch);
-    ``loss_labels`` names a decoder's loss where it is more than the cross-entropy."""
-    fig, (loss_ax, bleu_ax) = plt.subplots(1, 2, figsize=(11, 4))
-    for name, run in runs.items():
+    """Training loss, validation BLEU-4 and the learning rate per epoch, every decoder on the same
+    three axes; ``runs`` maps a decoder's name to its series (epoch, train_loss, val_bleu4,
+    best_epoch, and lr, the learning rate of each epoch: each cut is also marked by a dashed line
+    on the other two axes, before the first epoch that trained with it); ``loss_labels`` names a
+    decoder's loss where it is more than the cross-entropy."""
+    fig, (loss_ax, bleu_ax, lr_ax) = plt.subplots(1, 3, figsize=(14, 4.6), gridspec_kw={"width_ratios": [1, 1, 0.7]})
+    for k, (name, run) in enumerate(runs.items()):
         line, = loss_ax.plot(run["epoch"], run["train_loss"], marker="o", markersize=3,
                              label=(loss_labels or {}).get(name, name))
-        bleu_ax.plot(run["epoch"], run["val_bleu4"], marker="o", markersize=3, label=name, color=line.get_color())
+        colour = line.get_color()
+        bleu_ax.plot(run["epoch"], run["val_bleu4"], marker="o", markersize=3, color=colour)
         best = run["best_epoch"]
-        bleu_ax.plot([best], [run["val_bleu4"][best - 1]], marker="*", markersize=12, color=line.get_color(),
+        bleu_ax.plot([best], [run["val_bleu4"][best - 1]], marker="*", markersize=12, color=colour,
                      linestyle="none", label=f"{name}: best epoch {best}")
+        lr = run.get("lr") or []
+        if lr:
+            lr_ax.step(run["epoch"], lr, where="mid", color=colour, linewidth=2.5 if k == 0 else 1.2)  # both seen where equal
+        cuts = [run["epoch"][i] for i in range(1, len(lr)) if lr[i] < lr[i - 1]]
+        for i, epoch in enumerate(cuts):
+            for ax in (loss_ax, bleu_ax):
+                ax.axvline(epoch - 0.5, color=colour, linestyle="--", linewidth=1, alpha=0.7,
+                           label=f"{name}: learning rate cut ({len(cuts)}x, {lr[0]:.2g} → {lr[-1]:.2g})"
+                           if i == 0 and ax is bleu_ax else None)
+        if lr and not cuts:
+            bleu_ax.plot([], [], color=colour, linestyle="--", linewidth=1, alpha=0.7,
+                         label=f"{name}: learning rate never cut ({lr[0]:.2g})")
     loss_ax.set(title="Training loss per epoch", xlabel="epoch", ylabel="mean training loss")
     bleu_ax.set(title="Validation BLEU-4 per epoch (greedy)", xlabel="epoch", ylabel="validation BLEU-4")
-    for ax in (loss_ax, bleu_ax):
+    lr_ax.set(title="Learning rate per epoch", xlabel="epoch", ylabel="learning rate", yscale="log")
+    for ax in (loss_ax, bleu_ax, lr_ax):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     loss_ax.legend(loc="upper right", fontsize=9)
-    bleu_ax.legend(loc="lower right", fontsize=9)
-    fig.suptitle("Caption decoders", fontsize=11)
+    bleu_ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle("Caption decoders (dashed: the learning rate cut before that epoch)", fontsize=11)
+    fig.tight_layout()
     save_figure(fig, path)
 
 

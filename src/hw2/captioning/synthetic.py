@@ -6,6 +6,12 @@ word follows from the drawing: the scene kind, how many objects, their colour, a
 are (left, right, top, bottom, middle), so BLEU measures learning and attention has regions to
 find. Deterministic for a seed. It is a demo, never a result about real imagery.
 
+The hard variant (``hard=True``) draws the same scenes and then makes them harder to caption, the
+way real remote-sensing sets are: objects no caption mentions (trees, sheds, vehicles, cloud
+shadows), uneven lighting, stronger grain, and captions written by "different annotators"
+(synonyms, vague sentences that only name the scene, filler openings). Its validation curves
+are noisy, as on a real set of a few hundred images.
+
 Output: the Karpathy-style JSON the public sets ship (``images[].filename``, ``split``,
 ``sentences[].raw`` / ``tokens``) and the images as ``1.tif`` … ``N.tif`` (256×256 RGB).
 """
@@ -267,12 +273,71 @@ def airport(rng: Rng) -> Scene:
 KINDS: dict[str, Callable[[Rng], Scene]] = {f.__name__: f for f in (
     dense_residential, sparse_residential, industrial, farmland, forest, river, beach, parking, airport)}
 
+# The hard variant's annotators: words each may use instead of the template's (same meaning).
+SYNONYMS = {"many": ["lots of", "numerous", "plenty of"], "houses": ["homes", "residences", "buildings"],
+            "buildings": ["structures", "constructions"], "large": ["big", "huge"], "big": ["large", "huge"],
+            "road": ["street", "lane"], "cars": ["vehicles", "automobiles"], "car": ["vehicle", "automobile"],
+            "planes": ["airplanes", "aircraft"], "plane": ["airplane", "aircraft"], "river": ["stream"],
+            "sea": ["ocean"], "ocean": ["sea"], "image": ["picture", "scene"], "trees": ["woods"],
+            "fields": ["plots"], "lawn": ["grass"], "runway": ["airstrip"],
+            "factory": ["plant", "warehouse"], "forest": ["woodland"], "dense": ["thick", "crowded"]}
+VAGUE = ["an aerial image of {kind}", "this is {kind} seen from above", "{kind} in a remote sensing image",
+         "it is {kind}", "the picture shows {kind}"]
+PLACES = {"dense residential": "a dense residential area", "sparse residential": "a sparse residential area",
+          "industrial": "an industrial area", "farmland": "farmland", "forest": "a forest", "river": "a river",
+          "beach": "a beach", "parking lot": "a parking lot", "airport": "an airport"}
+OPENINGS = ["in this image", "from above", "we can see that", "it is clear that", "in the picture"]
 
-def scene(index: int, seed: int) -> Scene:
-    """Image ``index`` (0-based) of the set: the kinds take turns, the details are random."""
+
+def _reword(caption: str, rng: Rng) -> str:
+    """One annotator's version of a caption: some words swapped for synonyms, maybe an opening."""
+    words = [_pick(rng, SYNONYMS[w]) if w in SYNONYMS and rng.random() < 0.5 else w for w in caption.split()]
+    if rng.random() < 0.3:
+        words = [_pick(rng, OPENINGS)] + words
+    return " ".join(" ".join(words).split())
+
+
+def _harden(s: Scene, rng: Rng) -> Scene:
+    """The hard variant of a scene: distractors no caption mentions, uneven light, more grain,
+    and reworded captions (one or two of the five only name the kind of scene)."""
+    img = s.image.copy()
+    d = ImageDraw.Draw(img, "RGBA")
+    for _ in range(int(rng.integers(3, 9))):  # objects nobody mentions
+        x, y = int(rng.integers(0, SIZE - 16)), int(rng.integers(0, SIZE - 16))
+        what = int(rng.integers(4))
+        if what == 0:    # a tree
+            r = int(rng.integers(4, 9))
+            d.ellipse((x, y, x + 2 * r, y + 2 * r), fill=(30, int(rng.integers(70, 110)), 36))
+        elif what == 1:  # a shed
+            d.rectangle((x, y, x + int(rng.integers(8, 16)), y + int(rng.integers(8, 16))),
+                        fill=COLOURS[_pick(rng, ["gray", "brown", "white"])])
+        elif what == 2:  # a vehicle
+            d.rectangle((x, y, x + 9, y + 5) if rng.integers(2) else (x, y, x + 5, y + 9),
+                        fill=COLOURS[_pick(rng, ["red", "blue", "white", "yellow"])])
+        else:            # a cloud's shadow
+            w, h = int(rng.integers(30, 90)), int(rng.integers(20, 60))
+            d.ellipse((x - w // 2, y - h // 2, x + w // 2, y + h // 2), fill=(0, 0, 0, int(rng.integers(40, 90))))
+    a = np.asarray(img, dtype=np.float32)
+    ramp = np.linspace(-1, 1, SIZE, dtype=np.float32)
+    gx, gy = rng.normal(0, 18, size=2)
+    light = ramp[None, :, None] * gx + ramp[:, None, None] * gy            # uneven lighting
+    a = a * rng.normal(1, 0.08, size=(1, 1, 3)).astype(np.float32) + light  # and a colour cast
+    a = a + rng.normal(0, 9, size=a.shape)                                  # grain
+    img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    captions = [_reword(c, rng) for c in s.captions]
+    for i in rng.choice(5, size=int(rng.integers(1, 3)), replace=False):
+        captions[i] = _pick(rng, VAGUE).format(kind=PLACES[s.kind])
+    return Scene(s.kind, img, captions)
+
+
+def scene(index: int, seed: int, hard: bool = False) -> Scene:
+    """Image ``index`` (0-based) of the set: the kinds take turns, the details are random; the
+    hard variant's changes are drawn from a generator of their own, so its scenes are the
+    standard ones, made harder."""
     rng = np.random.default_rng([seed, index])
     kinds = list(KINDS.values())
-    return kinds[index % len(kinds)](rng)
+    s = kinds[index % len(kinds)](rng)
+    return _harden(s, np.random.default_rng([seed, index, 1])) if hard else s
 
 
 def splits_for(n: int, seed: int, test_first: tuple[str, ...] = ()) -> list[str]:
@@ -289,8 +354,9 @@ def splits_for(n: int, seed: int, test_first: tuple[str, ...] = ()) -> list[str]
     return split
 
 
-def generate(out_dir: Path, n: int = 600, seed: int = 0, test_images: tuple[str, ...] = ()) -> dict:
-    """Write ``images.zip`` (``1.tif`` … ``n.tif``) and ``dataset.json`` into ``out_dir``.
+def generate(out_dir: Path, n: int = 600, seed: int = 0, test_images: tuple[str, ...] = (), hard: bool = False) -> dict:
+    """Write ``images.zip`` (``1.tif`` … ``n.tif``) and ``dataset.json`` into ``out_dir``; the
+    hard variant with ``hard``.
 
     Returns counts per split and per kind.
     """
@@ -302,7 +368,7 @@ def generate(out_dir: Path, n: int = 600, seed: int = 0, test_images: tuple[str,
     sentid = 0
     with atomic_path(out_dir / "images.zip") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
         for i in tqdm(range(n), desc="synthetic images", unit="image", leave=False, disable=None):
-            s = scene(i, seed)
+            s = scene(i, seed, hard)
             buf = io.BytesIO()
             s.image.save(buf, format="TIFF", compression="tiff_adobe_deflate")
             name = f"{i + 1}.tif"
@@ -317,5 +383,5 @@ def generate(out_dir: Path, n: int = 600, seed: int = 0, test_images: tuple[str,
                            "sentids": [x["sentid"] for x in sentences], "sentences": sentences})
             kinds[s.kind] = kinds.get(s.kind, 0) + 1
     with atomic_path(out_dir / "dataset.json") as tmp:
-        tmp.write_text(json.dumps({"images": images, "dataset": "synthetic"}, indent=1))
+        tmp.write_text(json.dumps({"images": images, "dataset": "synthetic (hard)" if hard else "synthetic"}, indent=1))
     return {"images": n, "splits": {k: splits.count(k) for k in ("train", "val", "test")}, "kinds": kinds}

@@ -1,5 +1,6 @@
 """Training a caption decoder: teacher forcing, validation BLEU-4 each epoch, the best epoch
-kept, early stopping, and a checkpoint per epoch to resume a killed run bit for bit."""
+kept, the learning rate cut when validation BLEU-4 stalls, early stopping, and a checkpoint per
+epoch to resume a killed run bit for bit."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -27,7 +28,10 @@ class CaptionTrainConfig:
     lr: float = 4e-4
     batch_size: int = 32
     epochs: int = 20
-    patience: int = 5             # epochs without a better validation BLEU-4 before stopping
+    patience: int = 5             # epochs without a better (smoothed) validation BLEU-4 before stopping
+    lr_decay: float = 1.0         # the learning rate is multiplied by this after lr_patience epochs
+    lr_patience: int = 3          # without a better (smoothed) validation BLEU-4 (since the best or the last cut)
+    smooth: int = 1               # epochs averaged into the signal the schedule and early stopping watch
     grad_clip: float = 5.0
     alpha_c: float = 1.0          # doubly stochastic attention regulariser (attention model only)
     seed: int = 0
@@ -74,15 +78,48 @@ def greedy_bleu4(model: Decoder, data: CaptionData, split: int, start: int, end:
 class CaptionHistory:
     train_loss: list[float] = field(default_factory=list)
     val_bleu4: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)   # the learning rate each epoch trained with
     best_epoch: int = 0
     resumed_from: int = 0
+
+    def smoothed(self, k: int) -> list[float]:
+        """Validation BLEU-4 averaged over each epoch and the ``k`` - 1 before it, from epoch ``k``
+        on (a mean of fewer epochs would let one lucky early epoch stand for a plateau)."""
+        v = self.val_bleu4
+        return [sum(v[i + 1 - k:i + 1]) / k for i in range(k - 1, len(v))]
+
+    def since_best(self, k: int) -> int:
+        """Epochs since the first epoch with the best smoothed validation BLEU-4 (``k`` = 1: the
+        best epoch itself); 0 until ``k`` epochs have run."""
+        s = self.smoothed(k)
+        return len(s) - (s.index(max(s)) + 1) if s else 0
+
+    def since_cut(self) -> int:
+        """Epochs since the learning rate was last cut (all of them when it never was)."""
+        cuts = [e for e in range(1, len(self.lr)) if self.lr[e] < self.lr[e - 1]]  # epoch e+1 had a lower rate
+        return len(self.lr) - max(cuts, default=0)
+
+
+def next_lr(hist: CaptionHistory, cfg: CaptionTrainConfig) -> float:
+    """The learning rate of the next epoch: the last one, times ``cfg.lr_decay`` once validation
+    BLEU-4 (averaged over ``cfg.smooth`` epochs) has not improved for ``cfg.lr_patience`` epochs,
+    counted from its best epoch or from the last cut, whichever is later (the schedule of Show,
+    Attend and Tell as usually trained, on plateau)."""
+    lr = hist.lr[-1] if hist.lr else cfg.lr
+    if cfg.lr_decay < 1 and hist.val_bleu4 and min(hist.since_best(cfg.smooth), hist.since_cut()) >= cfg.lr_patience:
+        return lr * cfg.lr_decay
+    return lr
 
 
 def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, max_length: int,
                     cfg: CaptionTrainConfig, resume_path: Path | None = None, progress: bool = True,
-                    on_epoch: Callable[[int, float, float], None] | None = None):
+                    on_epoch: Callable[[int, float, float, float], None] | None = None):
     """Train ``cfg.model`` on the training captions; after each epoch, the validation BLEU-4 of
-    greedy decoding. Returns (the model with the weights of its best epoch, history).
+    greedy decoding, which picks the best epoch; averaged over ``cfg.smooth`` epochs, it cuts the
+    learning rate on a plateau (:func:`next_lr`) and stops the run after ``cfg.patience`` epochs
+    without a better value.
+    Returns (the model with the weights of its best epoch, history). ``on_epoch(epoch, train_loss,
+    val_bleu4, lr)`` after each epoch.
 
     Batches come from a fixed-seed shuffle of the training captions, sorted by nothing (the
     decoder sorts each batch by length). With ``resume_path`` every epoch is checkpointed
@@ -105,10 +142,13 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
         torch.set_rng_state(state["torch_rng"])
         if device.type == "cuda":  # dropout draws from the device's generator
             torch.cuda.set_rng_state(state["cuda_rng"], device)
-        hist = CaptionHistory(state["train_loss"], state["val_bleu4"], state["best_epoch"], state["epoch"])
+        hist = CaptionHistory(state["train_loss"], state["val_bleu4"], state["lr"], state["best_epoch"], state["epoch"])
         best_state = state["best"]
     epoch = len(hist.train_loss)
-    while epoch < cfg.epochs and (hist.best_epoch == 0 or epoch - hist.best_epoch < cfg.patience):
+    while epoch < cfg.epochs and hist.since_best(cfg.smooth) < cfg.patience:
+        lr = next_lr(hist, cfg)
+        for group in opt.param_groups:
+            group["lr"] = lr
         model.train()
         order = train_rows[torch.randperm(len(train_rows), generator=shuffle)]
         total, count = 0.0, 0
@@ -126,6 +166,7 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
             total, count = total + loss.item() * len(rows), count + len(rows)
         epoch += 1
         hist.train_loss.append(total / count)
+        hist.lr.append(lr)
         hist.val_bleu4.append(greedy_bleu4(model, data, 1, start, end, max_length))
         if hist.val_bleu4[-1] > max(hist.val_bleu4[:-1], default=-1.0):
             hist.best_epoch = epoch
@@ -135,8 +176,9 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
                 "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "shuffle_rng": shuffle.get_state(), "torch_rng": torch.get_rng_state(), "best": best_state,
                 **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
-                "train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4, "best_epoch": hist.best_epoch})
+                "train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4, "lr": hist.lr,
+                "best_epoch": hist.best_epoch})
         if on_epoch is not None:
-            on_epoch(epoch, hist.train_loss[-1], hist.val_bleu4[-1])
+            on_epoch(epoch, hist.train_loss[-1], hist.val_bleu4[-1], lr)
     model.load_state_dict(best_state)
     return model.eval(), hist
