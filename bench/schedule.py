@@ -16,6 +16,7 @@ penalties shows how the default was chosen (on validation, not test).
 
   python bench/schedule.py                      # both sets, about 30 minutes on 2 cores
   python bench/schedule.py --sets hard --settings after
+  python bench/schedule.py --sets hard --images 2100   # UCM-captions' size: 1,680 / 210 / 210
 
 Writes bench/results/schedule.json (merged with what is there: a run of one set keeps the other's).
 """
@@ -50,12 +51,12 @@ OUT = ROOT / "bench" / "results" / "schedule.json"
 PENALTIES = (0.0, 0.3, 0.5, 0.7, 1.0, 1.5)
 
 
-def prepare(hard: bool, cap: dict):
+def prepare(name: str, hard: bool, images: int, cap: dict):
     """The set's captions, features (N, 49, 512) and encoded captions, made once and kept."""
-    folder = WORK / ("hard" if hard else "standard")
+    folder = WORK / name
     syn, enc = cap["synthetic"], cap["encoder"]
     if not (folder / "features.h5").is_file():
-        generate(folder, n=syn["images"], seed=syn["seed"], test_images=tuple(cap["images"]), hard=hard)
+        generate(folder, n=images, seed=syn["seed"], test_images=tuple(cap["images"]), hard=hard)
         captions = load_caption_set(folder / "dataset.json")
         names = [im.filename for im in captions.images]
         extract_images(folder / "images.zip", folder / "images", names)
@@ -121,14 +122,17 @@ def main():
     ap.add_argument("--models", nargs="+", choices=("vanilla", "attention"), default=["vanilla", "attention"])
     ap.add_argument("--epochs", type=int, help="at most this many epochs (default captioning.train.epochs); "
                                                 "the results are kept as <setting>_<N>_epochs")
+    ap.add_argument("--images", type=int, help="a set of this many images (default captioning.synthetic.images); "
+                                                "the results are kept as <set>_<N>")
     ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                     help="the after setting with other values, e.g. lr_patience=2 (kept as after[lr_patience=2])")
     args = ap.parse_args()
     cap = params()["captioning"]
     threads = configure_threads()
     results = json.loads(OUT.read_text())["results"] if OUT.is_file() else {}
-    for name in args.sets:
-        prepared = prepare(name == "hard", cap)
+    for variant in args.sets:
+        name = variant + (f"_{args.images}" if args.images else "")
+        prepared = prepare(name, variant == "hard", args.images or cap["synthetic"]["images"], cap)
         for setting in args.settings:
             for model in args.models:
                 override = {k: type(cap["train"][k])(v) for k, v in (kv.split("=", 1) for kv in args.set)}
@@ -139,8 +143,9 @@ def main():
                 OUT.write_text(json.dumps({
                     "machine": f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads",
                     "torch": torch.__version__, "threads": threads, "command": "python bench/schedule.py",
-                    "data": "the synthetic set, 600 images (480/60/60), seed 0, standard and hard variants; "
-                            "BLEU-4 with nltk's corpus_bleu against all references, as the evaluate stage scores",
+                    "data": "the synthetic set, 600 images (480/60/60; <set>_<N>: N images, 80/10/10), seed 0, standard "
+                            "and hard variants; BLEU-4 with nltk's corpus_bleu against all references, as the "
+                            "evaluate stage scores",
                     "results": results}, indent=2) + "\n")
             runs = results[name][key]
             if all("train_loss" in r for r in runs.values()):  # the pipeline's figure, for these runs
