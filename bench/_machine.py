@@ -23,3 +23,21 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def caption_config(model: str, cap: dict, **overrides):
+    """The decoder's training settings as params.yaml's ``captioning`` section (``cap``) gives them,
+    the arithmetic resolved for the CPU, with ``overrides`` (epochs, patience, the schedule …)."""
+    import torch
+
+    from hw2.captioning.train import CaptionTrainConfig
+    from hw2.common.precision import resolve_precision
+
+    dec, tr = cap["decoder"], cap["train"]
+    settings = dict(model=model, embed_dim=dec["embed_dim"], decoder_dim=dec["decoder_dim"],
+                    attention_dim=dec["attention_dim"], dropout=dec["dropout"], lr=tr["lr"],
+                    batch_size=tr["batch_size"], epochs=tr["epochs"], patience=tr["patience"],
+                    grad_clip=tr["grad_clip"], alpha_c=tr["alpha_c"], seed=tr["seed"],
+                    **{k: tr[k] for k in ("lr_decay", "lr_patience", "smooth") if k in tr})
+    return CaptionTrainConfig(**(settings | overrides),
+                              precision=resolve_precision(tr.get("precision", "auto"), torch.device("cpu")))

@@ -27,12 +27,11 @@ import time
 import numpy as np
 import torch
 
-from _machine import ROOT, cpu_name, params
+from _machine import ROOT, caption_config, cpu_name, params
 from hw2.captioning.decoding import beam_search, greedy_decode
 from hw2.captioning.encoded import CaptionData
-from hw2.captioning.train import CaptionTrainConfig, greedy_bleu4, train_captioner
+from hw2.captioning.train import greedy_bleu4, train_captioner
 from hw2.captioning.vocab import SPECIALS, Vocabulary
-from hw2.common.precision import resolve_precision
 from hw2.common.runtime import configure_threads
 
 SPLITS = {"train": 1680, "val": 210, "test": 210}
@@ -58,12 +57,7 @@ def ucm_like(seed: int = 0) -> tuple[CaptionData, Vocabulary]:
 
 
 def bench(model: str, data: CaptionData, vocab: Vocabulary, cap: dict) -> dict:
-    dec, tr = cap["decoder"], cap["train"]
-    cfg = CaptionTrainConfig(model=model, embed_dim=dec["embed_dim"], decoder_dim=dec["decoder_dim"],
-                             attention_dim=dec["attention_dim"], dropout=dec["dropout"], lr=tr["lr"],
-                             batch_size=tr["batch_size"], epochs=1, patience=1, grad_clip=tr["grad_clip"],
-                             alpha_c=tr["alpha_c"], seed=tr["seed"],
-                             precision=resolve_precision(tr.get("precision", "auto"), torch.device("cpu")))
+    cfg = caption_config(model, cap, epochs=1, patience=1)
     start, end = vocab.stoi["<start>"], vocab.stoi["<end>"]
     t0 = time.perf_counter()
     net, _ = train_captioner(data, len(vocab), start, end, vocab.max_length, cfg, progress=False)

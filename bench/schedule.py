@@ -31,7 +31,7 @@ from dataclasses import asdict
 
 import torch
 
-from _machine import ROOT, cpu_name, params
+from _machine import ROOT, caption_config, cpu_name, params
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.decoding import decode_captions
 from hw2.captioning.encoded import load_encoded, save_encoded
@@ -74,14 +74,9 @@ def prepare(name: str, hard: bool, images: int, cap: dict):
 
 
 def config(model: str, cap: dict, setting: str, epochs: int | None, override: dict) -> CaptionTrainConfig:
-    dec, tr = cap["decoder"], cap["train"]
-    schedule = ({"lr_decay": 1.0, "patience": 5, "smooth": 1} if setting == "before" else
-                {k: tr[k] for k in ("lr_decay", "lr_patience", "patience", "smooth")} | override)
-    return CaptionTrainConfig(model=model, embed_dim=dec["embed_dim"], decoder_dim=dec["decoder_dim"],
-                              attention_dim=dec["attention_dim"], dropout=dec["dropout"], lr=tr["lr"],
-                              batch_size=tr["batch_size"], epochs=epochs or tr["epochs"], grad_clip=tr["grad_clip"],
-                              alpha_c=tr["alpha_c"], seed=tr["seed"], **schedule,
-                              precision=resolve_precision(tr["precision"], torch.device("cpu")))
+    before = {"lr_decay": 1.0, "patience": 5, "smooth": 1}  # the settings before issue 14
+    return caption_config(model, cap, **(before if setting == "before" else override),
+                          **({"epochs": epochs} if epochs else {}))
 
 
 def scores(net, captions, names, features, vocab, split: str, beam: int, penalties) -> dict:

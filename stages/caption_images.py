@@ -7,7 +7,7 @@ import torch
 from _stage import ROOT, device_for, load_params, require, stage
 
 from hw2.captioning.decoder_file import load_decoder
-from hw2.captioning.decoding import caption_one
+from hw2.captioning.decoding import beam_label, caption_one
 from hw2.captioning.features import load_features
 from hw2.captioning.figures import caption_sheet, captioned_image
 from hw2.captioning.vocab import check_same_images, load_vocabulary
@@ -24,7 +24,7 @@ OUT = ROOT / "plots" / "captions"
 def main():
     cap = load_params().captioning
     beam, wanted, penalty = cap.decode.beam_size, cap.images, cap.decode.length_penalty
-    how = f"beam {beam}" + (f", length penalty {penalty:g}" if penalty else "")
+    how = beam_label(beam, penalty)
     device = device_for(cap.train.device, "captioning.train.device")
     vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))
     features, names = load_features(require(FEATURES, "extract_features"))

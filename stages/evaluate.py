@@ -7,6 +7,7 @@ from _stage import ROOT, device_for, load_params, require, stage
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.decoder_file import load_decoder
+from hw2.captioning.decoding import beam_label
 from hw2.captioning.evaluation import eval_images, evaluate_decoder
 from hw2.captioning.features import load_features
 from hw2.captioning.scoring import Scorer
@@ -36,8 +37,7 @@ def main():
     started = time.perf_counter()
 
     def scored(how, s, seconds):
-        size = {"greedy": "", "beam": f" (beam {cap.decode.beam_size})",
-                "beam_lp": f" (beam {cap.decode.beam_size}, length penalty {cap.decode.length_penalty:g})"}[how]
+        size = "" if how == "greedy" else f" ({beam_label(cap.decode.beam_size, cap.decode.length_penalty if how == 'beam_lp' else 0)})"
         print(f"{kind} {how}{size}: BLEU-4 {s['bleu4']:.4f}, CIDEr {s['cider']:.3f}, "
               f"METEOR {'n/a' if s['meteor'] is None else format(s['meteor'], '.4f')} "
               f"on {len(test.names)} test images ({seconds:.1f} s)")

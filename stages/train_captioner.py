@@ -55,7 +55,7 @@ def main():
     model, hist = train_captioner(data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
                                   resume_path=resume, on_epoch=report)
     save_decoder(ROOT / "models" / "captioner" / f"{kind}.pt", model, cfg, len(vocab), hist)
-    cuts = sum(b < a for a, b in zip(hist.lr, hist.lr[1:]))
+    cuts = len(hist.cuts())
     live.rewrite({"train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4, "lr": hist.lr}, {  # the best epoch's values
         "best_epoch": hist.best_epoch, "epochs_run": len(hist.train_loss), "lr_cuts": cuts, "final_lr": hist.lr[-1],
         "val_bleu4": hist.val_bleu4[hist.best_epoch - 1], "train_loss": hist.train_loss[hist.best_epoch - 1],

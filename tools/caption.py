@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def caption(args) -> int:
     from hw2.captioning.decoder_file import load_decoder
-    from hw2.captioning.decoding import caption_one
+    from hw2.captioning.decoding import beam_label, caption_one
     from hw2.captioning.features import build_encoder, encode_files
     from hw2.captioning.figures import captioned_image
     from hw2.captioning.vocab import load_vocabulary
@@ -62,7 +62,7 @@ def caption(args) -> int:
                                 feats.shape[2])
         beam = args.beam or params["decode"]["beam_size"]
         penalty = params["decode"].get("length_penalty", 0.0) if args.length_penalty is None else args.length_penalty
-        how = f"beam {beam}" + (f", length penalty {penalty:g}" if penalty else "")
+        how = beam_label(beam, penalty)
         for path, f in zip(args.images, feats):
             words, tokens, alphas = caption_one(model, f, vocab, beam, params["decode"]["max_length"], penalty)
             figure = args.out / f"{path.stem}.png"

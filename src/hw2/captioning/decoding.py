@@ -36,6 +36,11 @@ def length_normalised(log_prob: float, tokens: int, length_penalty: float) -> fl
     return log_prob / ((5 + tokens) / 6) ** length_penalty if length_penalty else log_prob
 
 
+def beam_label(beam_size: int, length_penalty: float = 0.0) -> str:
+    """How beam search was set, in words: ``beam 3`` or ``beam 3, length penalty 1``."""
+    return f"beam {beam_size}" + (f", length penalty {length_penalty:g}" if length_penalty else "")
+
+
 @torch.no_grad()
 def beam_search(model: Decoder, features: torch.Tensor, start: int, end: int, max_length: int,
                 beam_size: int = 3, length_penalty: float = 0.0) -> tuple[list[int], torch.Tensor | None]:

@@ -94,10 +94,13 @@ class CaptionHistory:
         s = self.smoothed(k)
         return len(s) - (s.index(max(s)) + 1) if s else 0
 
+    def cuts(self) -> list[int]:
+        """The epochs after which the learning rate was cut (the next one trained with less)."""
+        return [e for e in range(1, len(self.lr)) if self.lr[e] < self.lr[e - 1]]
+
     def since_cut(self) -> int:
         """Epochs since the learning rate was last cut (all of them when it never was)."""
-        cuts = [e for e in range(1, len(self.lr)) if self.lr[e] < self.lr[e - 1]]  # epoch e+1 had a lower rate
-        return len(self.lr) - max(cuts, default=0)
+        return len(self.lr) - max(self.cuts(), default=0)
 
 
 def next_lr(hist: CaptionHistory, cfg: CaptionTrainConfig) -> float:
@@ -106,7 +109,7 @@ def next_lr(hist: CaptionHistory, cfg: CaptionTrainConfig) -> float:
     counted from its best epoch or from the last cut, whichever is later (the schedule of Show,
     Attend and Tell as usually trained, on plateau)."""
     lr = hist.lr[-1] if hist.lr else cfg.lr
-    if cfg.lr_decay < 1 and hist.val_bleu4 and min(hist.since_best(cfg.smooth), hist.since_cut()) >= cfg.lr_patience:
+    if cfg.lr_decay < 1 and min(hist.since_best(cfg.smooth), hist.since_cut()) >= cfg.lr_patience:
         return lr * cfg.lr_decay
     return lr
 
