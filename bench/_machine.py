@@ -1,7 +1,13 @@
 """What the benchmark scripts share: the machine they ran on, and params.yaml as plain values."""
 from __future__ import annotations
 
+import io
+import os
 import platform
+import shutil
+import subprocess
+import sys
+import tarfile
 from pathlib import Path
 
 import yaml
@@ -26,18 +32,36 @@ def cpu_name() -> str:
 
 
 def caption_config(model: str, cap: dict, **overrides):
-    """The decoder's training settings as params.yaml's ``captioning`` section (``cap``) gives them,
-    the arithmetic resolved for the CPU, with ``overrides`` (epochs, patience, the schedule …)."""
-    import torch
-
+    """The decoder's training settings as params.yaml's ``captioning`` section (``cap``) gives them
+    (its ``decoder`` and ``train`` keys, on the CPU), with ``overrides`` (epochs, patience, …)."""
     from hw2.captioning.train import CaptionTrainConfig
-    from hw2.common.precision import resolve_precision
 
-    dec, tr = cap["decoder"], cap["train"]
-    settings = dict(model=model, embed_dim=dec["embed_dim"], decoder_dim=dec["decoder_dim"],
-                    attention_dim=dec["attention_dim"], dropout=dec["dropout"], lr=tr["lr"],
-                    batch_size=tr["batch_size"], epochs=tr["epochs"], patience=tr["patience"],
-                    grad_clip=tr["grad_clip"], alpha_c=tr["alpha_c"], seed=tr["seed"],
-                    **{k: tr[k] for k in ("lr_decay", "lr_patience", "smooth") if k in tr})
-    return CaptionTrainConfig(**(settings | overrides),
-                              precision=resolve_precision(tr.get("precision", "auto"), torch.device("cpu")))
+    return CaptionTrainConfig(model=model, **{**cap["decoder"], **cap["train"], "device": "cpu", **overrides})
+
+
+def revision_tree(rev: str) -> Path:
+    """The code of git revision ``rev`` (its src/ and bench/) in ``bench/.work/rev-<sha>/``, beside
+    this tree's params.yaml and data/ (a link): to time another revision's code as it was, on the
+    same data and settings, in the same run as this tree's (``run_revision``)."""
+    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    tree = ROOT / "bench" / ".work" / f"rev-{sha}"
+    if not tree.is_dir():
+        partial = tree.with_name(tree.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        archive = subprocess.run(["git", "archive", sha, "src", "bench"], cwd=ROOT, capture_output=True,
+                                 check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(partial, filter="data")
+        (partial / "data").symlink_to(ROOT / "data")
+        partial.rename(tree)
+    shutil.copyfile(ROOT / "params.yaml", tree / "params.yaml")
+    return tree
+
+
+def run_revision(rev: str, script: str, *args: str) -> subprocess.CompletedProcess:
+    """``python bench/<script> args`` as revision ``rev`` has it, importing that revision's library."""
+    tree = revision_tree(rev)
+    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+    return subprocess.run([sys.executable, str(tree / "bench" / script), *args], cwd=tree, env=env,
+                          capture_output=True, text=True)

@@ -14,6 +14,7 @@ length limit (22 words, UCM's longest caption) and every beam stays alive to the
 
   python bench/captioner.py                     # both decoders, about 2 minutes on 2 cores
   python bench/captioner.py --only attention
+  python bench/captioner.py --rev 8e84ed3       # and the decoders of that revision, timed alike
 
 Writes bench/results/captioner.json.
 """
@@ -22,17 +23,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 
 import numpy as np
 import torch
 
-from _machine import ROOT, caption_config, cpu_name, params
+from _machine import ROOT, caption_config, cpu_name, params, revision_tree, run_revision
 from hw2.captioning.decoding import beam_search, greedy_decode
 from hw2.captioning.encoded import CaptionData
 from hw2.captioning.train import greedy_bleu4, train_captioner
 from hw2.captioning.vocab import SPECIALS, Vocabulary
-from hw2.common.runtime import configure_threads
+from hw2.common.runtime import use_kernels
 
 SPLITS = {"train": 1680, "val": 210, "test": 210}
 WORDS, MAX_LENGTH = 368, 22
@@ -86,17 +88,29 @@ def bench(model: str, data: CaptionData, vocab: Vocabulary, cap: dict) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", choices=("vanilla", "attention"))
+    ap.add_argument("--rev", nargs="*", default=[],
+                    help="also time these git revisions' decoders, with their own copy of this script")
     args = ap.parse_args()
     cap = params()["captioning"]
-    threads = configure_threads()
+    kernels = use_kernels(cap["train"]["precision"])  # the pipeline's; inherited by the revisions' runs
     data, vocab = ucm_like()
     results = {m: bench(m, data, vocab, cap) for m in ("vanilla", "attention") if args.only in (None, m)}
+    revisions = {}
+    for rev in args.rev:
+        proc = run_revision(rev, "captioner.py", *(["--only", args.only] if args.only else []))
+        if proc.returncode != 0:
+            sys.exit(f"revision {rev} failed:\n{proc.stderr[-3000:]}")
+        revisions[rev] = json.loads((revision_tree(rev) / "bench" / "results" / "captioner.json").read_text())["results"]
+        for m, r in revisions[rev].items():
+            r["epoch_s_over_this_tree"] = round(r["epoch_s"] / results[m]["epoch_s"], 2)
+            print(f"{m} at {rev}: epoch {r['epoch_s']:.1f} s ({r['epoch_s_over_this_tree']}x this tree's)", flush=True)
     out = ROOT / "bench" / "results" / "captioner.json"
     out.write_text(json.dumps({
         "machine": f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads",
-        "torch": torch.__version__, "threads": threads, "command": "python bench/captioner.py",
+        "torch": torch.__version__, **kernels, "command": " ".join(["python bench/captioner.py", *sys.argv[1:]]),
         "data": "UCM-sized random: 1,680/210/210 images x 5 captions, (49, 512) float16 features, 368 words",
-        "targets": {"attention_epoch_s": 30, "beam_over_test_s": 30}, "results": results}, indent=2) + "\n")
+        "targets": {"attention_epoch_s": 30, "beam_over_test_s": 30}, "results": results,
+        **({"revisions": revisions} if revisions else {})}, indent=2) + "\n")
     print(f"written {out.relative_to(ROOT)}")
 
 

@@ -3,14 +3,15 @@
   plain     for each image: open, transform, encode alone (batch 1, float32), write its row
   pipeline  hw2.captioning.features.extract_features: a DataLoader decoding images in worker
             processes, batches of captioning.encoder.batch_size, channels-last, inference mode,
-            bfloat16 arithmetic where the CPU has it natively (captioning.encoder.precision: auto),
-            rows streamed to HDF5
+            the arithmetic of captioning.encoder.precision, rows streamed to HDF5
+  pipeline-bfloat16   the same in bfloat16 (the CPU's native kernels): is it faster here?
 
 On the images of `dvc repro unzip_images` (the synthetic demo set by default), each in its own
 process; peak memory is the process's maximum resident set plus its workers'.
 
   python bench/features.py                      # both, on every image (about 2 minutes on 2 cores)
   python bench/features.py --only pipeline --images 11000   # RSICD's size: memory stays flat
+  python bench/features.py --only pipeline pipeline-bfloat16   # which arithmetic is faster here
 
 --images N cycles through the available images to make N. Writes bench/results/features.json.
 """
@@ -30,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from _machine import cpu_name  # noqa: E402
 
+IMPLS = ["plain", "pipeline", "pipeline-bfloat16"]
+
 
 def worker(impl: str, n_images: int) -> dict:
     import h5py
@@ -40,11 +43,11 @@ def worker(impl: str, n_images: int) -> dict:
     from _machine import params
     from hw2.captioning.dataset import load_caption_set
     from hw2.captioning.features import build_encoder, default_workers, extract_features, image_transform
-    from hw2.common.precision import resolve_precision
-    from hw2.common.runtime import configure_threads, resolve_device
+    from hw2.common.runtime import resolve_device, use_kernels
 
     enc = params()["captioning"]["encoder"]
-    threads = configure_threads()
+    precision = "bfloat16" if impl == "pipeline-bfloat16" else "float32" if impl == "plain" else enc["precision"]
+    kernels = use_kernels(precision)
     names = [im.filename for im in load_caption_set(ROOT / "data" / "captions.json").images]
     names = [names[i % len(names)] for i in range(n_images or len(names))]
     folder, size = ROOT / "data" / "images", enc["image_size"]
@@ -59,27 +62,25 @@ def worker(impl: str, n_images: int) -> dict:
                 for i, name in enumerate(names):
                     x = transform(Image.open(folder / name).convert("RGB")).unsqueeze(0)
                     feats[i] = net(x)[0].flatten(1).t().numpy().astype(np.float16)
-            workers, precision = 0, "float32"
+            workers = 0
         else:
             workers = default_workers()
             device = resolve_device(enc.get("device", "auto"))
-            precision = resolve_precision(enc.get("precision", "auto"), device)
             extract_features(folder, names, ["train"] * len(names), out, encoder, image_size=size,
                              batch_size=enc["batch_size"], workers=workers, dtype=enc["dtype"], device=device,
                              precision=precision, progress=False)
         seconds = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"images": len(names), "seconds": round(seconds, 2), "images_per_s": round(len(names) / seconds, 2),
-            "peak_memory_mib": round(peak_kib / 1024, 1), "threads": threads, "workers": workers,
-            "precision": precision}
+            "peak_memory_mib": round(peak_kib / 1024, 1), **kernels, "workers": workers}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", type=int, default=0, help="number of images (cycling); 0 = all available")
-    ap.add_argument("--only", choices=["plain", "pipeline"])
+    ap.add_argument("--only", nargs="+", choices=IMPLS, default=IMPLS[:2])
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "features.json")
-    ap.add_argument("--worker", choices=["plain", "pipeline"], help=argparse.SUPPRESS)
+    ap.add_argument("--worker", choices=IMPLS, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         print("RESULT " + json.dumps(worker(args.worker, args.images)), flush=True)
@@ -88,7 +89,7 @@ def main():
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     if results.get("machine") != machine:  # numbers from another machine do not mix with these
         results = {}
-    for impl in [args.only] if args.only else ["plain", "pipeline"]:
+    for impl in args.only:
         proc = subprocess.run([sys.executable, __file__, "--worker", impl, "--images", str(args.images)],
                               capture_output=True, text=True, cwd=ROOT)
         if proc.returncode:

@@ -43,8 +43,7 @@ from hw2.captioning.synthetic import generate
 from hw2.captioning.train import CaptionTrainConfig, train_captioner
 from hw2.captioning.unzip import extract_images
 from hw2.captioning.vocab import END, START, build_vocabulary
-from hw2.common.precision import resolve_precision
-from hw2.common.runtime import configure_threads
+from hw2.common.runtime import use_kernels
 
 WORK = ROOT / "bench" / ".work"
 OUT = ROOT / "bench" / "results" / "schedule.json"
@@ -60,12 +59,11 @@ def prepare(name: str, hard: bool, images: int, cap: dict):
         captions = load_caption_set(folder / "dataset.json")
         names = [im.filename for im in captions.images]
         extract_images(folder / "images.zip", folder / "images", names)
-        precision = resolve_precision(enc["precision"], torch.device("cpu"))
         extract_features(folder / "images", names, [im.split for im in captions.images], folder / "features.h5",
                          build_encoder(enc["weights"] if enc["weights"] in ("auto", "IMAGENET1K_V1", "none")
                                        else str(ROOT / enc["weights"]), ROOT / "data" / "weights"),
                          image_size=enc["image_size"], batch_size=enc["batch_size"], workers=0, dtype=enc["dtype"],
-                         precision=precision)
+                         precision=enc["precision"])
     captions = load_caption_set(folder / "dataset.json")
     vocab, _ = build_vocabulary(captions, cap["vocab"]["min_freq"], cap["vocab"]["max_length"])
     save_encoded(folder / "captions.npz", vocab, captions)
@@ -123,7 +121,7 @@ def main():
                     help="the after setting with other values, e.g. lr_patience=2 (kept as after[lr_patience=2])")
     args = ap.parse_args()
     cap = params()["captioning"]
-    threads = configure_threads()
+    threads = use_kernels(cap["train"]["precision"])["threads"]
     results = json.loads(OUT.read_text())["results"] if OUT.is_file() else {}
     for variant in args.sets:
         name = variant + (f"_{args.images}" if args.images else "")

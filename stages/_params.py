@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, BaseModel, Field, ValidationError, field_validator
 
-IMAGE_SUFFIXES = (".tif", ".tiff", ".jpg", ".jpeg", ".png")
+from hw2.captioning.formats import IMAGE_SUFFIXES
+from hw2.common.errors import InputError, explain
 
 
-class ParamsError(ValueError):
+class ParamsError(InputError):
     """A bad value in params.yaml: the message is one line, file and key first."""
 
 
@@ -31,8 +32,9 @@ def _number(desc: str, **bounds):
 
 
 Device = Annotated[Literal["auto", "cpu", "cuda"], Field(description="auto, cpu or cuda")]
-Precision = Annotated[Literal["auto", "float32", "bfloat16"], Field(description="auto, float32 or bfloat16")]
+Precision = Annotated[Literal["float32", "bfloat16"], Field(description="float32 or bfloat16")]
 Fraction = _number("a number in [0, 1)", ge=0, lt=1)
+MAPPING = Field(description="a mapping of its parameters")
 
 
 class Section(BaseModel):
@@ -132,14 +134,15 @@ class Unzip(Section):
 
 class Captioning(Section):
     data: Annotated[str, Field(min_length=1, description="data/raw_dataset or a folder inside it")]
-    synthetic: Synthetic
-    images: Annotated[list[str], Field(description="a list of image file names (.tif, .jpg, …)")]
-    unzip: Unzip
-    encoder: Encoder
-    vocab: Vocab
-    decoder: Decoder
-    train: Train
-    decode: Decode
+    synthetic: Annotated[Synthetic, MAPPING]
+    images: Annotated[list[Annotated[str, Field(description="an image file name (.tif, .jpg, …)")]],
+                      Field(description="a list of image file names (.tif, .jpg, …)")]
+    unzip: Annotated[Unzip, MAPPING]
+    encoder: Annotated[Encoder, MAPPING]
+    vocab: Annotated[Vocab, MAPPING]
+    decoder: Annotated[Decoder, MAPPING]
+    train: Annotated[Train, MAPPING]
+    decode: Annotated[Decode, MAPPING]
 
     @field_validator("data")
     @classmethod
@@ -159,9 +162,9 @@ class Captioning(Section):
 
 class Params(Section):
     lr: Annotated[list[float], Field(description="a positive number or a non-empty list of them")]
-    fashion_mnist: FashionMNIST
-    cnn: CNN
-    captioning: Captioning
+    fashion_mnist: Annotated[FashionMNIST, MAPPING]
+    cnn: Annotated[CNN, MAPPING]
+    captioning: Annotated[Captioning, MAPPING]
 
     @field_validator("lr", mode="before")
     @classmethod
@@ -191,57 +194,6 @@ def _inside(value: str, folder: str) -> str:
     return path.as_posix()
 
 
-def _describe(model: type[BaseModel], loc: tuple) -> tuple[str, str]:
-    """(the dotted key of ``loc``, what its value must be)."""
-    keys, description = [], ""
-    for part in loc:
-        if isinstance(part, int) or model is None:
-            break
-        keys.append(part)
-        field = model.model_fields.get(part)
-        if field is None:
-            break
-        description = field.description or ""
-        annotation = field.annotation
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-    return ".".join(keys), description
-
-
-def explain(error: ValidationError, where: str = "params.yaml") -> str:
-    """The first problem of ``error`` as one line: the file, the full key, what it must be."""
-    first = error.errors(include_url=False)[0]
-    key, description = _describe(Params, first["loc"])
-    kind, given = first["type"], first.get("input")
-    if kind == "missing":
-        return f"{where}: {key} is missing"
-    if kind == "extra_forbidden":
-        return f"{where}: {key} is not a parameter of this pipeline (a typo, or a key of another version?)"
-    if kind == "value_error":
-        return f"{where}: {key} {str(first['ctx']['error'])}"
-    if isinstance(given, dict) and description == "":
-        return f"{where}: {key} must be a mapping of its parameters"
-    if kind == "model_type" or kind == "dict_type":
-        return f"{where}: {key} must be a mapping of its parameters, not {given!r}"
-    # the list's own description when an item is wrong
-    value = given
-    if any(isinstance(p, int) for p in first["loc"]):
-        node: Any = raw_value(error, first["loc"])
-        value = node if node is not None else given
-    return f"{where}: {key} must be {description or 'valid'}, not {value!r}"
-
-
-def raw_value(error: ValidationError, loc: tuple) -> Any:
-    """The whole list an item of which was refused (for the message), when it can be found."""
-    data = getattr(error, "_hw2_input", None)
-    for part in loc:
-        if isinstance(part, int):
-            return data
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
-
-
 def load(path: Path) -> Params:
     """params.yaml, read and checked as a whole; ParamsError on the first problem."""
     try:
@@ -253,5 +205,4 @@ def load(path: Path) -> Params:
     try:
         return Params.model_validate(data)
     except ValidationError as exc:
-        exc._hw2_input = data
-        raise ParamsError(explain(exc, path.name)) from None
+        raise ParamsError(explain(exc.errors(include_url=False)[0], Params, path.name)) from None

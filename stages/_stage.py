@@ -1,19 +1,31 @@
-"""What every stage script shares: reading params.yaml and turning bad input into one line."""
+"""What every stage script shares: params.yaml read and checked, the arithmetic fixed, and the
+project's own input errors turned into one line.
+
+A stage script reads::
+
+    @stage
+    def main(params):
+        kernels = use_kernels(...)   # before any tensor operation (hw2.common.runtime)
+        ...
+
+    if __name__ == "__main__":
+        main()
+
+``stages/python`` runs it with the project's interpreter and this checkout's ``src/`` first on the path
+(a queued experiment runs in a copy of the repository, with its own library).
+"""
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-import re
-import subprocess
 import sys
 import traceback
 from pathlib import Path
 
+import _params
+from hw2.common.errors import InputError, StaleInputError
+
 ROOT = Path(__file__).resolve().parent.parent
-# The library of this copy of the repository (a queued experiment runs in a copy of its own),
-# not whichever one an editable install points at.
-sys.path.insert(0, str(ROOT / "src"))
 
 
 def queued_from() -> Path | None:
@@ -23,49 +35,37 @@ def queued_from() -> Path | None:
     return Path(origin).resolve() if origin and Path(origin).resolve() != ROOT else None
 
 
-def share_cores_with_queue_workers() -> None:
-    """Under ``dvc queue start -j N`` several experiments run at once on this machine: unless
-    ``OMP_NUM_THREADS`` says otherwise, give this stage cores/N (N = the queue workers of the
-    repository the experiment came from) instead of every core, so that the workers do not spin
-    their threads against each other. Results do not depend on it."""
-    origin = queued_from()
-    if origin is None or os.environ.get("OMP_NUM_THREADS", "").strip():
-        return
-    node = hashlib.sha256(os.path.join(str(origin), ".dvc", "tmp", "exps", "celery").encode()).hexdigest()[:6]
-    try:  # DVC names its workers dvc-exp-<hash of the queue's folder>-<k>@localhost
-        listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return
-    workers = set(re.findall(rf"queue-worker (dvc-exp-{node}-\d+)@", listing))
-    if workers:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        os.environ["OMP_NUM_THREADS"] = str(max(1, cores // len(workers)))
+def shown(text: str) -> str:
+    """``text`` with this repository's paths as a user names them (relative to its root)."""
+    return " ".join(str(text).split("\n")).replace(f"{ROOT}{os.sep}", "")
 
 
-share_cores_with_queue_workers()
-
-def _check_environment() -> None:
-    """One line, not a traceback, when this interpreter lacks the project's packages (found without
-    importing them, so that a bad params.yaml is reported in a fraction of a second)."""
-    import importlib.util
-
-    missing = [m for m in ("torch", "torchvision", "yaml", "pydantic", "dvclive") if importlib.util.find_spec(m) is None]
-    if missing:
-        sys.exit(f"error: {sys.executable} lacks this project's packages (no {', '.join(missing)}): run `make setup`, "
-                 "then `source .venv/bin/activate` (or set HW2_PYTHON to your environment's python)")
+def warn(text: str) -> None:
+    print(f"WARNING: {shown(text)}", file=sys.stderr)
 
 
-_check_environment()
-
-import _params  # noqa: E402
-from hw2.common.errors import InputError, StaleInputError  # noqa: E402
-
-# Every stage checks the whole of params.yaml as it starts, before it imports or reads anything
-# else: a bad value is one line, at once.
-try:
-    PARAMS = _params.load(ROOT / "params.yaml")
-except _params.ParamsError as _exc:
-    sys.exit(f"error: {_exc}")
+def stage(main):
+    """Run ``main(params)`` with params.yaml read and checked as a whole (before any other work).
+    The project's input errors (:class:`InputError`: a bad param, a missing or broken file) become
+    ``error: <message>``, one line, exit 1; an interruption exits 130; anything else is a bug and
+    keeps its traceback."""
+    @functools.wraps(main)
+    def run():
+        try:
+            main(_params.load(ROOT / "params.yaml"))
+        except InputError as exc:  # paths in the repository, as a user names them
+            message = shown(str(exc))
+            if isinstance(exc, StaleInputError):
+                message += "; run `dvc repro` again"
+            print(f"error: {message}", file=sys.stderr)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            sys.exit(130)
+        except Exception:
+            traceback.print_exc()
+            sys.exit(2)
+    return run
 
 
 class StageLive:
@@ -124,12 +124,6 @@ class StageLive:
         self.live.make_summary()
 
 
-def load_params() -> "_params.Params":
-    """params.yaml, checked as a whole against the schema in stages/_params.py (when the stage
-    started)."""
-    return PARAMS
-
-
 def device_for(name: str, key: str):
     """The torch device ``name`` (auto | cpu | cuda) of params.yaml's ``key``; on CUDA with the
     deterministic kernels requested. A CUDA device that is not there is refused, naming the key."""
@@ -137,7 +131,7 @@ def device_for(name: str, key: str):
 
     try:
         return deterministic_device(name)
-    except ValueError as exc:
+    except ValueError as exc:  # cuda without CUDA
         raise _params.ParamsError(f"params.yaml: {key}: {exc}") from None
 
 
@@ -146,25 +140,3 @@ def require(path: Path, made_by: str) -> Path:
     if not path.exists():
         raise InputError(f"{path}: not found; run the {made_by} stage first")
     return path
-
-
-def stage(main):
-    """Run ``main``; an InputError or ValueError becomes ``error: <message>`` and exit 1 (inputs
-    that do not belong together, with the advice to make them again)."""
-    @functools.wraps(main)
-    def run():
-        try:
-            main()
-        except (InputError, ValueError) as exc:  # paths in the repository, as a user names them
-            message = " ".join(str(exc).split("\n")).replace(f"{ROOT}{os.sep}", "")
-            if isinstance(exc, StaleInputError):
-                message += "; run `dvc repro` again"
-            print(f"error: {message}", file=sys.stderr)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            sys.exit(130)
-        except Exception:  # a bug, not bad input: keep the traceback
-            traceback.print_exc()
-            sys.exit(2)
-    return run

@@ -1,5 +1,5 @@
 """Stage build_vocab: the training captions' vocabulary and every caption encoded with it."""
-from _stage import ROOT, load_params, stage
+from _stage import ROOT, stage
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.encoded import save_encoded
@@ -10,8 +10,8 @@ OUT = ROOT / "data" / "vocab"
 
 
 @stage
-def main():
-    voc = load_params().captioning.vocab
+def main(params):
+    voc = params.captioning.vocab
     min_freq = voc.min_freq
     captions = load_caption_set(CAPTIONS)
     vocab, counts = build_vocabulary(captions, min_freq, voc.max_length)

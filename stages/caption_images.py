@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 import torch
-from _stage import ROOT, device_for, load_params, require, stage
+from _stage import ROOT, device_for, require, stage
 
 from hw2.captioning.decoder_file import load_decoder
 from hw2.captioning.decoding import beam_label, caption_one
@@ -13,6 +13,7 @@ from hw2.captioning.figures import caption_sheet, captioned_image
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import atomic_dir, write_json
 from hw2.common.errors import InputError
+from hw2.common.runtime import use_kernels
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
 VOCAB = ROOT / "data" / "vocab" / "vocab.json"
@@ -21,8 +22,9 @@ OUT = ROOT / "plots" / "captions"
 
 
 @stage
-def main():
-    cap = load_params().captioning
+def main(params):
+    use_kernels()  # decoding in float32, as evaluate
+    cap = params.captioning
     beam, wanted, penalty = cap.decode.beam_size, cap.images, cap.decode.length_penalty
     how = beam_label(beam, penalty)
     device = device_for(cap.train.device, "captioning.train.device")

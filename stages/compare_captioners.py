@@ -5,7 +5,7 @@ import sys
 
 import pandas as pd
 
-from _stage import ROOT, load_params, stage
+from _stage import ROOT, stage
 
 from hw2.captioning.comparison import compare, score_baseline
 from hw2.captioning.dataset import load_caption_set
@@ -39,7 +39,7 @@ def read_curve(folder):
 
 
 @stage
-def main():
+def main(params):
     dataset, features = read_json(ROOT / "metrics" / "dataset.json"), read_json(ROOT / "metrics" / "features.json")
     evaluations = {m: read_json(ROOT / "data" / "evaluation" / f"{m}.json") for m in MODELS}
     trained = {m: read_json(ROOT / "metrics" / f"captioner_{m}.json") for m in MODELS}
@@ -50,7 +50,7 @@ def main():
                   {"dataset": dataset["dataset"], "encoder_weights": features["encoder_weights"]})
     write_json(ROOT / "metrics" / "captioning.json", out)
     write_json(ROOT / "data" / "evaluation" / "baseline.json", {"caption": " ".join(prior), "scores": baseline})
-    alpha_c = load_params().captioning.train.alpha_c
+    alpha_c = params.captioning.train.alpha_c
     training_curves(ROOT / "plots" / "captioner" / "curves.png",
                     {m: read_curve(ROOT / "plots" / "captioner" / m) | {"best_epoch": trained[m]["best_epoch"]}
                      for m in MODELS},

@@ -1,5 +1,5 @@
 """Stage download_fashion_mnist: find and verify the four IDX files, split, save one .npz."""
-from _stage import ROOT, load_params, stage
+from _stage import ROOT, stage
 
 from hw2.fashion.data import load_fashion_mnist, save_splits
 
@@ -7,8 +7,7 @@ OUT = ROOT / "data" / "fashion_mnist.npz"
 
 
 @stage
-def main():
-    params = load_params()
+def main(params):
     src = params.fashion_mnist
     raw = load_fashion_mnist(src.source, ROOT / src.local_dir, src.url)
     counts = save_splits(OUT, raw, params.cnn.dev_size, params.cnn.seed)

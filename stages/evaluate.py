@@ -3,7 +3,7 @@ import sys
 import time
 
 import torch
-from _stage import ROOT, device_for, load_params, require, stage
+from _stage import ROOT, device_for, require, stage
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.decoder_file import load_decoder
@@ -13,7 +13,8 @@ from hw2.captioning.features import load_features
 from hw2.captioning.scoring import Scorer
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
-from hw2.common.runtime import configure_threads
+from hw2.common.errors import InputError
+from hw2.common.runtime import use_kernels
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
 VOCAB = ROOT / "data" / "vocab" / "vocab.json"
@@ -21,12 +22,12 @@ CAPTIONS = ROOT / "data" / "captions.json"
 
 
 @stage
-def main():
+def main(params):
     kind = sys.argv[1] if len(sys.argv) > 1 else ""
     if kind not in ("vanilla", "attention"):
-        raise ValueError(f"usage: evaluate.py vanilla|attention (got {kind!r})")
-    cap = load_params().captioning
-    configure_threads()
+        raise InputError(f"usage: evaluate.py vanilla|attention (got {kind!r})")
+    use_kernels()  # decoding in float32, whatever the decoder trained in
+    cap = params.captioning
     device = device_for(cap.train.device, "captioning.train.device")
     vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))
     features, names = load_features(require(FEATURES, "extract_features"))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import yaml
-from _stage import ROOT, load_params, stage
+from _stage import ROOT, stage
 
 from hw2.answers import captioning_section, fashion_section, theory_section
 from hw2.common.atomic import write_text
@@ -63,14 +63,18 @@ def header(dataset, features):
                 ["encoder weights", features["encoder_weights"] + (" (**random**: no ImageNet weights)"
                                                                    if features["encoder_weights"] == "random" else "")],
                 ["git commit checked out", commit],
-                ["dvc.lock digest (every other stage)", f"`{lock}`"]]),
-            Heading(3, "Parameters (params.yaml)"), Code((ROOT / "params.yaml").read_text())]
+                ["dvc.lock digest (every other stage)", f"`{lock}`"],
+                ["parameters", "`params.yaml`, in full in the appendix at the end"]])]
+
+
+def appendix():
+    return [Heading(2, "Appendix: the parameters of this run (params.yaml)"), Code((ROOT / "params.yaml").read_text())]
 
 
 @stage
-def main():
+def main(params):
     dataset, features = read_json("metrics/dataset.json"), read_json("metrics/features.json")
-    order = load_params().captioning.images
+    order = params.captioning.images
     with open(ROOT / "plots" / "theory" / "layers.csv", newline="") as f:
         layers = list(csv.DictReader(f))
     blocks = header(dataset, features) + theory_section(read_json("metrics/theory.json"), layers)
@@ -92,6 +96,7 @@ def main():
          "captions": image("plots/captions/captions.png", "the images with their captions")},
         [image(f"plots/captions/attention_{k}.png", f"{name}: where the attention decoder looks for each word, "
                "<end> included, on one scale") for k, name in enumerate(order, 1)])
+    blocks += appendix()
     write_text(ROOT / "REPORT.md", to_markdown(blocks))
     write_text(ROOT / "REPORT.html", to_html(blocks, "Homework 2: the answers", images_from=ROOT))  # one file
     print(f"REPORT.md and REPORT.html written ({sum(isinstance(b, Image) for b in blocks)} figures; "

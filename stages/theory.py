@@ -3,13 +3,15 @@ from _stage import ROOT, stage
 
 from hw2.common.atomic import write_json
 from hw2.common.plotting import write_csv
+from hw2.common.runtime import use_kernels
 from hw2.theory import attention_checks, parameter_table, q1_1_cnn, q1_2_mlp
 
 TOLERANCE = 1e-12  # float64: identities that hold exactly differ only by rounding
 
 
 @stage
-def main():
+def main(params):
+    use_kernels()  # float64 here, through the same pinned kernels
     cnn, mlp = parameter_table(q1_1_cnn()), parameter_table(q1_2_mlp())
     att = attention_checks()
     total_cnn, total_mlp = sum(r["params"] for r in cnn), sum(r["params"] for r in mlp)

@@ -1,17 +1,16 @@
 """Stage train_captioner@{vanilla,attention}: one caption decoder on the features and captions."""
 import sys
 import time
-from dataclasses import replace
 
-from _stage import ROOT, StageLive, device_for, load_params, require, stage
+from _stage import ROOT, StageLive, device_for, require, stage
 
 from hw2.captioning.decoder_file import save_decoder
 from hw2.captioning.encoded import load_encoded
 from hw2.captioning.features import load_features
-from hw2.captioning.train import CaptionTrainConfig, train_captioner, training_probe
+from hw2.captioning.train import CaptionTrainConfig, train_captioner
 from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
-from hw2.common.precision import default_cache, resolve_precision
-from hw2.common.runtime import configure_threads
+from hw2.common.errors import InputError
+from hw2.common.runtime import use_kernels
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
 VOCAB = ROOT / "data" / "vocab" / "vocab.json"
@@ -19,30 +18,20 @@ ENCODED = ROOT / "data" / "vocab" / "captions.npz"
 
 
 @stage
-def main():
+def main(params):
     kind = sys.argv[1] if len(sys.argv) > 1 else ""
     if kind not in ("vanilla", "attention"):
-        raise ValueError(f"usage: train_captioner.py vanilla|attention (got {kind!r})")
-    cap = load_params().captioning
-    dec, tr = cap.decoder, cap.train
-    configure_threads()
-    device = device_for(tr.device, "captioning.train.device")
-    cfg = CaptionTrainConfig(model=kind, embed_dim=dec.embed_dim, decoder_dim=dec.decoder_dim,
-                             attention_dim=dec.attention_dim, dropout=dec.dropout, lr=tr.lr,
-                             batch_size=tr.batch_size, epochs=tr.epochs, patience=tr.patience,
-                             lr_decay=tr.lr_decay, lr_patience=tr.lr_patience, smooth=tr.smooth,
-                             grad_clip=tr.grad_clip, alpha_c=tr.alpha_c, seed=tr.seed, device=device.type)
+        raise InputError(f"usage: train_captioner.py vanilla|attention (got {kind!r})")
+    cap = params.captioning
+    kernels = use_kernels(cap.train.precision)
+    device = device_for(cap.train.device, "captioning.train.device")
+    cfg = CaptionTrainConfig(model=kind, **cap.decoder.model_dump(), **cap.train.model_dump() | {"device": device.type})
     vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))
     features, names = load_features(require(FEATURES, "extract_features"))
     check_same_images(names, FEATURES, meta, VOCAB)
     data = load_encoded(features, ENCODED)
-    model = (f"{kind} decoder, {len(vocab)} words, embedding {cfg.embed_dim}, decoder {cfg.decoder_dim}, "
-             f"attention {cfg.attention_dim}, batch {cfg.batch_size}")
-    probe = training_probe(cfg, len(vocab), data) if tr.precision == "auto" else None  # a model only worth building to time
-    cfg = replace(cfg, precision=resolve_precision(tr.precision, device, probe, model, default_cache()))
-    how = " (precision auto: the faster here as measured, kept in " + str(default_cache()) + ")" if tr.precision == "auto" else ""
     print(f"{kind}: {int((data.split == 0).sum()):,} training captions, {cfg.precision} arithmetic on "
-          f"{device.type}{how}", flush=True)
+          f"{device.type} ({kernels['kernels']}, {kernels['threads']} threads)", flush=True)
     metrics = ROOT / "metrics" / f"captioner_{kind}.json"
     live = StageLive(metrics, ROOT / "plots" / "captioner" / kind)  # the latest epoch's values while it trains
 
@@ -59,7 +48,7 @@ def main():
     live.rewrite({"train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4, "lr": hist.lr}, {  # the best epoch's values
         "best_epoch": hist.best_epoch, "epochs_run": len(hist.train_loss), "lr_cuts": cuts, "final_lr": hist.lr[-1],
         "val_bleu4": hist.val_bleu4[hist.best_epoch - 1], "train_loss": hist.train_loss[hist.best_epoch - 1],
-        "precision": cfg.precision, "device": cfg.device}, len(hist.train_loss))
+        **kernels, "device": cfg.device}, len(hist.train_loss))
     if hist.resumed_from:
         print(f"{kind}: resumed after epoch {hist.resumed_from} ({resume.relative_to(ROOT)})")
     resume.unlink(missing_ok=True)

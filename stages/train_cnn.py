@@ -1,14 +1,14 @@
 """Stage train_cnn: every learning rate in `lr`, each trained on its own; the best one by validation."""
 import time
 
-from _stage import ROOT, StageLive, device_for, load_params, require, stage
+from _stage import ROOT, StageLive, device_for, require, stage
 
 from hw2.common.checkpoint import save_checkpoint
-from hw2.common.runtime import cpu_budget
+from hw2.common.runtime import cpu_budget, use_kernels
 from hw2.fashion.data import load_splits
 from hw2.fashion.figures import write_sweep_plots
 from hw2.fashion.model import ConvNet, count_parameters
-from hw2.fashion.train import SweepConfig, lr_key, train_sweep
+from hw2.fashion.train import RateConfig, best_rate, lr_key, train_sweep
 
 DATA = ROOT / "data" / "fashion_mnist.npz"
 MODELS = ROOT / "models" / "cnn"
@@ -18,21 +18,20 @@ PLOTS = ROOT / "plots" / "cnn"
 
 
 @stage
-def main():
-    params = load_params()
-    cnn = params.cnn
-    cfg = SweepConfig(lrs=params.lr, epochs=cnn.epochs, batch_size=cnn.batch_size, dropout=cnn.dropout,
-                      l2_decay=cnn.l2_decay, seed=cnn.seed)
-    limit = cnn.limit
+def main(params):
+    kernels = use_kernels(threads=1)  # one thread per rate, one process per rate
+    lrs, cnn = params.lr, params.cnn
+    cfg = RateConfig(lr=lrs[0], epochs=cnn.epochs, batch_size=cnn.batch_size, dropout=cnn.dropout,
+                     l2_decay=cnn.l2_decay, seed=cnn.seed)
     device = device_for(cnn.device, "cnn.device")
     cores = cpu_budget()
 
     arrays = load_splits(require(DATA, "download_fashion_mnist"))
-    if limit:
-        arrays = {k: v[:limit] for k, v in arrays.items()}
-    side_by_side = device.type == "cpu" and cores > 1 and len(cfg.lrs) > 1
-    print(f"train_cnn: {len(cfg.lrs)} rate(s) {cfg.lrs}, {cfg.epochs} epochs, batch {cfg.batch_size}, "
-          f"{len(arrays['y_train']):,} training images, {device}, {cores} core(s): "
+    if cnn.limit:
+        arrays = {k: v[:cnn.limit] for k, v in arrays.items()}
+    side_by_side = device.type == "cpu" and cores > 1 and len(lrs) > 1
+    print(f"train_cnn: {len(lrs)} rate(s) {lrs}, {cfg.epochs} epochs, batch {cfg.batch_size}, "
+          f"{len(arrays['y_train']):,} training images, {device} ({kernels['kernels']}), {cores} core(s): "
           + ("one single-threaded process per rate, side by side" if side_by_side else "one rate after the other"))
 
     live = StageLive(METRICS, PLOTS / "epochs")  # rates.<lr>.{train_loss,val_acc} after every epoch
@@ -42,15 +41,15 @@ def main():
         print(f"epoch {epoch:2d}/{cfg.epochs}  lr {lr:g}: loss {loss:.4f} val {acc:.4f}", flush=True)
 
     start = time.perf_counter()
-    result = train_sweep(arrays, cfg, device, resume_dir=RESUME, processes=cores, on_epoch=report)
+    runs = train_sweep(arrays, cfg, lrs, device, resume_dir=RESUME, processes=cores, on_epoch=report)
     seconds = time.perf_counter() - start
-    for run in result.runs:
+    for run in runs:
         if run.resumed_from:
             print(f"lr {run.lr:g}: resumed after epoch {run.resumed_from} from {RESUME.relative_to(ROOT)}")
 
-    best = result.best()
+    best = best_rate(runs)
     rates = {}
-    for k, run in enumerate(result.runs):
+    for k, run in enumerate(runs):
         ckpt = {"state_dict": run.state_dict, "lr": run.lr, "dropout": cfg.dropout,
                 "val_acc": run.val_acc[-1], "test_acc": run.test_acc, "epochs": cfg.epochs}
         save_checkpoint(MODELS / f"{lr_key(run.lr)}.pt", ckpt)
@@ -58,21 +57,20 @@ def main():
             save_checkpoint(MODELS / "best.pt", ckpt)
         rates[lr_key(run.lr)] = {"lr": run.lr, "val_acc": run.val_acc[-1], "test_acc": run.test_acc,
                                  "train_loss": run.train_loss[-1]}
-    write_sweep_plots(PLOTS, cfg.lrs, result, best)
-    top = result.runs[best]
+    write_sweep_plots(PLOTS, runs, best)
+    top = runs[best]
     live.rewrite(
-        {f"rates/{lr_key(run.lr)}/{name}": values for run in result.runs
+        {f"rates/{lr_key(run.lr)}/{name}": values for run in runs
          for name, values in (("train_loss", run.train_loss), ("val_acc", run.val_acc))},
         {"best_lr": top.lr, "best_val_acc": top.val_acc[-1], "best_test_acc": top.test_acc,
-         "n_params": count_parameters(ConvNet()), "rates": rates,
+         "n_params": count_parameters(ConvNet(cfg.dropout)), "rates": rates, **kernels, "device": device.type,
          "images": {"train": len(arrays["y_train"]), "val": len(arrays["y_val"]), "test": len(arrays["y_test"])}},
         cfg.epochs)
-    for lr in cfg.lrs:  # the checkpoints, and any half-written save a killed run left beside them
-        for path in [RESUME / f"{lr_key(lr)}.pt", *RESUME.glob(f".{lr_key(lr)}.pt.*.tmp")]:
-            path.unlink(missing_ok=True)
-    trained = sum(cfg.epochs - run.resumed_from for run in result.runs) * len(arrays["y_train"])
+    for lr in lrs:
+        (RESUME / f"{lr_key(lr)}.pt").unlink(missing_ok=True)
+    trained = sum(cfg.epochs - run.resumed_from for run in runs) * len(arrays["y_train"])
     print(f"best lr {top.lr:g}: validation {top.val_acc[-1]:.4f}, test {top.test_acc:.4f}; "
-          f"{len(cfg.lrs)} rate(s) x {cfg.epochs} epochs in {seconds:.1f} s"
+          f"{len(lrs)} rate(s) x {cfg.epochs} epochs in {seconds:.1f} s"
           + (f" ({trained / seconds:,.0f} training images/s)" if trained else " (every epoch resumed)"))
 
 

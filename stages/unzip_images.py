@@ -1,7 +1,7 @@
 """Stage unzip_images: the user's caption set (or the synthetic demo set) into data/images/."""
 import sys
 
-from _stage import ROOT, load_params, queued_from, stage
+from _stage import ROOT, queued_from, stage
 
 from hw2.captioning.dataset import find_inputs, load_caption_set, save_caption_set
 from hw2.captioning.figures import contact_sheet
@@ -21,8 +21,8 @@ SYNTHETIC_NOTICE = ("NOTICE: no images.zip and captions .json in {folder}: using
 
 
 @stage
-def main():
-    cap = load_params().captioning
+def main(params):
+    cap = params.captioning
     folder = ROOT / cap.data
     if not folder.is_dir():
         raise InputError(f"params.yaml: captioning.data: {cap.data} is not a folder (create it and put the caption "

@@ -10,9 +10,12 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "stages")]  # tools' helpers; the params schema (_params)
 
 from repo_copy import copy_repo  # noqa: E402,F401  (the tests' copy of the repository)
+from hw2.common.runtime import use_kernels  # noqa: E402
+
+use_kernels()  # the stages' kernels and threads for the tests run here, before any test computes
 BIN = Path(sys.executable).parent  # the virtual environment's bin: python, dvc
 SYSTEM_FMNIST = Path("/usr/share/datasets/fashion-mnist")
 def env() -> dict:
@@ -65,3 +68,13 @@ def repo(tmp_path) -> Path:
 
 needs_fmnist = pytest.mark.skipif(not (SYSTEM_FMNIST / "train-images-idx3-ubyte.gz").is_file(),
                                   reason=f"Fashion-MNIST not in {SYSTEM_FMNIST} (make test installs it where apt works)")
+
+
+def caption_config(**changes):
+    """A small decoder's training settings (every field of CaptionTrainConfig), with ``changes``."""
+    from hw2.captioning.train import CaptionTrainConfig
+
+    return CaptionTrainConfig(**{
+        "model": "attention", "embed_dim": 16, "decoder_dim": 32, "attention_dim": 16, "dropout": 0.0, "lr": 3e-3,
+        "batch_size": 16, "epochs": 3, "smooth": 1, "patience": 5, "lr_decay": 1.0, "lr_patience": 3, "grad_clip": 5.0,
+        "alpha_c": 1.0, "seed": 0, "precision": "float32", "device": "cpu", **changes})

@@ -7,10 +7,12 @@ folder is left, nothing suggests ``weights_only=False``, no temporary path is na
 """
 from __future__ import annotations
 
+import copy
 import gzip
 import hashlib
 import io
 import json
+import re
 import stat
 import zipfile
 from dataclasses import dataclass, field
@@ -23,7 +25,8 @@ import torch
 import yaml
 from PIL import Image
 
-from conftest import copy_repo, merge, run
+import _params
+from conftest import ROOT, copy_repo, merge, run
 from test_fashion_data import idx_bytes
 
 OUTPUTS = ("data", "models", "metrics", "plots", "REPORT.md", "REPORT.html")
@@ -151,73 +154,91 @@ def delete(*keys):
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: the refusal cannot happen")
 
+SCHEMA_CASES = [  # (case, what is merged into params.yaml or an edit, the line): checked in-process against the schema
+    ("cnn.epochs 0", {"cnn": {"epochs": 0}}, "params.yaml: cnn.epochs must be an integer >= 1, not 0"),
+    ("cnn.epochs text", {"cnn": {"epochs": "ten"}}, "params.yaml: cnn.epochs must be an integer >= 1, not 'ten'"),
+    ("cnn.epochs 2.5", {"cnn": {"epochs": 2.5}}, "params.yaml: cnn.epochs must be an integer >= 1, not 2.5"),
+    ("cnn.epochs deleted", delete("cnn", "epochs"), "params.yaml: cnn.epochs is missing"),
+    ("cnn.batch_size 0", {"cnn": {"batch_size": 0}}, "params.yaml: cnn.batch_size must be an integer >= 1, not 0"),
+    ("cnn.dropout 1", {"cnn": {"dropout": 1}}, "params.yaml: cnn.dropout must be a number in [0, 1), not 1"),
+    ("cnn.dropout negative", {"cnn": {"dropout": -0.1}}, "params.yaml: cnn.dropout must be a number in [0, 1), not -0.1"),
+    ("cnn.optimizer adam", {"cnn": {"optimizer": "adam"}}, "params.yaml: cnn.optimizer must be sgd"),
+    ("cnn.l2_decay negative", {"cnn": {"l2_decay": -1}}, "params.yaml: cnn.l2_decay must be a number >= 0, not -1"),
+    ("cnn.seed negative", {"cnn": {"seed": -1}}, "params.yaml: cnn.seed must be an integer >= 0, not -1"),
+    ("cnn.seed true", {"cnn": {"seed": True}}, "params.yaml: cnn.seed must be an integer >= 0, not True"),
+    ("cnn.dev_size 0", {"cnn": {"dev_size": 0}}, "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 0"),
+    ("cnn.dev_size 60000", {"cnn": {"dev_size": 60000}}, "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 60000"),
+    ("cnn.limit negative", {"cnn": {"limit": -5}}, "params.yaml: cnn.limit must be an integer >= 0, not -5"),
+    ("cnn.device gpu", {"cnn": {"device": "gpu"}}, "params.yaml: cnn.device must be auto, cpu or cuda, not 'gpu'"),
+    ("cnn.epoch typo", {"cnn": {"epoch": 3}}, "params.yaml: cnn.epoch is not a parameter of this pipeline"),
+    ("cnn not a mapping", {"cnn": 5}, "params.yaml: cnn must be a mapping of its parameters, not 5"),
+    ("lr empty", {"lr": []}, "params.yaml: lr is empty"),
+    ("lr 0", {"lr": 0}, "params.yaml: lr 0 must be greater than 0"),
+    ("lr negative in list", {"lr": [0.01, -0.1]}, "params.yaml: lr -0.1 must be greater than 0"),
+    ("lr text", {"lr": "fast"}, "params.yaml: lr 'fast' is not a number"),
+    ("lr nan", {"lr": float("nan")}, "params.yaml: lr nan is not a number"),
+    ("lr twice", {"lr": [0.1, 0.1]}, "params.yaml: lr lists a rate twice"),
+    ("lr deleted", delete("lr"), "params.yaml: lr is missing"),
+    ("fashion_mnist.source web", {"fashion_mnist": {"source": "web"}}, "params.yaml: fashion_mnist.source must be auto, local, system or download, not 'web'"),
+    ("fashion_mnist.local_dir outside", {"fashion_mnist": {"local_dir": "/srv/fashion-mnist"}}, "params.yaml: fashion_mnist.local_dir must be inside data/raw_fashion_mnist/"),
+    ("fashion_mnist.url ftp", {"fashion_mnist": {"url": "ftp://x/"}}, "params.yaml: fashion_mnist.url must be an http(s) URL ending in /, not 'ftp://x/'"),
+    ("captioning.train.epochs 0", {"captioning": {"train": {"epochs": 0}}}, "params.yaml: captioning.train.epochs must be an integer >= 1, not 0"),
+    ("captioning.train.epochs text", {"captioning": {"train": {"epochs": "ten"}}}, "params.yaml: captioning.train.epochs must be an integer >= 1, not 'ten'"),
+    ("captioning.train.lr text", {"captioning": {"train": {"lr": "abc"}}}, "params.yaml: captioning.train.lr must be a number > 0, not 'abc'"),
+    ("captioning.train.lr negative", {"captioning": {"train": {"lr": -0.1}}}, "params.yaml: captioning.train.lr must be a number > 0, not -0.1"),
+    ("captioning.train.batch_size 0", {"captioning": {"train": {"batch_size": 0}}}, "params.yaml: captioning.train.batch_size must be an integer >= 1, not 0"),
+    ("captioning.train.patience 0", {"captioning": {"train": {"patience": 0}}}, "params.yaml: captioning.train.patience must be a number of epochs >= 1, not 0"),
+    ("captioning.train.lr_decay 0", {"captioning": {"train": {"lr_decay": 0}}}, "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 0"),
+    ("captioning.train.lr_decay 2", {"captioning": {"train": {"lr_decay": 2}}}, "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 2"),
+    ("captioning.train.lr_patience 0", {"captioning": {"train": {"lr_patience": 0}}}, "params.yaml: captioning.train.lr_patience must be a number of epochs >= 1, not 0"),
+    ("captioning.train.grad_clip 0", {"captioning": {"train": {"grad_clip": 0}}}, "params.yaml: captioning.train.grad_clip must be a number > 0, not 0"),
+    ("captioning.train.alpha_c negative", {"captioning": {"train": {"alpha_c": -1}}}, "params.yaml: captioning.train.alpha_c must be a number >= 0, not -1"),
+    ("captioning.train.precision fp16", {"captioning": {"train": {"precision": "fp16"}}}, "params.yaml: captioning.train.precision must be float32 or bfloat16, not 'fp16'"),
+    ("captioning.train.device tpu", {"captioning": {"train": {"device": "tpu"}}}, "params.yaml: captioning.train.device must be auto, cpu or cuda, not 'tpu'"),
+    ("captioning.decoder.embed_dim 0", {"captioning": {"decoder": {"embed_dim": 0}}}, "params.yaml: captioning.decoder.embed_dim must be an integer >= 1, not 0"),
+    ("captioning.decoder.dropout 1", {"captioning": {"decoder": {"dropout": 1}}}, "params.yaml: captioning.decoder.dropout must be a number in [0, 1), not 1"),
+    ("captioning.decode.beam_size 0", {"captioning": {"decode": {"beam_size": 0}}}, "params.yaml: captioning.decode.beam_size must be an integer >= 1, not 0"),
+    ("captioning.decode.length_penalty negative", {"captioning": {"decode": {"length_penalty": -0.5}}}, "params.yaml: captioning.decode.length_penalty must be a number >= 0 (0: no length normalisation), not -0.5"),
+    ("captioning.decode.max_length negative", {"captioning": {"decode": {"max_length": -1}}}, "params.yaml: captioning.decode.max_length must be a number of words (0: the vocabulary's longest caption) >= 0, not -1"),
+    ("captioning.vocab.min_freq 0", {"captioning": {"vocab": {"min_freq": 0}}}, "params.yaml: captioning.vocab.min_freq must be an integer >= 1, not 0"),
+    ("captioning.encoder.image_size 100", {"captioning": {"encoder": {"image_size": 100}}}, "params.yaml: captioning.encoder.image_size must be a multiple of 32"),
+    ("captioning.encoder.dtype int8", {"captioning": {"encoder": {"dtype": "int8"}}}, "params.yaml: captioning.encoder.dtype must be float16 or float32, not 'int8'"),
+    ("captioning.encoder.precision fp16", {"captioning": {"encoder": {"precision": "fp16"}}}, "params.yaml: captioning.encoder.precision must be float32 or bfloat16, not 'fp16'"),
+    ("captioning.encoder.device tpu", {"captioning": {"encoder": {"device": "tpu"}}}, "params.yaml: captioning.encoder.device must be auto, cpu or cuda, not 'tpu'"),
+    ("captioning.encoder.batch_size 0", {"captioning": {"encoder": {"batch_size": 0}}}, "params.yaml: captioning.encoder.batch_size must be an integer >= 1, not 0"),
+    ("captioning.encoder.weights outside", {"captioning": {"encoder": {"weights": "/mnt/weights/resnet.pth"}}}, "params.yaml: captioning.encoder.weights must be inside data/weights/"),
+    ("captioning.encoder.workers gone", {"captioning": {"encoder": {"workers": 2}}}, "params.yaml: captioning.encoder.workers is not a parameter of this pipeline"),
+    ("captioning.images a string", {"captioning": {"images": "4.tif"}}, "params.yaml: captioning.images must be a list of image file names (.tif, .jpg, …), not '4.tif'"),
+    ("captioning.images a number in it", {"captioning": {"images": ["4.tif", 3]}}, "params.yaml: captioning.images[1] must be an image file name (.tif, .jpg, …), not 3"),
+    ("captioning.images not images", {"captioning": {"images": ["4.txt"]}}, "params.yaml: captioning.images must name image files (.tif, .jpg, .png, no folders), not '4.txt'"),
+    ("captioning.images twice", {"captioning": {"images": ["1.tif", "1.tif"]}}, "params.yaml: captioning.images names an image twice"),
+    ("captioning.synthetic.images 5", {"captioning": {"synthetic": {"images": 5}}}, "params.yaml: captioning.synthetic.images must be a number of images (one of each of the nine scene kinds at least) >= 9, not 5"),
+    ("captioning.synthetic.hard text", {"captioning": {"synthetic": {"hard": "yes"}}}, "params.yaml: captioning.synthetic.hard must be true or false, not 'yes'"),
+    ("captioning.data outside", {"captioning": {"data": "/mnt/sets/ucm"}}, "params.yaml: captioning.data must be inside data/raw_dataset/"),
+    ("captioning.unzip.max_image_mb 0", {"captioning": {"unzip": {"max_image_mb": 0}}}, "params.yaml: captioning.unzip.max_image_mb must be a number of megabytes > 0, not 0"),
+    ("captioning deleted", delete("captioning"), "params.yaml: captioning is missing"),
+]
+
+RAW_PARAMS = [  # (case, params.yaml's text, the line)
+    ("params.yaml not YAML", "lr: [0.1\n", "params.yaml: cannot read parameters"),
+    ("params.yaml a list", "- 1\n", "params.yaml: expected a mapping of parameters, not list"),
+]
+
+
 CASES = [
-    # --- params.yaml: the CNN -------------------------------------------------------------------
+    # --- params.yaml: every stage checks it first (each key's message: SCHEMA_CASES, in-process) -------
     Case("cnn.epochs 0", "train_cnn", "params.yaml: cnn.epochs must be an integer >= 1, not 0", {"cnn": {"epochs": 0}}),
-    Case("cnn.epochs text", "train_cnn", "params.yaml: cnn.epochs must be an integer >= 1, not 'ten'", {"cnn": {"epochs": "ten"}}),
-    Case("cnn.epochs 2.5", "train_cnn", "params.yaml: cnn.epochs must be an integer >= 1, not 2.5", {"cnn": {"epochs": 2.5}}),
-    Case("cnn.epochs deleted", "train_cnn", "params.yaml: cnn.epochs is missing", edit=delete("cnn", "epochs")),
-    Case("cnn.batch_size 0", "train_cnn", "params.yaml: cnn.batch_size must be an integer >= 1, not 0", {"cnn": {"batch_size": 0}}),
-    Case("cnn.dropout 1", "train_cnn", "params.yaml: cnn.dropout must be a number in [0, 1), not 1", {"cnn": {"dropout": 1}}),
-    Case("cnn.dropout negative", "train_cnn", "params.yaml: cnn.dropout must be a number in [0, 1), not -0.1", {"cnn": {"dropout": -0.1}}),
-    Case("cnn.optimizer adam", "train_cnn", "params.yaml: cnn.optimizer must be sgd", {"cnn": {"optimizer": "adam"}}),
-    Case("cnn.l2_decay negative", "train_cnn", "params.yaml: cnn.l2_decay must be a number >= 0, not -1", {"cnn": {"l2_decay": -1}}),
-    Case("cnn.seed negative", "train_cnn", "params.yaml: cnn.seed must be an integer >= 0, not -1", {"cnn": {"seed": -1}}),
-    Case("cnn.seed true", "train_cnn", "params.yaml: cnn.seed must be an integer >= 0, not True", {"cnn": {"seed": True}}),
     Case("cnn.dev_size 0", "download_fashion_mnist", "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 0", {"cnn": {"dev_size": 0}}),
-    Case("cnn.dev_size 60000", "download_fashion_mnist", "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 60000", {"cnn": {"dev_size": 60000}}),
-    Case("cnn.limit negative", "train_cnn", "params.yaml: cnn.limit must be an integer >= 0, not -5", {"cnn": {"limit": -5}}),
-    Case("cnn.device gpu", "train_cnn", "params.yaml: cnn.device must be auto, cpu or cuda, not 'gpu'", {"cnn": {"device": "gpu"}}),
-    Case("cnn.epoch typo", "train_cnn", "params.yaml: cnn.epoch is not a parameter of this pipeline", {"cnn": {"epoch": 3}}),
-    Case("cnn not a mapping", "train_cnn", "params.yaml: cnn must be a mapping of its parameters, not 5", {"cnn": 5}),
-    Case("lr empty", "train_cnn", "params.yaml: lr is empty", {"lr": []}),
-    Case("lr 0", "train_cnn", "params.yaml: lr 0 must be greater than 0", {"lr": 0}),
-    Case("lr negative in list", "train_cnn", "params.yaml: lr -0.1 must be greater than 0", {"lr": [0.01, -0.1]}),
-    Case("lr text", "train_cnn", "params.yaml: lr 'fast' is not a number", {"lr": "fast"}),
-    Case("lr nan", "train_cnn", "params.yaml: lr nan is not a number", {"lr": float("nan")}),
-    Case("lr twice", "train_cnn", "params.yaml: lr lists a rate twice", {"lr": [0.1, 0.1]}),
-    Case("lr deleted", "train_cnn", "params.yaml: lr is missing", edit=delete("lr")),
-    # --- params.yaml: Fashion-MNIST's source ----------------------------------------------------
-    Case("fashion_mnist.source web", "download_fashion_mnist", "params.yaml: fashion_mnist.source must be auto, local, system or download, not 'web'", {"fashion_mnist": {"source": "web"}}),
-    Case("fashion_mnist.local_dir outside", "download_fashion_mnist", "params.yaml: fashion_mnist.local_dir must be inside data/raw_fashion_mnist/", {"fashion_mnist": {"local_dir": "/srv/fashion-mnist"}}),
-    Case("fashion_mnist.url ftp", "download_fashion_mnist", "params.yaml: fashion_mnist.url must be an http(s) URL ending in /, not 'ftp://x/'", {"fashion_mnist": {"url": "ftp://x/"}}),
-    # --- params.yaml: the captioning half ---------------------------------------------------------
-    Case("captioning.train.epochs 0", "train_captioner attention", "params.yaml: captioning.train.epochs must be an integer >= 1, not 0", {"captioning": {"train": {"epochs": 0}}}),
-    Case("captioning.train.epochs text", "train_captioner attention", "params.yaml: captioning.train.epochs must be an integer >= 1, not 'ten'", {"captioning": {"train": {"epochs": "ten"}}}),
     Case("captioning.train.lr text", "train_captioner attention", "params.yaml: captioning.train.lr must be a number > 0, not 'abc'", {"captioning": {"train": {"lr": "abc"}}}),
-    Case("captioning.train.lr negative", "train_captioner vanilla", "params.yaml: captioning.train.lr must be a number > 0, not -0.1", {"captioning": {"train": {"lr": -0.1}}}),
-    Case("captioning.train.batch_size 0", "train_captioner vanilla", "params.yaml: captioning.train.batch_size must be an integer >= 1, not 0", {"captioning": {"train": {"batch_size": 0}}}),
-    Case("captioning.train.patience 0", "train_captioner attention", "params.yaml: captioning.train.patience must be a number of epochs >= 1, not 0", {"captioning": {"train": {"patience": 0}}}),
     Case("captioning.train.lr_decay 0", "train_captioner vanilla", "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 0", {"captioning": {"train": {"lr_decay": 0}}}),
-    Case("captioning.train.lr_decay 2", "train_captioner attention", "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 2", {"captioning": {"train": {"lr_decay": 2}}}),
-    Case("captioning.train.lr_patience 0", "train_captioner attention", "params.yaml: captioning.train.lr_patience must be a number of epochs >= 1, not 0", {"captioning": {"train": {"lr_patience": 0}}}),
-    Case("captioning.train.grad_clip 0", "train_captioner attention", "params.yaml: captioning.train.grad_clip must be a number > 0, not 0", {"captioning": {"train": {"grad_clip": 0}}}),
-    Case("captioning.train.alpha_c negative", "train_captioner attention", "params.yaml: captioning.train.alpha_c must be a number >= 0, not -1", {"captioning": {"train": {"alpha_c": -1}}}),
-    Case("captioning.train.precision fp16", "train_captioner attention", "params.yaml: captioning.train.precision must be auto, float32 or bfloat16, not 'fp16'", {"captioning": {"train": {"precision": "fp16"}}}),
     Case("captioning.train.device tpu", "evaluate vanilla", "params.yaml: captioning.train.device must be auto, cpu or cuda, not 'tpu'", {"captioning": {"train": {"device": "tpu"}}}),
-    Case("captioning.decoder.embed_dim 0", "train_captioner attention", "params.yaml: captioning.decoder.embed_dim must be an integer >= 1, not 0", {"captioning": {"decoder": {"embed_dim": 0}}}),
-    Case("captioning.decoder.dropout 1", "train_captioner attention", "params.yaml: captioning.decoder.dropout must be a number in [0, 1), not 1", {"captioning": {"decoder": {"dropout": 1}}}),
     Case("captioning.decode.beam_size 0", "evaluate attention", "params.yaml: captioning.decode.beam_size must be an integer >= 1, not 0", {"captioning": {"decode": {"beam_size": 0}}}),
-    Case("captioning.decode.length_penalty negative", "evaluate attention", "params.yaml: captioning.decode.length_penalty must be a number >= 0 (0: no length normalisation), not -0.5", {"captioning": {"decode": {"length_penalty": -0.5}}}),
     Case("captioning.decode.max_length negative", "caption_images", "params.yaml: captioning.decode.max_length must be a number of words (0: the vocabulary's longest caption) >= 0, not -1", {"captioning": {"decode": {"max_length": -1}}}),
     Case("captioning.vocab.min_freq 0", "build_vocab", "params.yaml: captioning.vocab.min_freq must be an integer >= 1, not 0", {"captioning": {"vocab": {"min_freq": 0}}}),
     Case("captioning.encoder.image_size 100", "extract_features", "params.yaml: captioning.encoder.image_size must be a multiple of 32", {"captioning": {"encoder": {"image_size": 100}}}),
-    Case("captioning.encoder.dtype int8", "extract_features", "params.yaml: captioning.encoder.dtype must be float16 or float32, not 'int8'", {"captioning": {"encoder": {"dtype": "int8"}}}),
-    Case("captioning.encoder.precision fp16", "extract_features", "params.yaml: captioning.encoder.precision must be auto, float32 or bfloat16, not 'fp16'", {"captioning": {"encoder": {"precision": "fp16"}}}),
-    Case("captioning.encoder.device tpu", "extract_features", "params.yaml: captioning.encoder.device must be auto, cpu or cuda, not 'tpu'", {"captioning": {"encoder": {"device": "tpu"}}}),
-    Case("captioning.encoder.batch_size 0", "extract_features", "params.yaml: captioning.encoder.batch_size must be an integer >= 1, not 0", {"captioning": {"encoder": {"batch_size": 0}}}),
-    Case("captioning.encoder.weights outside", "extract_features", "params.yaml: captioning.encoder.weights must be inside data/weights/", {"captioning": {"encoder": {"weights": "/mnt/weights/resnet.pth"}}}),
-    Case("captioning.encoder.workers gone", "extract_features", "params.yaml: captioning.encoder.workers is not a parameter of this pipeline", {"captioning": {"encoder": {"workers": 2}}}),
-    Case("captioning.images a string", "unzip_images", "params.yaml: captioning.images must be a list of image file names (.tif, .jpg, …), not '4.tif'", {"captioning": {"images": "4.tif"}}),
-    Case("captioning.images a number in it", "unzip_images", "params.yaml: captioning.images must be a list of image file names (.tif, .jpg, …), not ['4.tif', 3]", {"captioning": {"images": ["4.tif", 3]}}),
-    Case("captioning.images not images", "unzip_images", "params.yaml: captioning.images must name image files (.tif, .jpg, .png, no folders), not '4.txt'", {"captioning": {"images": ["4.txt"]}}),
     Case("captioning.images twice", "caption_images", "params.yaml: captioning.images names an image twice", {"captioning": {"images": ["1.tif", "1.tif"]}}),
-    Case("captioning.synthetic.images 5", "unzip_images", "params.yaml: captioning.synthetic.images must be a number of images (one of each of the nine scene kinds at least) >= 9, not 5", {"captioning": {"synthetic": {"images": 5}}}),
     Case("captioning.synthetic.hard text", "unzip_images", "params.yaml: captioning.synthetic.hard must be true or false, not 'yes'", {"captioning": {"synthetic": {"hard": "yes"}}}),
-    Case("captioning.data outside", "unzip_images", "params.yaml: captioning.data must be inside data/raw_dataset/", {"captioning": {"data": "/mnt/sets/ucm"}}),
-    Case("captioning.unzip.max_image_mb 0", "unzip_images", "params.yaml: captioning.unzip.max_image_mb must be a number of megabytes > 0, not 0", {"captioning": {"unzip": {"max_image_mb": 0}}}),
     Case("captioning deleted", "report", "params.yaml: captioning is missing", edit=delete("captioning")),
-    # --- params.yaml itself ---------------------------------------------------------------------
     Case("params.yaml not YAML", "theory", "params.yaml: cannot read parameters", setup=lambda r: (r / "params.yaml").write_text("lr: [0.1\n")),
     Case("params.yaml a list", "theory", "params.yaml: expected a mapping of parameters, not list", setup=lambda r: (r / "params.yaml").write_text("- 1\n")),
     # --- a device that is not there ---------------------------------------------------------------
@@ -236,12 +257,12 @@ CASES = [
     Case("tokens a number", "unzip_images", "dataset.json: images[0] (1.tif): sentences[0].tokens must be a list of words, not 5", setup=user_set(sentences=[{"tokens": 5}])),
     Case("tokens a string", "unzip_images", "dataset.json: images[0] (1.tif): sentences[0].tokens must be a list of words, not 'a river'", setup=user_set(sentences=[{"tokens": "a river"}])),
     Case("a token a number", "unzip_images", "dataset.json: images[0] (1.tif): sentences[0].tokens[1] must be a word (a string), not 7", setup=user_set(sentences=[{"tokens": ["a", 7]}])),
-    Case("no sentences", "unzip_images", "dataset.json: images[0] (1.tif): has no sentences", setup=user_set(sentences=[])),
+    Case("no sentences", "unzip_images", "dataset.json: images[0] (1.tif): sentences must be a non-empty list of sentences, not []", setup=user_set(sentences=[])),
     Case("sentences without words", "unzip_images", "dataset.json: images[0] (1.tif) has no sentence with words", setup=user_set(sentences=[{"tokens": [], "raw": " . "}])),
     Case("split unknown", "unzip_images", "dataset.json: images[1] (2.tif): split must be train, val or test, not 'dev'", setup=user_set(images=[
         {"filename": "1.tif", "split": "train", "sentences": [{"raw": "a river"}]},
         {"filename": "2.tif", "split": "dev", "sentences": [{"raw": "a river"}]}])),
-    Case("image without a name", "unzip_images", "dataset.json: images[0]: has no filename", setup=user_set(images=[{"split": "train", "sentences": [{"raw": "a"}]}])),
+    Case("image without a name", "unzip_images", "dataset.json: images[0]: filename is missing", setup=user_set(images=[{"split": "train", "sentences": [{"raw": "a"}]}])),
     Case("image listed twice", "unzip_images", "dataset.json: images[1] (1.tif) is listed twice", setup=user_set(images=[
         {"filename": "1.tif", "split": "train", "sentences": [{"raw": "a"}]},
         {"filename": "1.tif", "split": "test", "sentences": [{"raw": "a"}]}])),
@@ -324,7 +345,7 @@ def attempt(case: Case, folder: Path):
         case.setup(repo)
     before = snapshot(repo)
     script, *args = case.stage.split()
-    proc = run(["python", f"stages/{script}.py", *args], repo, check=False, extra_env=extra_env)
+    proc = run(["stages/python", f"stages/{script}.py", *args], repo, check=False, extra_env=extra_env)
     return proc, before, snapshot(repo)
 
 
@@ -341,6 +362,30 @@ def outcomes(tmp_path_factory):
     with ThreadPoolExecutor(2) as pool:
         results = pool.map(lambda k_case: attempt(k_case[1], root / f"case{k_case[0]}"), enumerate(runnable))
         return {c.id: r for c, r in zip(runnable, results)}
+
+
+BASE = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+@pytest.mark.parametrize("case, change, expect", SCHEMA_CASES, ids=[c[0] for c in SCHEMA_CASES])
+def test_a_bad_param_is_refused_in_one_line_naming_the_key(tmp_path, case, change, expect):
+    params = copy.deepcopy(BASE)
+    change(params) if callable(change) else merge(params, change)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    with pytest.raises(_params.ParamsError) as refused:
+        _params.load(tmp_path / "params.yaml")
+    assert expect in str(refused.value) and "\n" not in str(refused.value), str(refused.value)
+
+
+@pytest.mark.parametrize("case, text, expect", RAW_PARAMS, ids=[c[0] for c in RAW_PARAMS])
+def test_a_params_file_that_is_not_a_mapping_is_refused_in_one_line(tmp_path, case, text, expect):
+    (tmp_path / "params.yaml").write_text(text)
+    with pytest.raises(_params.ParamsError, match=re.escape(expect)):
+        _params.load(tmp_path / "params.yaml")
+
+
+def test_the_committed_params_pass_the_schema():
+    assert _params.load(ROOT / "params.yaml").cnn.epochs >= 1
 
 
 @pytest.mark.parametrize("case", CASES, ids=[ids(c) for c in CASES])

@@ -15,7 +15,8 @@ from hw2.captioning.comparison import most_common_caption
 from hw2.captioning.decoder_file import load_decoder, save_decoder
 from hw2.captioning.scoring import Scorer, names_position
 from hw2.captioning.figures import caption_sheet, captioned_image, training_curves
-from hw2.captioning.train import CaptionHistory, CaptionTrainConfig
+from conftest import caption_config
+from hw2.captioning.train import CaptionHistory
 from hw2.captioning.vocab import SPECIALS, Vocabulary
 from hw2.common.checkpoint import save_checkpoint
 from hw2.common.errors import InputError
@@ -112,7 +113,7 @@ def tiny_vocab(words=6):
 
 def test_a_decoder_loads_with_its_vocabulary_and_is_refused_with_another(tmp_path):
     vocab = tiny_vocab()
-    cfg = CaptionTrainConfig(model="attention", embed_dim=8, decoder_dim=16, attention_dim=8)
+    cfg = caption_config(embed_dim=8, decoder_dim=16, attention_dim=8)
     model = cfg.build(len(vocab), 32)
     path = tmp_path / "attention.pt"
     save_decoder(path, model, cfg, len(vocab), CaptionHistory(train_loss=[2.0], val_bleu4=[0.5], best_epoch=1))

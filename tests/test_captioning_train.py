@@ -11,7 +11,8 @@ from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.features import build_encoder, extract_features
 from hw2.captioning.synthetic import generate
 from hw2.captioning.encoded import load_encoded, save_encoded
-from hw2.captioning.train import CaptionHistory, CaptionTrainConfig, next_lr, train_captioner, training_probe
+from conftest import caption_config as config
+from hw2.captioning.train import CaptionHistory, plateau_schedule, train_captioner
 from hw2.captioning.unzip import extract_images
 from hw2.captioning.vocab import END, START, build_vocabulary
 
@@ -32,23 +33,16 @@ def small(tmp_path_factory):
     return data, vocab
 
 
-CFG = dict(embed_dim=16, decoder_dim=32, attention_dim=16, dropout=0.0, lr=3e-3, batch_size=16, seed=0)
-
-
 @pytest.mark.parametrize("kind", ["vanilla", "attention"])
 def test_training_lowers_the_loss_and_is_deterministic(small, kind):
     data, vocab = small
     args = (data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length)
-    cfg = CaptionTrainConfig(model=kind, epochs=3, patience=5, **CFG)
+    cfg = config(model=kind)
     model, hist = train_captioner(*args, cfg, progress=False)
     assert hist.train_loss[-1] < hist.train_loss[0]
     assert len(hist.val_bleu4) == 3 and 1 <= hist.best_epoch <= 3
     _, again = train_captioner(*args, cfg, progress=False)
     assert again.train_loss == hist.train_loss and again.val_bleu4 == hist.val_bleu4
-    step = training_probe(cfg, len(vocab), data)  # what precision auto times: it leaves the run unchanged
-    step(True), step(False)
-    _, after_probe = train_captioner(*args, cfg, progress=False)
-    assert after_probe.train_loss == hist.train_loss and after_probe.val_bleu4 == hist.val_bleu4
 
 
 def test_a_resumed_run_ends_like_an_uninterrupted_one(small, tmp_path):
@@ -56,20 +50,20 @@ def test_a_resumed_run_ends_like_an_uninterrupted_one(small, tmp_path):
     args = (data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length)
     # a schedule that cuts the rate after one epoch without a better BLEU, and a rate at which
     # validation BLEU-4 falls in epoch 2: the cut before epoch 3 is decided from the resumed history
-    cfg = {**CFG, "lr": 3e-2, "lr_decay": 0.5, "lr_patience": 1}
-    full_model, full = train_captioner(*args, CaptionTrainConfig(epochs=3, **cfg), progress=False)
+    cfg = {"lr": 3e-2, "lr_decay": 0.5, "lr_patience": 1}
+    full_model, full = train_captioner(*args, config(epochs=3, **cfg), progress=False)
     assert full.val_bleu4[1] < full.val_bleu4[0] and full.lr == [3e-2, 3e-2, 1.5e-2]
     ckpt = tmp_path / "resume.pt"
-    train_captioner(*args, CaptionTrainConfig(epochs=2, **cfg), resume_path=ckpt, progress=False)
-    model, rest = train_captioner(*args, CaptionTrainConfig(epochs=3, **cfg), resume_path=ckpt, progress=False)
+    train_captioner(*args, config(epochs=2, **cfg), resume_path=ckpt, progress=False)
+    model, rest = train_captioner(*args, config(epochs=3, **cfg), resume_path=ckpt, progress=False)
     assert rest.resumed_from == 2
     assert rest.train_loss == full.train_loss and rest.val_bleu4 == full.val_bleu4 and rest.lr == full.lr
     for (name, a), b in zip(full_model.state_dict().items(), model.state_dict().values()):
         assert torch.equal(a, b), name
     # A checkpoint of a longer run (here 3 epochs) is not continued by a shorter one: it starts afresh
     # and ends as a 2-epoch run does.
-    _, two = train_captioner(*args, CaptionTrainConfig(epochs=2, **cfg), progress=False)
-    _, shorter = train_captioner(*args, CaptionTrainConfig(epochs=2, **cfg), resume_path=ckpt, progress=False)
+    _, two = train_captioner(*args, config(epochs=2, **cfg), progress=False)
+    _, shorter = train_captioner(*args, config(epochs=2, **cfg), resume_path=ckpt, progress=False)
     assert shorter.resumed_from == 0 and shorter.train_loss == two.train_loss and shorter.val_bleu4 == two.val_bleu4
 
 
@@ -77,7 +71,7 @@ def test_early_stopping_after_patience_epochs_without_a_better_bleu(small):
     data, vocab = small
     args = (data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length)
     # lr 0: nothing changes, so BLEU never improves after the first epoch
-    _, hist = train_captioner(*args, CaptionTrainConfig(epochs=10, patience=2, **{**CFG, "lr": 0.0}), progress=False)
+    _, hist = train_captioner(*args, config(epochs=10, patience=2, lr=0.0), progress=False)
     assert hist.best_epoch == 1 and len(hist.val_bleu4) == 3
     assert np.allclose(hist.val_bleu4, hist.val_bleu4[0])
 
@@ -88,29 +82,36 @@ def test_the_learning_rate_is_cut_after_lr_patience_epochs_without_a_better_bleu
     # a rate too small to move a float32 weight: BLEU never improves after the first epoch, so the
     # rate is halved every second epoch (counted from the best epoch, then from the last cut)
     a = 1e-12
-    cfg = CaptionTrainConfig(epochs=7, patience=10, **{**CFG, "lr": a, "lr_decay": 0.5, "lr_patience": 2})
+    cfg = config(epochs=7, patience=10, lr=a, lr_decay=0.5, lr_patience=2)
     _, hist = train_captioner(*args, cfg, progress=False)
     assert hist.best_epoch == 1 and np.allclose(hist.val_bleu4, hist.val_bleu4[0])
     assert hist.lr == [a, a, a, a / 2, a / 2, a / 4, a / 4]
-    # lr_decay 1 (the default): a constant rate
-    _, constant = train_captioner(*args, CaptionTrainConfig(epochs=4, patience=10, **{**CFG, "lr": a}), progress=False)
+    # lr_decay 1: a constant rate
+    _, constant = train_captioner(*args, config(epochs=4, patience=10, lr=a), progress=False)
     assert constant.lr == [a] * 4
 
 
+def cuts_of(signal: list[float], **schedule) -> list[float]:
+    """The learning rate of every epoch under the schedule, fed ``signal`` as each epoch's
+    validation BLEU-4, as train_captioner feeds it."""
+    cfg = config(lr=1.0, **schedule)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=cfg.lr)
+    plateau, hist = plateau_schedule(opt, cfg), CaptionHistory()
+    for epoch, value in enumerate(signal, 1):
+        hist.lr.append(opt.param_groups[0]["lr"])
+        hist.val_bleu4.append(value)
+        if plateau is not None and epoch >= cfg.smooth:
+            plateau.step(hist.smoothed(cfg.smooth)[-1])
+    return hist.lr + [opt.param_groups[0]["lr"]]  # and the next epoch's
+
+
 def test_a_better_epoch_restarts_the_count_towards_a_cut():
-    cfg = CaptionTrainConfig(lr=1.0, lr_decay=0.5, lr_patience=2)
-    hist = CaptionHistory(train_loss=[0] * 4, val_bleu4=[0.1, 0.2, 0.15, 0.3], lr=[1.0] * 4, best_epoch=4)
-    assert next_lr(hist, cfg) == 1.0                      # the last epoch was the best
-    hist.val_bleu4 += [0.2, 0.25]
-    hist.lr += [1.0, 1.0]
-    assert next_lr(hist, cfg) == 0.5                      # two epochs since the best: cut
-    hist.val_bleu4 += [0.2]
-    hist.lr += [0.5]
-    assert next_lr(hist, cfg) == 0.5                      # one epoch since the cut
-    hist.val_bleu4 += [0.2]
-    hist.lr += [0.5]
-    assert next_lr(hist, cfg) == 0.25                     # two since the cut, four since the best
-    assert next_lr(hist, CaptionTrainConfig(lr=1.0, lr_decay=1.0, lr_patience=1)) == 0.5  # lr_decay 1: no further cut
+    rates = cuts_of([0.1, 0.2, 0.15, 0.3, 0.2, 0.25, 0.2, 0.2], lr_decay=0.5, lr_patience=2)
+    assert rates[4] == 1.0                                 # epoch 4 was the best
+    assert rates[6] == 0.5                                 # two epochs since the best: cut
+    assert rates[7] == 0.5                                 # one epoch since the cut
+    assert rates[8] == 0.25                                # two since the cut, four since the best
+    assert cuts_of([0.1, 0.1, 0.1], lr_decay=1.0, lr_patience=1) == [1.0] * 4  # lr_decay 1: never cut
 
 
 def test_a_smoothed_signal_rides_out_a_single_bad_or_lucky_epoch():
@@ -120,10 +121,12 @@ def test_a_smoothed_signal_rides_out_a_single_bad_or_lucky_epoch():
     assert np.allclose(hist.smoothed(3), [0.25, 0.35, 0.3667, 0.4, 0.3833, 0.45], atol=1e-4)  # from epoch 3
     assert hist.since_best(1) == 4             # raw: nothing has beaten epoch 4's spike
     assert hist.since_best(3) == 0             # smoothed: the last epoch is the best
-    raw, smooth = (CaptionTrainConfig(lr=1.0, lr_decay=0.5, lr_patience=3, smooth=k) for k in (1, 3))
-    assert next_lr(hist, raw) == 0.5 and next_lr(hist, smooth) == 1.0
+    schedule = dict(lr_decay=0.5, lr_patience=3)
+    assert cuts_of(hist.val_bleu4, smooth=1, **schedule)[-1] == 0.5
+    assert cuts_of(hist.val_bleu4, smooth=3, **schedule)[-1] == 1.0
     # a lucky first epoch: the raw signal calls epochs 2-4 a plateau, the smoothed one waits for
     # three epochs to average
-    early = CaptionHistory(val_bleu4=[0.25, 0.14, 0.2, 0.21], lr=[1.0] * 4)
-    assert next_lr(early, raw) == 0.5 and next_lr(early, smooth) == 1.0 and early.since_best(3) == 1
+    early = [0.25, 0.14, 0.2, 0.21]
+    assert cuts_of(early, smooth=1, **schedule)[-1] == 0.5 and cuts_of(early, smooth=3, **schedule)[-1] == 1.0
+    assert CaptionHistory(val_bleu4=early).since_best(3) == 1
     assert CaptionHistory(val_bleu4=[0.3, 0.2], lr=[1.0] * 2).since_best(3) == 0

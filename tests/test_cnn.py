@@ -1,4 +1,5 @@
-"""The homework's CNN, the stacked sweep trainer checked against autograd, training, kernels."""
+"""The homework's CNN, its training at every rate (deterministic, resumable, a rate alone equal to its
+row of a sweep), its kernels and Q2.1's measurements."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,14 +10,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from hw2.common.runtime import threads
 from hw2.fashion.kernels import kernel_grid, plot_kernels
 from hw2.fashion.model import ConvNet, count_parameters
-from hw2.fashion.stacked import StackedConvNets
-from hw2.fashion.train import RateConfig, SweepConfig, lr_key, train_rate, train_sweep
+from hw2.fashion.train import RateConfig, best_rate, lr_key, train_rate, train_sweep
 
 
 def test_the_cnn_has_769930_parameters_in_the_homeworks_layers():
-    net = ConvNet()
+    net = ConvNet(0.3)
     assert count_parameters(net) == 769_930
     shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
     assert shapes["conv1.weight"] == (16, 1, 3, 3) and shapes["conv2.weight"] == (32, 16, 3, 3)
@@ -25,60 +26,9 @@ def test_the_cnn_has_769930_parameters_in_the_homeworks_layers():
 
 
 def test_the_cnn_outputs_log_probabilities():
-    out = ConvNet().eval()(torch.rand(5, 1, 28, 28))
+    out = ConvNet(0.3).eval()(torch.rand(5, 1, 28, 28))
     assert out.shape == (5, 10)
     assert torch.allclose(out.exp().sum(1), torch.ones(5), atol=1e-6)
-
-
-class FixedMaskDropout(torch.nn.Module):
-    def __init__(self, mask):
-        super().__init__()
-        self.mask = mask
-
-    def forward(self, x):
-        return x * self.mask
-
-
-@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
-def test_stacked_sgd_step_equals_autograd_sgd_for_every_rate(weight_decay):
-    torch.manual_seed(0)
-    net = ConvNet(0.3)
-    lrs = [0.001, 0.01, 0.1]
-    stacked = StackedConvNets.replicate(net, len(lrs))
-    gen = torch.Generator().manual_seed(1)
-    batches = [(torch.rand(8, 1, 28, 28, generator=gen), torch.randint(0, 10, (8,), generator=gen),
-                torch.empty(8, 600).bernoulli_(0.7, generator=gen).div_(0.7)) for _ in range(3)]
-    batches.append((torch.rand(3, 1, 28, 28), torch.randint(0, 10, (3,)), None))  # a short last batch
-    references = []
-    for lr in lrs:
-        ref = ConvNet(0.3)
-        ref.load_state_dict(net.state_dict())
-        opt = torch.optim.SGD(ref.parameters(), lr=lr, weight_decay=weight_decay)
-        losses = []
-        for x, y, mask in batches:
-            ref.dropout = FixedMaskDropout(mask) if mask is not None else torch.nn.Identity()
-            opt.zero_grad()
-            loss = F.nll_loss(ref(x), y)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-        references.append((ref, losses))
-    got_losses = [stacked.sgd_step(x, y, mask, torch.tensor(lrs), weight_decay) for x, y, mask in batches]
-    for k, (ref, losses) in enumerate(references):
-        got = stacked.state_dict(k)
-        for name, want in ref.state_dict().items():
-            assert torch.allclose(got[name], want, atol=1e-6, rtol=1e-5), (lrs[k], name)
-        assert np.allclose([g[k].item() for g in got_losses], losses, atol=1e-6)
-
-
-def test_stacked_models_evaluate_like_convnet():
-    torch.manual_seed(3)
-    net = ConvNet().eval()
-    x = torch.rand(7, 1, 28, 28)
-    stacked = StackedConvNets.replicate(net, 2)
-    out = stacked.log_probs(x)
-    assert out.shape == (2, 7, 10)
-    assert torch.allclose(out[0], net(x), atol=1e-5) and torch.allclose(out[1], net(x), atol=1e-5)
 
 
 def tiny_arrays(n=64, seed=0):
@@ -100,13 +50,12 @@ def tiny_arrays(n=64, seed=0):
 
 
 def test_a_training_run_learns_a_tiny_task_and_is_deterministic():
-    cfg = SweepConfig(lrs=[0.05, 0.1], epochs=3, batch_size=8, dropout=0.3, l2_decay=0.0, seed=1)
-    first = train_sweep(tiny_arrays(), cfg, torch.device("cpu"), progress=False)
-    assert all(run.train_loss[-1] < 0.69 for run in first.runs)  # below chance-level NLL of two classes
-    assert max(run.val_acc[-1] for run in first.runs) == 1.0
-    second = train_sweep(tiny_arrays(), cfg, torch.device("cpu"), progress=False)
-    for a, b in zip(first.runs, second.runs):
-        assert a.train_loss == b.train_loss and a.val_acc == b.val_acc and a.test_acc == b.test_acc
+    cfg = RateConfig(lr=0.05, epochs=3, batch_size=8, dropout=0.3, l2_decay=0.0, seed=1)
+    first = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], progress=False)
+    assert all(run.train_loss[-1] < 0.69 for run in first)  # below chance-level NLL of two classes
+    assert max(run.val_acc[-1] for run in first) == 1.0
+    second = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], progress=False)
+    assert all(same_run(a, b) for a, b in zip(first, second))
 
 
 def same_run(a, b) -> bool:
@@ -115,64 +64,69 @@ def same_run(a, b) -> bool:
             and all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict))
 
 
-def test_the_sweep_trains_what_the_plain_autograd_loop_trains():
-    # hw2.fashion.reference is the definition (ConvNet, autograd, torch.optim.SGD); the sweep's
-    # hand-written step must give the same weights, losses and accuracies from the same draws.
-    from hw2.fashion.reference import train_rate_reference
-
+def test_a_rate_is_the_plain_loop_of_convnet_autograd_and_sgd():
+    # the homework's training, written out here as PyTorch's MNIST example does it: train_rate must
+    # compute exactly this (from the same seed: initial weights, batches, dropout masks)
     arrays = tiny_arrays(n=100)  # a short last batch of 4
-    for l2 in (0.0, 0.01):
-        cfg = RateConfig(lr=0.05, epochs=2, batch_size=8, dropout=0.3, l2_decay=l2, seed=2)
-        model, loss, acc = train_rate_reference(arrays, cfg)
-        fast = train_rate(arrays, cfg, torch.device("cpu"), progress=False)
-        for name, want in model.state_dict().items():
-            assert torch.allclose(fast.state_dict[name], want, atol=1e-5, rtol=1e-4), (l2, name)
-        assert np.allclose(fast.train_loss, loss, atol=1e-5) and fast.val_acc == acc
-        assert loss[-1] < loss[0]  # it did train
+    cfg = RateConfig(lr=0.05, epochs=2, batch_size=8, dropout=0.3, l2_decay=0.01, seed=2)
+    x_train, y_train = torch.from_numpy(arrays["x_train"]).unsqueeze(1).float() / 255, torch.from_numpy(arrays["y_train"])
+    with threads(1):  # as train_rate runs
+        torch.manual_seed(cfg.seed)
+        model = ConvNet(cfg.dropout)
+        optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, weight_decay=cfg.l2_decay)
+        shuffle = torch.Generator().manual_seed(cfg.seed)
+        for _ in range(cfg.epochs):
+            model.train()
+            for batch in torch.randperm(len(x_train), generator=shuffle).split(cfg.batch_size):
+                optimizer.zero_grad()
+                F.nll_loss(model(x_train[batch]), y_train[batch]).backward()
+                optimizer.step()
+        x_test, y_test = torch.from_numpy(arrays["x_test"]).unsqueeze(1).float() / 255, torch.from_numpy(arrays["y_test"])
+        test_acc = (model.eval()(x_test).argmax(1) == y_test).double().mean().item()
+    run = train_rate(arrays, cfg, progress=False)
+    for name, want in model.state_dict().items():
+        assert torch.equal(run.state_dict[name], want), name
+    assert run.test_acc == test_acc and run.train_loss[-1] < run.train_loss[0]  # it did train
 
 
-def test_a_rate_alone_equals_its_row_of_a_sweep_whatever_runs_beside_it_and_however_many_threads():
+def test_a_rate_alone_equals_its_row_of_a_sweep_whatever_runs_beside_it():
     arrays = tiny_arrays(n=96)
-    cfg = SweepConfig([0.02, 0.1, 0.05], epochs=2, batch_size=8, dropout=0.3, l2_decay=0.01, seed=4)
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(2)
-        alone = train_sweep(arrays, SweepConfig([0.1], 2, 8, 0.3, 0.01, 4), torch.device("cpu"), progress=False).runs[0]
-        torch.set_num_threads(1)
-        one_by_one = train_sweep(arrays, cfg, torch.device("cpu"), processes=1, progress=False)
-    finally:
-        torch.set_num_threads(threads)
-    side_by_side = train_sweep(arrays, cfg, torch.device("cpu"), processes=2, progress=False)
-    assert [run.lr for run in side_by_side.runs] == cfg.lrs
-    assert same_run(alone, one_by_one.runs[1]) and same_run(alone, side_by_side.runs[1])
-    assert all(same_run(a, b) for a, b in zip(one_by_one.runs, side_by_side.runs))
-    assert not same_run(side_by_side.runs[0], side_by_side.runs[1])  # the rates did differ
+    cfg = RateConfig(lr=0.1, epochs=2, batch_size=8, dropout=0.3, l2_decay=0.01, seed=4)
+    lrs = [0.02, 0.1, 0.05]
+    alone = train_sweep(arrays, cfg, [0.1], progress=False)[0]
+    one_by_one = train_sweep(arrays, cfg, lrs, processes=1, progress=False)
+    side_by_side = train_sweep(arrays, cfg, lrs, processes=2, progress=False)  # one process per rate
+    assert [run.lr for run in side_by_side] == lrs
+    assert same_run(alone, one_by_one[1]) and same_run(alone, side_by_side[1])
+    assert all(same_run(a, b) for a, b in zip(one_by_one, side_by_side))
+    assert not same_run(side_by_side[0], side_by_side[1])  # the rates did differ
+    assert best_rate(side_by_side) == max(range(3), key=lambda k: (side_by_side[k].val_acc[-1], -k))
 
 
 def test_resume_continues_bit_for_bit(tmp_path):
     ckpt = tmp_path / "resume.pt"
     cfg = RateConfig(0.1, 3, 8, 0.3, 0.0, 1)
-    full = train_rate(tiny_arrays(), cfg, torch.device("cpu"), progress=False)
-    part = train_rate(tiny_arrays(), replace(cfg, epochs=2), torch.device("cpu"), resume_path=ckpt, progress=False)
+    full = train_rate(tiny_arrays(), cfg, progress=False)
+    part = train_rate(tiny_arrays(), replace(cfg, epochs=2), resume_path=ckpt, progress=False)
     assert part.resumed_from == 0 and ckpt.is_file()
-    rest = train_rate(tiny_arrays(), cfg, torch.device("cpu"), resume_path=ckpt, progress=False)
+    rest = train_rate(tiny_arrays(), cfg, resume_path=ckpt, progress=False)
     assert rest.resumed_from == 2 and same_run(full, rest)
     # A checkpoint made with other hyperparameters, or of a longer run, is ignored, not resumed.
-    other = train_rate(tiny_arrays(), replace(cfg, dropout=0.2), torch.device("cpu"), resume_path=ckpt, progress=False)
+    other = train_rate(tiny_arrays(), replace(cfg, dropout=0.2), resume_path=ckpt, progress=False)
     assert other.resumed_from == 0
-    train_rate(tiny_arrays(), cfg, torch.device("cpu"), resume_path=ckpt, progress=False)  # a 3-epoch checkpoint
-    shorter = train_rate(tiny_arrays(), replace(cfg, epochs=2), torch.device("cpu"), resume_path=ckpt, progress=False)
+    train_rate(tiny_arrays(), cfg, resume_path=ckpt, progress=False)  # a 3-epoch checkpoint
+    shorter = train_rate(tiny_arrays(), replace(cfg, epochs=2), resume_path=ckpt, progress=False)
     assert shorter.resumed_from == 0 and same_run(shorter, part)
 
 
 def test_a_sweep_resumes_each_rate_from_its_own_checkpoint(tmp_path):
-    cfg = SweepConfig([0.05, 0.1], 2, 8, 0.3, 0.0, 1)
-    full = train_sweep(tiny_arrays(), cfg, torch.device("cpu"), progress=False)
-    train_rate(tiny_arrays(), RateConfig(0.1, 1, 8, 0.3, 0.0, 1), torch.device("cpu"),
-               resume_path=tmp_path / "lr_0_1.pt", progress=False)  # as a sweep killed after lr 0.1's first epoch
-    resumed = train_sweep(tiny_arrays(), cfg, torch.device("cpu"), resume_dir=tmp_path, processes=2, progress=False)
-    assert [run.resumed_from for run in resumed.runs] == [0, 1]
-    assert all(same_run(a, b) for a, b in zip(full.runs, resumed.runs))
+    cfg = RateConfig(0.05, 2, 8, 0.3, 0.0, 1)
+    full = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], progress=False)
+    train_rate(tiny_arrays(), RateConfig(0.1, 1, 8, 0.3, 0.0, 1), resume_path=tmp_path / "lr_0_1.pt",
+               progress=False)  # as a sweep killed after lr 0.1's first epoch
+    resumed = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], resume_dir=tmp_path, processes=2, progress=False)
+    assert [run.resumed_from for run in resumed] == [0, 1]
+    assert all(same_run(a, b) for a, b in zip(full, resumed))
 
 
 def test_rate_keys_hold_no_dots():
@@ -192,7 +146,7 @@ def test_kernel_grid_keeps_every_weight_as_it_is():
 
 
 def test_kernel_figures_are_written(tmp_path):
-    net = ConvNet()
+    net = ConvNet(0.3)
     plot_kernels(tmp_path / "conv1.png", net.conv1.weight, "conv1")
     plot_kernels(tmp_path / "conv2.png", net.conv2.weight, "conv2")
     small, big = Image.open(tmp_path / "conv1.png"), Image.open(tmp_path / "conv2.png")
@@ -220,7 +174,7 @@ def test_q2_1_measurements_on_a_convnet():
     assert moved[0, 0, 3, 1] == 1.0 and moved.sum() == 1.0  # moved 2 down, 1 left; zeros come in
     assert shift(x, 0, 5).sum() == 0.0  # shifted out entirely
     torch.manual_seed(0)
-    net = ConvNet().eval()
+    net = ConvNet(0.3).eval()
     images = torch.rand(8, 1, 28, 28)
     assert conv_commutes_with_shifts(net, images) < 1e-6
     change = change_under_one_pixel_shifts(net, images)

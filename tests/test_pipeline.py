@@ -13,11 +13,12 @@ import zipfile
 from pathlib import Path
 
 import h5py
-import yaml
 import numpy as np
+import pytest
+import yaml
 from PIL import Image
 
-from conftest import env, git_init, needs_fmnist, run, set_params
+from conftest import SYSTEM_FMNIST, copy_repo, env, git_init, needs_fmnist, run, set_params
 from test_report import check_report
 
 SMOKE = {"lr": [0.01, 0.1], "cnn": {"epochs": 2, "limit": 600},
@@ -40,16 +41,38 @@ def stage_error(repo, script, **params) -> str:
     return lines[0]
 
 
-@needs_fmnist
-def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo, tmp_path):
+STAGES = ("download_fashion_mnist", "train_cnn", "dump_kernels", "equivariance", "theory", "unzip_images",
+          "extract_features", "build_vocab", "train_captioner@vanilla", "train_captioner@attention", "evaluate@vanilla",
+          "evaluate@attention", "compare_captioners", "caption_images", "report")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """One copy of the repository with the smoke params after one `dvc repro`, committed: the
+    scenarios below share it, and each leaves it as it found it (:func:`restore`)."""
+    if not (SYSTEM_FMNIST / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"Fashion-MNIST not in {SYSTEM_FMNIST} (make test installs it where apt works)")
+    repo = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
     set_params(repo, **SMOKE)
     git_init(repo)
     out = run(["dvc", "repro"], repo).stdout
-    for stage in ("download_fashion_mnist", "train_cnn", "dump_kernels", "equivariance", "unzip_images", "extract_features",
-                  "build_vocab", "train_captioner@vanilla", "train_captioner@attention", "evaluate@vanilla",
-                  "evaluate@attention", "compare_captioners", "caption_images", "report"):
-        assert f"Running stage '{stage}'" in out
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "a run of the smoke params"], repo)
+    run(["git", "tag", "smoke-run"], repo)
+    return repo, out
 
+
+def restore(repo) -> None:
+    """Back to the committed smoke run: its files, and its outputs from DVC's cache."""
+    run(["git", "reset", "-q", "--hard", "smoke-run"], repo)
+    run(["git", "clean", "-qfd", "--", "src", "stages", "data/weights"], repo)
+    run(["dvc", "checkout", "--force", "-q"], repo)
+
+
+def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
+    repo, out = smoke
+    for stage in STAGES:
+        assert f"Running stage '{stage}'" in out
     metrics = json.loads((repo / "metrics/cnn.json").read_text())
     assert metrics["n_params"] == 769_930
     assert set(metrics["rates"]) == {"lr_0_01", "lr_0_1"}
@@ -57,6 +80,7 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo, tmp_path)
     best = metrics["rates"][f"lr_{str(metrics['best_lr']).replace('.', '_')}"]
     assert metrics["best_val_acc"] == best["val_acc"] == max(r["val_acc"] for r in metrics["rates"].values())
     assert metrics["images"] == {"train": 600, "val": 600, "test": 600}
+    assert metrics["kernels"].startswith("portable: PyTorch AVX2, MKL COMPATIBLE") and metrics["threads"] == 1
     assert 0.3 < metrics["best_test_acc"] <= 1.0  # two epochs on 600 images learn something
     for name in ("lr_0_01.pt", "lr_0_1.pt", "best.pt"):
         assert (repo / "models/cnn" / name).stat().st_size > 3_000_000  # 769,930 float32 weights
@@ -79,7 +103,8 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo, tmp_path)
     assert dataset["dataset"] == "synthetic" and dataset["synthetic"] is True
     assert sum(dataset["images"].values()) == 27 and dataset["captions"] == 135
     assert len(list((repo / "data/images").glob("*.tif"))) == 27
-    assert json.loads((repo / "metrics/features.json").read_text())["encoder_weights"] == "random"
+    features = json.loads((repo / "metrics/features.json").read_text())
+    assert features["encoder_weights"] == "random" and features["precision"] == "float32" and features["threads"] == 2
     with h5py.File(repo / "data/features/features.h5") as h5:
         assert h5["features"].shape == (27, 49, 512)
     vocab = json.loads((repo / "data/vocab/vocab.json").read_text())
@@ -88,6 +113,7 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo, tmp_path)
         trained = json.loads((repo / f"metrics/captioner_{kind}.json").read_text())
         assert trained["epochs_run"] == 2 and 1 <= trained["best_epoch"] <= 2
         assert trained["final_lr"] > 0 and trained["lr_cuts"] >= 0
+        assert trained["precision"] == "float32" and trained["kernels"].startswith("portable")
         for name in ("train_loss", "val_bleu4", "lr"):  # logged with DVCLive: one row per epoch, no timestamps
             rows = (repo / f"plots/captioner/{kind}/metrics/{name}.tsv").read_text().splitlines()
             assert rows[0] == f"step\t{name}" and [r.split("\t")[0] for r in rows[1:]] == ["1", "2"]
@@ -114,17 +140,16 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo, tmp_path)
     report = check_report(repo)  # every section, every image link resolving
     assert "5.tif**: " + generated["5.tif"] in report and "SYNTHETIC demo set" in report
 
-    # Nothing changed: a dry run reports everything up to date and a real one runs nothing.
+
+def test_after_a_run_nothing_is_stale_and_dvc_shows_the_metrics_and_plots(smoke, tmp_path):
+    repo, _ = smoke
     dry = run(["dvc", "repro", "--dry"], repo)
     assert "Running stage" not in dry.stdout and "Data and pipelines are up to date" in dry.stdout
-    again = run(["dvc", "repro"], repo)
-    assert "Running stage" not in again.stdout
-    check_dependencies_and_the_lock_gate(repo)
-    check_push_then_pull_into_a_fresh_clone(repo, tmp_path)
-
+    assert "Running stage" not in run(["dvc", "repro"], repo).stdout
+    assert "matches" in run(["python", "tools/check_lock.py"], repo).stdout
     shown = run(["dvc", "metrics", "show", "--json"], repo).stdout
     assert "best_test_acc" in shown and "rates" in shown
-    html = repo / "plot_html"
+    html = tmp_path / "plot_html"
     run(["dvc", "plots", "show", "-o", str(html)], repo)
     page = (html / "index.html").read_text()
     for title in ("Training loss per epoch (best learning rate)", "Validation accuracy per epoch (best learning rate)",
@@ -135,42 +160,70 @@ def test_smoke_repro_then_up_to_date_then_single_rate_experiment(repo, tmp_path)
     for image in ("plots_captioner_curves.png", "plots_captions_captions.png", "plots_captions_attention_1.png"):
         assert image in page and (html / "static" / f"workspace_{image}").is_file()
 
-    # `dvc exp run -S lr=0.1` works as typed and trains just that rate, to the same numbers, digit
-    # for digit, as the rate's row of the two-rate sweep.
+
+def test_a_single_rate_experiment_reproduces_its_row_of_the_sweep(smoke):
+    """`dvc exp run -S lr=0.1` works as typed and trains just that rate, to the same numbers, digit
+    for digit, as the rate's row of the two-rate sweep; `dvc metrics diff` names every metric by
+    keys that lead back to one value."""
+    repo, _ = smoke
     swept = json.loads((repo / "metrics/cnn.json").read_text())["rates"]["lr_0_1"]
-    run(["dvc", "exp", "run", "-S", "lr=0.1", "-n", "only-0.1"], repo)
-    exp_metrics = json.loads((repo / "metrics/cnn.json").read_text())
-    assert set(exp_metrics["rates"]) == {"lr_0_1"} and exp_metrics["best_lr"] == 0.1
-    assert exp_metrics["rates"]["lr_0_1"] == swept
-    table = run(["dvc", "exp", "show", "--json"], repo).stdout
-    assert "only-0.1" in table
-    # `dvc metrics diff` (and the columns of `dvc exp show`) name a metric by its keys joined with
-    # dots: every name must lead back to one value, so no key may hold a dot (lr_0_1, not 0.1).
-    diff = json.loads(run(["dvc", "metrics", "diff", "--all", "--json"], repo).stdout)
-    assert {"metrics/cnn.json", "metrics/captioning.json", "metrics/theory.json"} <= set(diff)
-    for path, names in diff.items():
-        doc = json.loads((repo / path).read_text())
-        for name, change in names.items():
-            if change.get("new") is None:  # in HEAD only (the rates this experiment did not train)
-                continue
-            value = doc
-            for key in name.split("."):
-                assert isinstance(value, dict) and key in value, (path, name)
-                value = value[key]
-            assert value == change["new"], (path, name)
-    assert diff["metrics/cnn.json"]["best_lr"]["new"] == 0.1
-    check_queued_experiments_equal_the_same_run_one_by_one(repo)
+    try:
+        out = run(["dvc", "exp", "run", "-S", "lr=0.1", "-n", "only-0.1"], repo).stdout
+        assert {s for s in STAGES if f"Running stage '{s}'" in out} == {"train_cnn", "dump_kernels", "equivariance",
+                                                                         "report"}, out
+        exp_metrics = json.loads((repo / "metrics/cnn.json").read_text())
+        assert set(exp_metrics["rates"]) == {"lr_0_1"} and exp_metrics["best_lr"] == 0.1
+        assert exp_metrics["rates"]["lr_0_1"] == swept
+        assert "only-0.1" in run(["dvc", "exp", "show", "--json"], repo).stdout
+        # `dvc metrics diff` (and the columns of `dvc exp show`) name a metric by its keys joined with
+        # dots: every name must lead back to one value, so no key may hold a dot (lr_0_1, not 0.1).
+        diff = json.loads(run(["dvc", "metrics", "diff", "--all", "--json"], repo).stdout)
+        assert {"metrics/cnn.json", "metrics/captioning.json", "metrics/theory.json"} <= set(diff)
+        for path, names in diff.items():
+            doc = json.loads((repo / path).read_text())
+            for name, change in names.items():
+                if change.get("new") is None:  # in HEAD only (the rates this experiment did not train)
+                    continue
+                value = doc
+                for key in name.split("."):
+                    assert isinstance(value, dict) and key in value, (path, name)
+                    value = value[key]
+                assert value == change["new"], (path, name)
+        assert diff["metrics/cnn.json"]["best_lr"]["new"] == 0.1
+    finally:
+        restore(repo)
+
+
+def test_each_numeric_stage_rerun_in_fresh_processes_writes_the_same_bytes(smoke):
+    """The same machine, every run: the training stages (and the features) forced to run twice more,
+    each time in new processes, write the bytes of the first run: every model, feature file,
+    metric and plot (dvc.lock's digests and git's view of metrics/ and plots/ unchanged)."""
+    repo, _ = smoke
+    stages = ["train_cnn", "extract_features", "train_captioner@vanilla", "train_captioner@attention"]
+    try:
+        for _ in range(2):
+            out = run(["dvc", "repro", "--force", "--single-item", *stages], repo).stdout
+            assert out.count("Running stage") == 4, out
+            assert run(["git", "status", "--porcelain"], repo).stdout == "", "the rerun wrote other bytes"
+    finally:
+        restore(repo)
 
 
 def stale(repo) -> set[str]:
     return set(json.loads(run(["dvc", "status", "--json"], repo).stdout))
 
 
+def test_a_change_to_a_file_makes_exactly_the_stages_that_read_it_stale(smoke):
+    """A change to a file makes exactly the stages that read it stale, and the CI gate
+    (tools/check_lock.py) names them until they are rerun."""
+    repo, _ = smoke
+    try:
+        check_dependencies_and_the_lock_gate(repo)
+    finally:
+        restore(repo)
+
+
 def check_dependencies_and_the_lock_gate(repo):
-    """After a full run: a change to a file makes exactly the stages that read it stale, and the CI
-    gate (tools/check_lock.py) names them until they are rerun."""
-    gate = run(["python", "tools/check_lock.py"], repo)
-    assert "matches" in gate.stdout
     # A weights file put where the encoder takes its weights from is a dependency of the features.
     (repo / "data/weights/mine.pth").write_bytes(b"new weights")
     assert stale(repo) == {"extract_features"}
@@ -200,13 +253,20 @@ def check_dependencies_and_the_lock_gate(repo):
     assert "matches" in run(["python", "tools/check_lock.py"], repo).stdout
 
 
-def check_push_then_pull_into_a_fresh_clone(repo, tmp_path):
+def test_the_results_travel_through_a_remote_to_a_fresh_clone(smoke, tmp_path):
     """The results travel through a DVC remote (here a local folder): a fresh clone pulls every output
     and has nothing to run; its plots and report work."""
+    repo, _ = smoke
+    try:
+        check_push_then_pull_into_a_fresh_clone(repo, tmp_path)
+    finally:
+        restore(repo)
+
+
+def check_push_then_pull_into_a_fresh_clone(repo, tmp_path):
     store = tmp_path / "dvc-store"
     run(["dvc", "remote", "add", "--default", "store", str(store)], repo)
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-qm", "a run of the smoke params"], repo)
+    run(["git", "commit", "-qam", "a remote"], repo)  # the clones below are made of the commit
     run(["dvc", "push"], repo)
     clone = tmp_path / "clone"
     run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
@@ -251,41 +311,36 @@ def experiment_metrics(repo, name: str) -> dict:
     return found
 
 
-def check_queued_experiments_equal_the_same_run_one_by_one(repo):
-    """Two experiments queued and run by two workers side by side (each given one of the two cores,
-    by default) give the numbers of the same two experiments run one after the other."""
-    run(["git", "checkout", "--", "."], repo)  # back to the committed run (lr [0.01, 0.1]) ...
-    run(["dvc", "checkout", "--force"], repo)  # ... whose outputs are in the cache
+def test_queued_experiments_run_side_by_side_give_the_numbers_of_the_same_runs_one_by_one(smoke):
+    """Two experiments queued and run by two workers side by side give the numbers of the same
+    training run one at a time: the committed smoke run's row of lr 0.1 (a rate alone equals its
+    row of a sweep, tests/test_cnn.py)."""
+    repo, _ = smoke
+    one_by_one = json.loads((repo / "metrics/cnn.json").read_text())["rates"]["lr_0_1"]
     experiments = {"q-two-rates": "lr=[0.05,0.1]", "q-one-rate": "lr=0.1"}
-    alone = {"q-two-rates": None, "q-one-rate": "only-0.1"}  # run one by one before (in the workspace)
-    for name, setting in experiments.items():
-        run(["dvc", "exp", "run", "--queue", "-S", setting, "-n", name], repo)
-    # Not through pipes: DVC's queue workers inherit the starting command's stdout and stderr and keep
-    # them open while they live, so reading them to the end would wait for the workers to exit.
-    started = subprocess.run(["dvc", "queue", "start", "-j", "2"], cwd=repo, env=env(), timeout=120,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert started.returncode == 0
-    deadline = time.time() + 400
-    while True:
-        status = run(["dvc", "queue", "status"], repo).stdout
-        if not any(word in status for word in ("Queued", "Running")):
-            break
-        assert time.time() < deadline, status
-        time.sleep(3)
-    assert status.count("Success") == 2, status
-    cores = len(os.sched_getaffinity(0))
-    for name in experiments:
-        log = run(["dvc", "queue", "logs", name], repo).stdout
-        assert f"{max(1, cores // 2)} core(s)" in log, log[-3000:]  # two workers share the cores
-    subprocess.run(["dvc", "queue", "stop"], cwd=repo, env=env(), timeout=120,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # no idle worker outlives the test
-    for name, setting in experiments.items():
-        if alone[name] is None:
-            one = run(["dvc", "exp", "run", "-S", setting, "-n", f"{name}-alone"], repo).stdout
-            assert f"{cores} core(s)" in one
-            alone[name] = f"{name}-alone"
-        queued, single = experiment_metrics(repo, name), experiment_metrics(repo, alone[name])
-        assert queued["rates"] == single["rates"] and queued["best_lr"] == single["best_lr"], (queued, single)
+    try:
+        for name, setting in experiments.items():
+            run(["dvc", "exp", "run", "--queue", "-S", setting, "-n", name], repo)
+        # Not through pipes: DVC's queue workers inherit the starting command's stdout and stderr and
+        # keep them open while they live, so reading them to the end would wait for the workers to exit.
+        started = subprocess.run(["dvc", "queue", "start", "-j", "2"], cwd=repo, env=env(), timeout=120,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert started.returncode == 0
+        deadline = time.time() + 400
+        while True:
+            status = run(["dvc", "queue", "status"], repo).stdout
+            if not any(word in status for word in ("Queued", "Running")):
+                break
+            assert time.time() < deadline, status
+            time.sleep(3)
+        assert status.count("Success") == 2, status
+        for name in experiments:
+            assert experiment_metrics(repo, name)["rates"]["lr_0_1"] == one_by_one, name
+        assert set(experiment_metrics(repo, "q-two-rates")["rates"]) == {"lr_0_05", "lr_0_1"}
+    finally:
+        subprocess.run(["dvc", "queue", "stop"], cwd=repo, env=env(), timeout=120,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # no idle worker outlives the test
+        restore(repo)
 
 
 def unsafe_zip(path):

@@ -10,7 +10,8 @@ from conftest import git_init, run, set_params
 from hw2.document import Code, Heading, Image, Para, Table, to_html, to_markdown
 
 SECTIONS = ("## Question 1", "### Q1.1 and Q1.2: parameters", "### Q1.3", "## Question 2", "### Q2.1", "### Q2.2",
-            "### Q2.3", "## Question 3", "### Q3.1", "### Test metrics", "### Three images captioned")
+            "### Q2.3", "## Question 3", "### Q3.1", "### Test metrics", "### Three images captioned",
+            "## Appendix: the parameters of this run (params.yaml)")
 
 
 def test_markdown_and_html_render_the_same_blocks():
@@ -31,8 +32,9 @@ def check_report(repo) -> str:
     """Every section present; every image link of REPORT.md resolving to a file, and REPORT.html
     holding those very files, inlined (one self-contained file)."""
     report = (repo / "REPORT.md").read_text()
-    for section in SECTIONS:
-        assert section in report, section
+    found = [report.find(section) for section in SECTIONS]
+    assert -1 not in found and found == sorted(found), dict(zip(SECTIONS, found))  # all, in order: params last
+    assert report.find("```") > report.find("## Question 3")  # no listing before the answers
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
     assert len(links) >= 12 and all((repo / link).is_file() for link in links), links
     page = (repo / "REPORT.html").read_text()

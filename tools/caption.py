@@ -39,7 +39,7 @@ def caption(args) -> int:
     from hw2.captioning.figures import captioned_image
     from hw2.captioning.vocab import load_vocabulary
     from hw2.common.errors import InputError
-    from hw2.common.runtime import configure_threads
+    from hw2.common.runtime import use_kernels
 
     try:
         missing = [p for p in args.images if not p.is_file()]
@@ -52,9 +52,9 @@ def caption(args) -> int:
                 raise InputError(f"{needed.relative_to(ROOT)}: not found; run `make repro` (or `dvc repro`) first")
         features = json.loads(made.read_text())
         weights = features["encoder_weights"]  # what extract_features loaded: imagenet, random or a path
+        use_kernels(features["precision"])  # the encoder's arithmetic and kernels, as extract_features ran it
         encoder = build_encoder({"imagenet": "IMAGENET1K_V1", "random": "none"}.get(weights, str(ROOT / weights)),
                                 ROOT / "data" / "weights")
-        configure_threads()
         vocab, _ = load_vocabulary(ROOT / "data" / "vocab" / "vocab.json")
         feats = encode_files(encoder, args.images, features["image_size"], features["precision"],
                              dtype=params["encoder"]["dtype"])

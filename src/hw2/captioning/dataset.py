@@ -20,10 +20,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..common.atomic import write_json
-from ..common.errors import InputError
+from ..common.errors import InputError, explain
 
 SPLITS = ("train", "val", "test")
-IMAGE_SUFFIXES = (".tif", ".tiff", ".jpg", ".jpeg", ".png")
 
 
 @dataclass
@@ -51,54 +50,38 @@ def tokenize(raw: str) -> list[str]:
 
 class _Sentence(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
-    tokens: list[str] | None = None
-    raw: str | None = None
+    tokens: Annotated[list[Annotated[str, Field(description="a word (a string)")]] | None,
+                      Field(description="a list of words")] = None
+    raw: Annotated[str | None, Field(description="text")] = None
 
 
 class _Image(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
-    filename: Annotated[str, Field(min_length=1)]
-    split: Literal["train", "val", "test", "restval"]
-    sentences: Annotated[list[_Sentence], Field(min_length=1)]
+    filename: Annotated[str, Field(min_length=1, description="a file name")]
+    split: Annotated[Literal["train", "val", "test", "restval"], Field(description="train, val or test")]
+    sentences: Annotated[list[Annotated[_Sentence, Field(
+        description="an object with 'tokens' (a list of words) or 'raw' text")]],
+        Field(min_length=1, description="a non-empty list of sentences")]
 
 
 class _CaptionFile(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
-    images: list[_Image]
-    dataset: str | None = None
-
-
-_WHAT = {  # what a field must be, for the messages
-    "filename": "a file name", "split": "train, val or test", "sentences": "a non-empty list of sentences",
-    "tokens": "a list of words", "raw": "text", "images": "a list of images", "dataset": "a name",
-}
+    images: list[Annotated[_Image, Field(description="an object with a filename, a split and sentences")]]
+    dataset: Annotated[str | None, Field(description="a name")] = None
 
 
 def _explain(path: Path, data, error: ValidationError) -> str:
-    """The first problem of the file as one line: the file, the image and the sentence named."""
+    """The first problem of the file as one line, naming the image (and its file name) at fault."""
     first = error.errors(include_url=False)[0]
-    loc, given, kind = first["loc"], first.get("input"), first["type"]
-    if not loc or loc == ("images",):
+    loc = first["loc"]
+    if loc in ((), ("images",)):
         return f"{path}: no 'images' list (expected the Karpathy format of UCM/Sydney/RSICD captions)"
-    where = str(path)
-    if loc[0] == "images" and len(loc) > 1:
-        entry = data["images"][loc[1]]
-        name = entry.get("filename") if isinstance(entry, dict) else None
-        where += f": images[{loc[1]}]" + (f" ({name})" if isinstance(name, str) and name else "")
-        loc = loc[2:]
-    if not loc:
-        return f"{where} must be an object with a filename, a split and sentences, not {given!r}"
-    field = ".".join(f"[{p}]" if isinstance(p, int) else p for p in loc).replace(".[", "[")
-    if kind == "missing":
-        return f"{where}: has no {field}"
-    if kind == "too_short" and loc == ("sentences",):
-        return f"{where}: has no sentences"
-    if kind == "model_type" and loc[0] == "sentences":
-        return f"{where}: {field} must be an object with 'tokens' (a list of words) or 'raw' text, not {given!r}"
-    if isinstance(loc[-1], int):  # an item of a list: a word of a sentence
-        return f"{where}: {field} must be a word (a string), not {given!r}"
-    names = [p for p in loc if isinstance(p, str)]
-    return f"{where}: {field} must be {_WHAT.get(names[-1], 'valid')}, not {given!r}"
+    if loc[0] != "images" or len(loc) == 2:
+        return explain(first, _CaptionFile, str(path))
+    entry = data["images"][loc[1]]
+    name = entry.get("filename") if isinstance(entry, dict) else None
+    where = f"{path}: images[{loc[1]}]" + (f" ({name})" if isinstance(name, str) and name else "")
+    return explain({**first, "loc": loc[2:]}, _Image, where)
 
 
 def load_caption_set(path: Path) -> CaptionSet:

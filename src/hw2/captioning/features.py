@@ -10,8 +10,6 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
 import h5py
 import numpy as np
 import torch
@@ -114,23 +112,6 @@ def _load_state(net: nn.Module, path: Path) -> None:
         net.load_state_dict(state.get("state_dict", state) if isinstance(state, dict) else state)
     except Exception as exc:
         raise InputError(f"{path}: not a ResNet-18 state dict ({why_unloadable(exc)})") from None
-
-
-def encoder_probe(encoder: Encoder, image_size: int, batch_size: int,
-                  device: torch.device | str = "cpu") -> Callable[[bool], None]:
-    """One batch through the encoder as :func:`extract_features` runs it (random pixels: the
-    speed does not depend on them), in bfloat16 autocast when called with True: for
-    :func:`hw2.common.precision.resolve_precision`."""
-    device = torch.device(device)
-    net = encoder.net.to(device, memory_format=torch.channels_last)
-    pixels = torch.randn(batch_size, 3, image_size, image_size, generator=torch.Generator().manual_seed(0))
-    pixels = pixels.to(device).contiguous(memory_format=torch.channels_last)
-
-    @torch.inference_mode()
-    def step(bfloat16: bool) -> None:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
-            net(pixels)
-    return step
 
 
 def image_transform(size: int) -> transforms.Compose:

@@ -43,14 +43,6 @@ class Attention(nn.Module):
         return (alpha.unsqueeze(2) * features).sum(dim=1), alpha
 
 
-def _autocast(t: torch.Tensor | None) -> torch.Tensor | None:
-    """``t`` in autocast's lower precision when autocast is on: autocast caches the casts of
-    parameters, not of tensors made from them, which it would cast again at every step."""
-    if t is None or not torch.is_autocast_enabled(t.device.type):
-        return t
-    return t.to(torch.get_autocast_dtype(t.device.type))
-
-
 class Decoder(nn.Module):
     """What both decoders share. Subclasses define ``step(features, word, state, projected)``:
     one LSTM step for the previous ``word`` (B,) → scores (B, V), new (h, c), alpha (B, R) | None."""
@@ -71,44 +63,8 @@ class Decoder(nn.Module):
         return torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))
 
     def forward(self, features: torch.Tensor, captions: torch.Tensor, lengths: torch.Tensor) -> DecoderOutput:
-        """Teacher forcing. The same arithmetic as calling ``step`` for each word, arranged for
-        speed on a CPU: what does not depend on the previous step (the word embeddings' share of
-        the LSTM gates, and ``fc`` over every hidden state) is one large matrix product outside
-        the loop, and the loop multiplies h once by all the matrices that take it."""
-        lengths, order = lengths.sort(descending=True)
-        features, captions = features[order], captions[order]
-        decode_lengths = (lengths - 1).tolist()
-        steps = max(decode_lengths)
-        live = [sum(length > t for length in decode_lengths) for t in range(steps)]  # sequences still decoding
-        B, R = features.shape[:2]
-        cell = self.decode_step
-        embed_dim = self.embedding.embedding_dim
-        word_gates = F.linear(self.embedding(captions[:, :steps]), cell.weight_ih[:, :embed_dim],
-                              cell.bias_ih + cell.bias_hh).unbind(1)                         # T × (B, 4D)
-        recurrent = [_autocast(w) for w in self.recurrent_weights()]
-        projected = self.precompute(features)
-        h, c = self.init_state(features)
-        hs, alphas = [], []
-        for t, n in enumerate(live):
-            h, c = h[:n], c[:n]
-            gates, alpha = self.gates_from(features[:n], h, None if projected is None else projected[:n], recurrent)
-            i, f, g, o = (word_gates[t][:n] + gates).float().chunk(4, dim=1)  # the state stays float32
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            h = torch.sigmoid(o) * torch.tanh(c)
-            hs.append(F.pad(h, (0, 0, 0, B - n)))
-            if alpha is not None:
-                alphas.append(F.pad(alpha, (0, 0, 0, B - n)))
-        mask = torch.arange(steps, device=features.device)[None] < (lengths - 1)[:, None]      # (B, T)
-        hidden = torch.stack(hs, dim=1)                                                      # (B, T, D)
-        scores = hidden.new_zeros(B, steps, self.vocab_size)
-        scores[mask] = self.fc(self.dropout(hidden[mask])).to(scores.dtype)
-        return DecoderOutput(scores, captions[:, 1:steps + 1], decode_lengths,
-                             torch.stack(alphas, dim=1) if alphas else None, order)
-
-    def forward_stepwise(self, features: torch.Tensor, captions: torch.Tensor, lengths: torch.Tensor) -> DecoderOutput:
-        """Teacher forcing the plain way, as the homework and sgrvinod's tutorial write it:
-        :meth:`step` for each word, over the sequences still decoding. :meth:`forward` computes
-        the same (tests/test_captioning_models.py) faster (bench/decoder_forward.py)."""
+        """Teacher forcing, as the homework and sgrvinod's tutorial write it: the captions sorted
+        by length, then :meth:`step` for each word over the sequences still decoding."""
         lengths, order = lengths.sort(descending=True)
         features, captions = features[order], captions[order]
         decode_lengths = (lengths - 1).tolist()
@@ -118,7 +74,7 @@ class Decoder(nn.Module):
         h, c = self.init_state(features)
         scores, alphas = [], []
         for t in range(steps):
-            n = sum(length > t for length in decode_lengths)
+            n = sum(length > t for length in decode_lengths)  # sequences still decoding
             s, (h, c), alpha = self.step(features[:n], captions[:n, t], (h[:n], c[:n]),
                                          None if projected is None else projected[:n])
             scores.append(F.pad(s, (0, 0, 0, B - n)))
@@ -127,16 +83,6 @@ class Decoder(nn.Module):
         return DecoderOutput(torch.stack(scores, dim=1), captions[:, 1:steps + 1], decode_lengths,
                              torch.stack(alphas, dim=1) if alphas else None, order)
 
-    def recurrent_weights(self):
-        """(weight, bias) of every linear map that takes the previous hidden state, stacked (and,
-        for attention, the LSTM's input weights for the context), sliced once per forward pass:
-        a slice taken at each step would cost a weight-sized gradient at each step."""
-        return self.decode_step.weight_hh, None
-
-    def gates_from(self, features, h, projected, recurrent):
-        """The LSTM gates' share that does not come from the word (B, 4D), and alpha | None."""
-        return F.linear(h, *recurrent), None
-
     def precompute(self, features):
         return None
 
@@ -144,8 +90,7 @@ class Decoder(nn.Module):
 class DecoderRNN(Decoder):
     """Vanilla decoder: LSTMCell over word embeddings; hidden state → dropout → fc → scores."""
 
-    def __init__(self, vocab_size: int, embed_dim: int = 256, decoder_dim: int = 512, encoder_dim: int = 512,
-                 dropout: float = 0.5):
+    def __init__(self, vocab_size: int, embed_dim: int, decoder_dim: int, encoder_dim: int, dropout: float):
         super().__init__(vocab_size, embed_dim, decoder_dim, encoder_dim, dropout)
         self.decode_step = nn.LSTMCell(embed_dim, decoder_dim)
 
@@ -160,8 +105,8 @@ class DecoderWithAttention(Decoder):
 
     attends = True
 
-    def __init__(self, vocab_size: int, embed_dim: int = 256, decoder_dim: int = 512, encoder_dim: int = 512,
-                 attention_dim: int = 256, dropout: float = 0.5, gate: bool = True):
+    def __init__(self, vocab_size: int, embed_dim: int, decoder_dim: int, encoder_dim: int, attention_dim: int,
+                 dropout: float, gate: bool = True):
         super().__init__(vocab_size, embed_dim, decoder_dim, encoder_dim, dropout)
         self.attention = Attention(encoder_dim, decoder_dim, attention_dim)
         self.f_beta = nn.Linear(decoder_dim, encoder_dim) if gate else None
@@ -169,24 +114,6 @@ class DecoderWithAttention(Decoder):
 
     def precompute(self, features):
         return self.attention.encoder_att(features)
-
-    def recurrent_weights(self):
-        att, cell = self.attention.decoder_att, self.decode_step
-        weights = [att.weight, cell.weight_hh] + ([self.f_beta.weight] if self.f_beta is not None else [])
-        biases = [att.bias, torch.zeros_like(cell.bias_hh)] + ([self.f_beta.bias] if self.f_beta is not None else [])
-        embed_dim = self.embedding.embedding_dim
-        return torch.cat(weights), torch.cat(biases), self.decode_step.weight_ih[:, embed_dim:]
-
-    def gates_from(self, features, h, projected, recurrent):
-        a, g = self.attention.decoder_att.out_features, self.decode_step.weight_hh.shape[0]
-        weight, bias, context_weight = recurrent
-        z = F.linear(h, weight, bias)
-        scores = self.attention.full_att(F.relu(projected + z[:, None, :a])).squeeze(2)      # (B, R)
-        alpha = scores.softmax(dim=1)
-        context = torch.bmm(alpha.unsqueeze(1), features).squeeze(1)                          # (B, E)
-        if self.f_beta is not None:
-            context = torch.sigmoid(z[:, a + g:]) * context
-        return F.linear(context, context_weight) + z[:, a:a + g], alpha
 
     def step(self, features, word, state, projected=None):
         h, c = state
@@ -209,8 +136,8 @@ def caption_loss(out: DecoderOutput, alpha_c: float = 0.0) -> torch.Tensor:
     return loss
 
 
-def build_decoder(kind: str, vocab_size: int, encoder_dim: int, embed_dim: int = 256, decoder_dim: int = 512,
-                  attention_dim: int = 256, dropout: float = 0.5) -> Decoder:
+def build_decoder(kind: str, vocab_size: int, encoder_dim: int, embed_dim: int, decoder_dim: int,
+                  attention_dim: int, dropout: float) -> Decoder:
     """The ``vanilla`` or ``attention`` decoder."""
     if kind == "vanilla":
         return DecoderRNN(vocab_size, embed_dim, decoder_dim, encoder_dim, dropout)

@@ -1,6 +1,6 @@
-"""Training a caption decoder: teacher forcing, validation BLEU-4 each epoch, the best epoch
-kept, the learning rate cut when validation BLEU-4 stalls, early stopping, and a checkpoint per
-epoch to resume a killed run bit for bit."""
+"""Training a caption decoder: teacher forcing, validation BLEU-4 each epoch, the best epoch kept,
+the learning rate cut when validation BLEU-4 stalls (``ReduceLROnPlateau``), early stopping, and a
+checkpoint per epoch to resume a killed run bit for bit."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 from tqdm import tqdm
 
 from ..common.resume import load_resume, run_key, save_resume
@@ -18,52 +19,36 @@ from .models import Decoder, build_decoder, caption_loss
 from .scoring import bleu
 
 
-@dataclass
+@dataclass(frozen=True)
 class CaptionTrainConfig:
-    model: str = "attention"      # vanilla | attention
-    embed_dim: int = 256
-    decoder_dim: int = 512
-    attention_dim: int = 256
-    dropout: float = 0.5
-    lr: float = 4e-4
-    batch_size: int = 32
-    epochs: int = 20
-    patience: int = 5             # epochs without a better (smoothed) validation BLEU-4 before stopping
-    lr_decay: float = 1.0         # the learning rate is multiplied by this after lr_patience epochs
-    lr_patience: int = 3          # without a better (smoothed) validation BLEU-4 (since the best or the last cut)
-    smooth: int = 1               # epochs averaged into the signal the schedule and early stopping watch
-    grad_clip: float = 5.0
-    alpha_c: float = 1.0          # doubly stochastic attention regulariser (attention model only)
-    seed: int = 0
-    precision: str = "float32"    # float32 | bfloat16: the arithmetic of the training forward pass
-    device: str = "cpu"           # cpu | cuda: where the decoder trains (results differ between the two)
+    """Everything a decoder's training is a function of (with the data), named as the keys of
+    params.yaml's ``captioning.decoder`` and ``captioning.train`` sections, which set them all."""
+    model: str          # vanilla | attention
+    embed_dim: int
+    decoder_dim: int
+    attention_dim: int
+    dropout: float
+    lr: float
+    batch_size: int
+    epochs: int
+    smooth: int         # epochs averaged into the validation BLEU-4 the schedule and early stopping watch
+    patience: int       # epochs without a better (smoothed) validation BLEU-4 before stopping
+    lr_decay: float     # the learning rate is multiplied by this (1: never) after
+    lr_patience: int    # this many epochs without a better (smoothed) validation BLEU-4
+    grad_clip: float
+    alpha_c: float      # doubly stochastic attention regulariser (attention decoder only)
+    seed: int
+    precision: str      # float32 | bfloat16: the arithmetic of the training forward pass
+    device: str         # cpu | cuda
 
     def key(self, digest: str) -> str:
+        """What a resume checkpoint must have been made with (a longer or more patient run is the
+        shorter one continued)."""
         return run_key({k: v for k, v in asdict(self).items() if k not in ("epochs", "patience")}, digest)
 
     def build(self, vocab_size: int, encoder_dim: int) -> Decoder:
         return build_decoder(self.model, vocab_size, encoder_dim, self.embed_dim, self.decoder_dim,
                              self.attention_dim, self.dropout)
-
-
-def training_probe(cfg: CaptionTrainConfig, vocab_size: int, data: CaptionData) -> Callable[[bool], None]:
-    """One training step (forward, loss, backward) of a fresh ``cfg.model`` on the first
-    ``cfg.batch_size`` training captions, in bfloat16 autocast when called with True: for
-    :func:`hw2.common.precision.resolve_precision`. Call it before :func:`train_captioner`, which
-    seeds the generators its run draws from."""
-    device = torch.device(cfg.device)
-    model = cfg.build(vocab_size, data.features.shape[2]).to(device).train()
-    rows = torch.nonzero(data.split == 0).squeeze(1)[:cfg.batch_size]
-    n = int(data.lengths[rows].max())
-    features = data.features[data.image[rows]].float().to(device)
-    tokens, lengths = data.tokens[rows, :n].to(device), data.lengths[rows].to(device)
-
-    def step(bfloat16: bool) -> None:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
-            loss = caption_loss(model(features, tokens, lengths), cfg.alpha_c if cfg.model == "attention" else 0.0)
-        model.zero_grad()
-        loss.backward()
-    return step
 
 
 @torch.no_grad()
@@ -98,20 +83,15 @@ class CaptionHistory:
         """The epochs after which the learning rate was cut (the next one trained with less)."""
         return [e for e in range(1, len(self.lr)) if self.lr[e] < self.lr[e - 1]]
 
-    def since_cut(self) -> int:
-        """Epochs since the learning rate was last cut (all of them when it never was)."""
-        return len(self.lr) - max(self.cuts(), default=0)
 
-
-def next_lr(hist: CaptionHistory, cfg: CaptionTrainConfig) -> float:
-    """The learning rate of the next epoch: the last one, times ``cfg.lr_decay`` once validation
-    BLEU-4 (averaged over ``cfg.smooth`` epochs) has not improved for ``cfg.lr_patience`` epochs,
-    counted from its best epoch or from the last cut, whichever is later (the schedule of Show,
-    Attend and Tell as usually trained, on plateau)."""
-    lr = hist.lr[-1] if hist.lr else cfg.lr
-    if cfg.lr_decay < 1 and min(hist.since_best(cfg.smooth), hist.since_cut()) >= cfg.lr_patience:
-        return lr * cfg.lr_decay
-    return lr
+def plateau_schedule(opt: torch.optim.Optimizer, cfg: CaptionTrainConfig) -> ReduceLROnPlateau | None:
+    """The rate times ``cfg.lr_decay`` once the smoothed validation BLEU-4 has not improved for
+    ``cfg.lr_patience`` epochs, counted from its best epoch or from the last cut, whichever is later;
+    None for a constant rate. (torch's ``patience`` is the epochs tolerated, one fewer than the
+    epochs that make a cut; eps 0: cut even a rate below 1e-8.)"""
+    if cfg.lr_decay >= 1:
+        return None
+    return ReduceLROnPlateau(opt, mode="max", factor=cfg.lr_decay, patience=cfg.lr_patience - 1, threshold=0, eps=0)
 
 
 def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, max_length: int,
@@ -119,28 +99,31 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
                     on_epoch: Callable[[int, float, float, float], None] | None = None):
     """Train ``cfg.model`` on the training captions; after each epoch, the validation BLEU-4 of
     greedy decoding, which picks the best epoch; averaged over ``cfg.smooth`` epochs, it cuts the
-    learning rate on a plateau (:func:`next_lr`) and stops the run after ``cfg.patience`` epochs
-    without a better value.
+    learning rate on a plateau (:func:`plateau_schedule`) and stops the run after ``cfg.patience``
+    epochs without a better value.
     Returns (the model with the weights of its best epoch, history). ``on_epoch(epoch, train_loss,
     val_bleu4, lr)`` after each epoch.
 
-    Batches come from a fixed-seed shuffle of the training captions, sorted by nothing (the
-    decoder sorts each batch by length). With ``resume_path`` every epoch is checkpointed
-    (model, optimizer, generator, history, best weights) and a matching checkpoint is resumed.
-    The model and the data live on ``cfg.device``; the shuffle is drawn on the CPU, so it is the
-    same on either device."""
+    Batches come from a fixed-seed shuffle of the training captions (the decoder sorts each batch
+    by length). With ``resume_path`` every epoch is checkpointed (model, optimizer, schedule,
+    generators, history, best weights) and a matching checkpoint is resumed. The model and the
+    data live on ``cfg.device``; the shuffle is drawn on the CPU, so it is the same on either."""
     device = torch.device(cfg.device)
     seed_everything(cfg.seed)
     model = cfg.build(vocab_size, data.features.shape[2]).to(device)
     data = data.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)  # one kernel for all parameters
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    plateau = plateau_schedule(opt, cfg)
     shuffle = generator(cfg.seed)
     train_rows = torch.nonzero(data.split == 0).squeeze(1)
+    alpha_c = cfg.alpha_c if cfg.model == "attention" else 0.0
     hist, best_state, key = CaptionHistory(), None, cfg.key(data.digest())
     state = load_resume(resume_path, key, cfg.epochs)
     if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
+        if plateau is not None:
+            plateau.load_state_dict(state["plateau"])
         shuffle.set_state(state["shuffle_rng"])
         torch.set_rng_state(state["torch_rng"])
         if device.type == "cuda":  # dropout draws from the device's generator
@@ -149,34 +132,34 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
         best_state = state["best"]
     epoch = len(hist.train_loss)
     while epoch < cfg.epochs and hist.since_best(cfg.smooth) < cfg.patience:
-        lr = next_lr(hist, cfg)
-        for group in opt.param_groups:
-            group["lr"] = lr
+        lr = opt.param_groups[0]["lr"]
         model.train()
         order = train_rows[torch.randperm(len(train_rows), generator=shuffle)]
-        total, count = 0.0, 0
-        for i in tqdm(range(0, len(order), cfg.batch_size), desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}", unit="batch",
-                      leave=False, disable=None if progress else True):
-            rows = order[i:i + cfg.batch_size]  # on the device, like train_rows
+        total = 0.0
+        for rows in tqdm(order.split(cfg.batch_size), desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}",
+                         unit="batch", leave=False, disable=None if progress else True):
             n = int(data.lengths[rows].max())
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16"):
                 out = model(data.features[data.image[rows]].float(), data.tokens[rows, :n], data.lengths[rows])
-                loss = caption_loss(out, cfg.alpha_c if cfg.model == "attention" else 0.0)
+                loss = caption_loss(out, alpha_c)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
-            total, count = total + loss.item() * len(rows), count + len(rows)
+            total += loss.item() * len(rows)
         epoch += 1
-        hist.train_loss.append(total / count)
+        hist.train_loss.append(total / len(order))
         hist.lr.append(lr)
         hist.val_bleu4.append(greedy_bleu4(model, data, 1, start, end, max_length))
         if hist.val_bleu4[-1] > max(hist.val_bleu4[:-1], default=-1.0):
             hist.best_epoch = epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if plateau is not None and epoch >= cfg.smooth:
+            plateau.step(hist.smoothed(cfg.smooth)[-1])
         if resume_path is not None:
             save_resume(resume_path, key, epoch, {
                 "model": model.state_dict(), "optimizer": opt.state_dict(),
+                **({"plateau": plateau.state_dict()} if plateau is not None else {}),
                 "shuffle_rng": shuffle.get_state(), "torch_rng": torch.get_rng_state(), "best": best_state,
                 **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
                 "train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4, "lr": hist.lr,

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from ..common.atomic import atomic_dir
 from ..common.errors import InputError
-from .dataset import IMAGE_SUFFIXES
+from .formats import IMAGE_SUFFIXES
 
 JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
 

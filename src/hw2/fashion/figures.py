@@ -7,15 +7,15 @@ import pandas as pd
 
 from ..common.atomic import atomic_path
 from ..common.plotting import line_plot
-from .train import SweepResult
+from .train import RateResult
 
 LOSS, ACC = "mean training NLL loss", "validation accuracy"
 
 
-def sweep_table(lrs: list[float], result: SweepResult) -> pd.DataFrame:
+def sweep_table(runs: list[RateResult]) -> pd.DataFrame:
     """One row per rate and epoch: epoch, lr (as written, e.g. ``0.01``), train_loss, val_acc."""
-    return pd.DataFrame([(e, f"{lr:g}", lo, a) for k, lr in enumerate(lrs)
-                         for e, (lo, a) in enumerate(zip(*result.curves(k)), start=1)],
+    return pd.DataFrame([(e, f"{run.lr:g}", lo, a) for run in runs
+                         for e, (lo, a) in enumerate(zip(run.train_loss, run.val_acc), start=1)],
                         columns=["epoch", "lr", "train_loss", "val_acc"])
 
 
@@ -24,11 +24,11 @@ def _write_csv(table: pd.DataFrame, path: Path) -> None:
         table.to_csv(tmp, index=False, lineterminator="\n")
 
 
-def write_sweep_plots(plots: Path, lrs: list[float], result: SweepResult, best: int) -> None:
+def write_sweep_plots(plots: Path, runs: list[RateResult], best: int) -> None:
     """``best.csv`` and ``sweep.csv`` (long format: one row per rate and epoch, for a plotting
     ``by_lr`` template), and the best rate's and every rate's curves as PNG."""
-    table = sweep_table(lrs, result)
-    name = f"{lrs[best]:g}"
+    table = sweep_table(runs)
+    name = f"{runs[best].lr:g}"
     best_rows = table[table["lr"] == name]
     _write_csv(best_rows.drop(columns="lr"), plots / "best.csv")
     _write_csv(table, plots / "sweep.csv")

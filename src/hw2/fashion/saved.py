@@ -11,7 +11,7 @@ from .model import ConvNet
 def load_convnet(path: Path) -> tuple[ConvNet, dict]:
     """The ConvNet saved at ``path`` (in eval mode) and the checkpoint's other entries (lr, …)."""
     ckpt = load_checkpoint(path)
-    model = ConvNet()
+    model = ConvNet(dropout=0.0)  # evaluation only: dropout is off
     try:
         model.load_state_dict(ckpt["state_dict"])
     except (KeyError, TypeError, RuntimeError) as exc:

@@ -1,4 +1,8 @@
-"""Several ConvNets trained side by side as one computation: the learning-rate sweep.
+"""The CNN's hand-written SGD step as the pipeline ran it until 8e84ed3 (src/hw2/fashion/stacked.py
+there), kept here only for bench/cnn_sweep.py to time it against the plain loop under the same
+harness (one single-threaded process per rate, tensors in memory, the same kernels).
+
+Several ConvNets trained side by side as one computation: the learning-rate sweep.
 
 Every rate starts from the same initial weights and sees the same batches and the same
 dropout masks, exactly as if each were trained alone from the same seed; only the step
@@ -17,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .model import ConvNet
+from hw2.fashion.model import ConvNet
 
 _CONV = dict(stride=[1, 1], dilation=[1, 1], transposed=False, output_padding=[0, 0])
 
@@ -178,3 +182,37 @@ class StackedConvNets:
         t["w1"].view(-1, 9).sub_((patches.t() @ ga1).t())
         t["b1"].sub_(ga1.sum(0))
         return loss
+
+
+def train_rate_handwritten(k: int, arrays, lrs, cfg: dict, epochs: int, results) -> None:
+    """One rate of the sweep in its own process, as hw2.fashion.train.train_rate ran it at 8e84ed3:
+    the same initial weights for every rate, one permutation and all dropout masks drawn per epoch."""
+    import math
+
+    from hw2.common.runtime import use_kernels
+    from hw2.common.seeding import generator, seed_everything
+    from hw2.fashion.data import to_float
+
+    use_kernels("float32", threads=1)
+    x_train, y_train = torch.from_numpy(arrays["x_train"]), torch.from_numpy(arrays["y_train"])
+    n, batch = len(x_train), cfg["batch_size"]
+    seed_everything(cfg["seed"])
+    model = StackedConvNets.replicate(ConvNet(cfg["dropout"]), 1)
+    shuffle_gen, dropout_gen = generator(cfg["seed"]), generator(cfg["seed"] + 1)
+    lr = torch.tensor([lrs[k]], dtype=torch.float32)
+    steps, keep = math.ceil(n / batch), 1.0 - cfg["dropout"]
+
+    def accuracy(x, y):
+        pred = torch.cat([model.log_probs(to_float(x[i:i + 1000])).argmax(-1) for i in range(0, len(x), 1000)], 1)
+        return (pred[0] == y).double().mean().item()
+
+    for epoch in range(epochs):
+        perm = torch.randperm(n, generator=shuffle_gen)
+        masks = torch.empty(steps, batch, 600).bernoulli_(keep, generator=dropout_gen).div_(keep)
+        xs, ys = x_train[perm], y_train[perm]
+        for s in range(steps):
+            lo, hi = s * batch, min(n, (s + 1) * batch)
+            model.sgd_step(to_float(xs[lo:hi]), ys[lo:hi], masks[s, :hi - lo], lr, cfg["l2_decay"])
+        val = accuracy(torch.from_numpy(arrays["x_val"]), torch.from_numpy(arrays["y_val"]))
+        print(f"handwritten lr {lrs[k]:g} epoch {epoch + 1}: val {val}", flush=True)
+    results.put((k, val, accuracy(torch.from_numpy(arrays["x_test"]), torch.from_numpy(arrays["y_test"]))))

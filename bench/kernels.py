@@ -1,0 +1,137 @@
+"""Benchmark: what the portable kernels cost, stage by stage.
+
+The stages compute float32 in the portable kernels (hw2.common.runtime.use_kernels: PyTorch's AVX2
+kernels, MKL's COMPATIBLE branch, no oneDNN, fixed threads), so that every x86-64 machine gives the
+same bytes. This times each numeric stage's work on the full defaults both ways, the portable
+kernels and the native ones (what PyTorch picks for this CPU: AVX-512, MKL's own branch, oneDNN),
+each measurement in a fresh process, the two taking turns:
+
+  train_cnn          one epoch of the sweep: every rate of `lr`, one single-threaded process each
+                     (the stage runs cnn.epochs of them)
+  extract_features   ResNet-18 features of every image in data/images (batches of encoder.batch_size)
+  train_captioner    one epoch of each decoder on data/vocab and data/features, validation BLEU-4 included
+                     (the stage runs up to captioning.train.epochs)
+  evaluate           greedy decoding and beam search over the test split, both decoders (untrained:
+                     every caption runs to the length limit)
+
+It needs the data of a `dvc repro` (data/fashion_mnist.npz, data/images, data/features, data/vocab).
+
+  python bench/kernels.py                   # every stage, 2 rounds (about 25 minutes on 2 cores)
+  python bench/kernels.py --only extract_features --rounds 3
+
+Writes bench/results/kernels.json (machine, command, seconds of each round, the ratio).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from _machine import ROOT, cpu_name, params
+
+STAGES = ("train_cnn", "extract_features", "train_captioner", "evaluate")
+
+
+def work(stage: str) -> None:
+    """One stage's computation, as the stage runs it (its library calls, on its inputs)."""
+    import torch
+
+    cap, cnn = params()["captioning"], params()["cnn"]
+    if stage == "train_cnn":
+        from hw2.fashion.data import load_splits
+        from hw2.fashion.train import RateConfig, train_sweep
+        from hw2.common.runtime import cpu_budget
+        lrs = params()["lr"] if isinstance(params()["lr"], list) else [params()["lr"]]
+        cfg = RateConfig(lrs[0], 1, cnn["batch_size"], cnn["dropout"], cnn["l2_decay"], cnn["seed"])
+        train_sweep(load_splits(ROOT / "data" / "fashion_mnist.npz"), cfg, lrs, processes=cpu_budget(), progress=False)
+    elif stage == "extract_features":
+        import tempfile
+        from pathlib import Path
+
+        from hw2.captioning.dataset import load_caption_set
+        from hw2.captioning.features import build_encoder, default_workers, extract_features
+        enc = cap["encoder"]
+        images = load_caption_set(ROOT / "data" / "captions.json").images
+        with tempfile.TemporaryDirectory() as tmp:
+            extract_features(ROOT / "data" / "images", [im.filename for im in images], [im.split for im in images],
+                             Path(tmp) / "features.h5", build_encoder("none"), image_size=enc["image_size"],
+                             batch_size=enc["batch_size"], workers=default_workers(), dtype=enc["dtype"],
+                             progress=False)
+    else:
+        from _machine import caption_config
+        from hw2.captioning.decoding import decode_captions
+        from hw2.captioning.encoded import load_encoded
+        from hw2.captioning.features import load_features
+        from hw2.captioning.train import train_captioner
+        from hw2.captioning.vocab import END, START, load_vocabulary
+        vocab, _ = load_vocabulary(ROOT / "data" / "vocab" / "vocab.json")
+        features, _ = load_features(ROOT / "data" / "features" / "features.h5")
+        data = load_encoded(features, ROOT / "data" / "vocab" / "captions.npz")
+        test = torch.from_numpy(features[sorted(set(data.image[data.split == 2].tolist()))]).float()
+        for kind in ("vanilla", "attention"):
+            cfg = caption_config(kind, cap, epochs=1, patience=1)
+            if stage == "train_captioner":
+                train_captioner(data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
+                                progress=False)
+            else:  # an untrained decoder: every caption runs to the length limit, the worst case
+                torch.manual_seed(0)
+                model = cfg.build(len(vocab), features.shape[2]).eval()
+                decode_captions(model, test, vocab, None)
+                decode_captions(model, test, vocab, cap["decode"]["beam_size"],
+                                length_penalty=cap["decode"]["length_penalty"])
+
+
+def worker(stage: str, portable: bool) -> dict:
+    from hw2.common.runtime import use_kernels
+
+    precision = {"extract_features": params()["captioning"]["encoder"]["precision"],
+                 "train_cnn": "float32"}.get(stage, params()["captioning"]["train"]["precision"])
+    kernels = use_kernels(precision, threads=1 if stage == "train_cnn" else 2, portable=portable)
+    start = time.perf_counter()
+    work(stage)
+    return {"seconds": time.perf_counter() - start, **kernels}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="+", choices=STAGES, default=list(STAGES))
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        result = worker(args.worker[0], args.worker[1] == "portable")
+        print("RESULT " + json.dumps(result), flush=True)
+        return
+    out = ROOT / "bench" / "results" / "kernels.json"
+    results = {}
+    for stage in args.only:
+        seconds = {"portable": [], "native": []}
+        kernels = {}
+        for _ in range(args.rounds):
+            for how in ("portable", "native"):
+                proc = subprocess.run([sys.executable, __file__, "--worker", stage, how], capture_output=True,
+                                      text=True, cwd=ROOT)
+                if proc.returncode:
+                    sys.exit(f"{stage} ({how}) failed:\n{proc.stderr[-3000:]}")
+                got = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("RESULT "))[7:])
+                seconds[how].append(round(got["seconds"], 2))
+                kernels[how] = got["kernels"]
+        median = {how: statistics.median(s) for how, s in seconds.items()}
+        results[stage] = {"seconds": seconds, "kernels": kernels,
+                          "portable_over_native": round(median["portable"] / median["native"], 2)}
+        print(f"{stage}: portable {median['portable']:.1f} s, native {median['native']:.1f} s "
+              f"({results[stage]['portable_over_native']}x)", flush=True)
+    previous = json.loads(out.read_text()) if out.is_file() else {}
+    machine = f"{cpu_name()}, {os.cpu_count()} cores"
+    merged = {**(previous.get("results", {}) if previous.get("machine") == machine else {}), **results}
+    out.write_text(json.dumps({"machine": machine, "command": " ".join(["python bench/kernels.py", *sys.argv[1:]]),
+                               "date": time.strftime("%Y-%m-%d"), "results": merged}, indent=2) + "\n")
+    print(f"written {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
