@@ -90,21 +90,7 @@ def run_pipeline(arrays, lrs, cnn, epochs):
     return {f"{run.lr:g}": {"val_acc": run.val_acc[-1], "test_acc": run.test_acc} for run in runs}
 
 
-def run_handwritten(arrays, lrs, cnn, epochs):
-    import torch.multiprocessing as mp
-
-    from _handwritten_cnn import train_rate_handwritten
-
-    results = mp.get_context("spawn").SimpleQueue()
-    mp.start_processes(train_rate_handwritten, (arrays, lrs, cnn, epochs, results), nprocs=len(lrs))
-    out = {}
-    for _ in lrs:
-        k, val, test = results.get()
-        out[f"{lrs[k]:g}"] = {"val_acc": val, "test_acc": test}
-    return out
-
-
-RUNS = {"skeleton": run_skeleton, "pipeline": run_pipeline, "handwritten": run_handwritten}
+RUNS = {"skeleton": run_skeleton, "pipeline": run_pipeline}
 
 
 def worker(impl: str, epochs: int, limit: int) -> dict:
@@ -124,7 +110,7 @@ def worker(impl: str, epochs: int, limit: int) -> dict:
     acc = RUNS[impl](arrays, lrs, cnn, epochs)
     seconds = time.perf_counter() - start
     images = len(arrays["y_train"]) * epochs * len(lrs)
-    threads = {"skeleton": torch.get_num_threads(), "pipeline": 1, "handwritten": 1}[impl]
+    threads = {"skeleton": torch.get_num_threads(), "pipeline": 1}[impl]
     return {"seconds": round(seconds, 2), "train_images_per_s": round(images / seconds, 1),
             "threads_per_process": threads, "kernels": kernels["kernels"], "device": str(resolve_device(cnn.get("device", "auto"))), "accuracy": acc}
 

@@ -65,7 +65,7 @@ def work(stage: str) -> None:
         from _machine import caption_config
         from hw2.captioning.decoding import decode_captions
         from hw2.captioning.encoded import load_encoded
-        from hw2.captioning.features import load_features
+        from hw2.captioning.feature_file import load_features
         from hw2.captioning.train import train_captioner
         from hw2.captioning.vocab import END, START, load_vocabulary
         vocab, _ = load_vocabulary(ROOT / "data" / "vocab" / "vocab.json")
@@ -90,7 +90,7 @@ def worker(stage: str, portable: bool) -> dict:
 
     precision = {"extract_features": params()["captioning"]["encoder"]["precision"],
                  "train_cnn": "float32"}.get(stage, params()["captioning"]["train"]["precision"])
-    kernels = use_kernels(precision, threads=1 if stage == "train_cnn" else 2, portable=portable)
+    kernels = use_kernels(precision, 1 if stage == "train_cnn" else params()["captioning"]["threads"], portable=portable)
     start = time.perf_counter()
     work(stage)
     return {"seconds": time.perf_counter() - start, **kernels}

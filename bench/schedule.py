@@ -36,7 +36,8 @@ from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.decoding import decode_captions
 from hw2.captioning.encoded import load_encoded, save_encoded
 from hw2.captioning.evaluation import eval_images
-from hw2.captioning.features import build_encoder, extract_features, load_features
+from hw2.captioning.feature_file import load_features
+from hw2.captioning.features import build_encoder, extract_features
 from hw2.captioning.figures import training_curves
 from hw2.captioning.scoring import bleu
 from hw2.captioning.synthetic import generate
@@ -121,7 +122,7 @@ def main():
                     help="the after setting with other values, e.g. lr_patience=2 (kept as after[lr_patience=2])")
     args = ap.parse_args()
     cap = params()["captioning"]
-    threads = use_kernels(cap["train"]["precision"])["threads"]
+    threads = use_kernels(cap["train"]["precision"], cap["threads"])["threads"]
     results = json.loads(OUT.read_text())["results"] if OUT.is_file() else {}
     for variant in args.sets:
         name = variant + (f"_{args.images}" if args.images else "")

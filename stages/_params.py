@@ -127,12 +127,17 @@ class Decode(Section):
     max_length: _int(0, what="a number of words (0: the vocabulary's longest caption)")
 
 
+class Scores(Section):
+    meteor: Annotated[bool, Field(description="true or false")]
+
+
 class Unzip(Section):
     max_image_mb: _number("a number of megabytes > 0", gt=0)
     max_total_mb: _number("a number of megabytes > 0", gt=0)
 
 
 class Captioning(Section):
+    threads: _int(1, 64, "a number of threads")
     data: Annotated[str, Field(min_length=1, description="data/raw_dataset or a folder inside it")]
     synthetic: Annotated[Synthetic, MAPPING]
     images: Annotated[list[Annotated[str, Field(description="an image file name (.tif, .jpg, …)")]],
@@ -143,6 +148,7 @@ class Captioning(Section):
     decoder: Annotated[Decoder, MAPPING]
     train: Annotated[Train, MAPPING]
     decode: Annotated[Decode, MAPPING]
+    scores: Annotated[Scores, MAPPING]
 
     @field_validator("data")
     @classmethod

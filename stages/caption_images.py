@@ -8,7 +8,7 @@ from _stage import ROOT, device_for, require, stage
 
 from hw2.captioning.decoder_file import load_decoder
 from hw2.captioning.decoding import beam_label, caption_one
-from hw2.captioning.features import load_features
+from hw2.captioning.feature_file import load_features
 from hw2.captioning.figures import caption_sheet, captioned_image
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import atomic_dir, write_json
@@ -23,8 +23,8 @@ OUT = ROOT / "plots" / "captions"
 
 @stage
 def main(params):
-    use_kernels()  # decoding in float32, as evaluate
     cap = params.captioning
+    use_kernels(threads=cap.threads)  # decoding in float32, as evaluate
     beam, wanted, penalty = cap.decode.beam_size, cap.images, cap.decode.length_penalty
     how = beam_label(beam, penalty)
     device = device_for(cap.train.device, "captioning.train.device")

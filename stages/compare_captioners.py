@@ -1,11 +1,10 @@
 """Stage compare_captioners: both decoders' test scores side by side with the caption-prior
 baseline (metrics/captioning.json) and their training curves on the same axes (PNG)."""
 import json
-import sys
 
 import pandas as pd
 
-from _stage import ROOT, stage
+from _stage import ROOT, stage, warn
 
 from hw2.captioning.comparison import compare, score_baseline
 from hw2.captioning.dataset import load_caption_set
@@ -44,7 +43,7 @@ def main(params):
     evaluations = {m: read_json(ROOT / "data" / "evaluation" / f"{m}.json") for m in MODELS}
     trained = {m: read_json(ROOT / "metrics" / f"captioner_{m}.json") for m in MODELS}
     captions = load_caption_set(ROOT / "data" / "captions.json")
-    with Scorer() as scorer:
+    with Scorer(meteor=params.captioning.scores.meteor) as scorer:
         prior, baseline, position = score_baseline(captions, scorer)
     out = compare(evaluations, trained, baseline, len(captions.split("test")), position,
                   {"dataset": dataset["dataset"], "encoder_weights": features["encoder_weights"]})
@@ -56,8 +55,8 @@ def main(params):
                      for m in MODELS},
                     {"vanilla": "vanilla: cross-entropy",
                      "attention": f"attention: cross-entropy\n+ α_c·Σ(1−Σₜα)², α_c = {alpha_c:g}"})
-    if scorer.meteor_missing:
-        print(f"WARNING: {scorer.meteor_missing}", file=sys.stderr)
+    if params.captioning.scores.meteor and scorer.meteor_missing:
+        warn(scorer.meteor_missing)
     ways = [w for w in ("greedy", "beam", "beam_lp") if w in out[MODELS[0]]]
     names = {"greedy": "greedy", "beam": f"beam {out['beam_size']}",
              "beam_lp": f"beam {out['beam_size']} length penalty {out['length_penalty']:g}"}

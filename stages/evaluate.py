@@ -3,13 +3,13 @@ import sys
 import time
 
 import torch
-from _stage import ROOT, device_for, require, stage
+from _stage import ROOT, device_for, require, stage, warn
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.decoder_file import load_decoder
 from hw2.captioning.decoding import beam_label
 from hw2.captioning.evaluation import eval_images, evaluate_decoder
-from hw2.captioning.features import load_features
+from hw2.captioning.feature_file import load_features
 from hw2.captioning.scoring import Scorer
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
@@ -26,8 +26,8 @@ def main(params):
     kind = sys.argv[1] if len(sys.argv) > 1 else ""
     if kind not in ("vanilla", "attention"):
         raise InputError(f"usage: evaluate.py vanilla|attention (got {kind!r})")
-    use_kernels()  # decoding in float32, whatever the decoder trained in
     cap = params.captioning
+    use_kernels(threads=cap.threads)  # decoding in float32, whatever the decoder trained in
     device = device_for(cap.train.device, "captioning.train.device")
     vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))
     features, names = load_features(require(FEATURES, "extract_features"))
@@ -43,14 +43,15 @@ def main(params):
               f"METEOR {'n/a' if s['meteor'] is None else format(s['meteor'], '.4f')} "
               f"on {len(test.names)} test images ({seconds:.1f} s)")
 
-    with Scorer() as scorer:
-        if scorer.meteor_missing:
-            print(f"WARNING: {scorer.meteor_missing}", file=sys.stderr)
+    with Scorer(meteor=cap.scores.meteor) as scorer:
+        if cap.scores.meteor and scorer.meteor_missing:
+            warn(scorer.meteor_missing)
         result = evaluate_decoder(model, torch.from_numpy(features[test.rows]), test, vocab, cap.decode.beam_size,
                                   cap.decode.max_length, scorer, kind, cap.decode.length_penalty, on_scored=scored)
-        if scorer.meteor_missing:
-            print(f"WARNING: {scorer.meteor_missing}", file=sys.stderr)
-    result["meteor"] = scorer.meteor_missing or "pycocoevalcap 1.2 (METEOR 1.5)"
+        if cap.scores.meteor and scorer.meteor_missing:
+            warn(scorer.meteor_missing)
+    result["meteor"] = ("left out (captioning.scores.meteor: false)" if not cap.scores.meteor
+                        else scorer.meteor_missing or "pycocoevalcap 1.2 (METEOR 1.5)")
     write_json(ROOT / "data" / "evaluation" / f"{kind}.json", result)
     print(f"{kind}: test captions scored in {time.perf_counter() - started:.0f} s "
           f"(best epoch {state['best_epoch']}) → data/evaluation/{kind}.json")

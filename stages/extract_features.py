@@ -16,7 +16,7 @@ METRICS = ROOT / "metrics" / "features.json"
 @stage
 def main(params):
     enc = params.captioning.encoder
-    kernels = use_kernels(enc.precision)
+    kernels = use_kernels(enc.precision, params.captioning.threads)
     device = device_for(enc.device, "captioning.encoder.device")
     size = enc.image_size
     captions = load_caption_set(CAPTIONS)

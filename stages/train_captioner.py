@@ -6,7 +6,7 @@ from _stage import ROOT, StageLive, device_for, require, stage
 
 from hw2.captioning.decoder_file import save_decoder
 from hw2.captioning.encoded import load_encoded
-from hw2.captioning.features import load_features
+from hw2.captioning.feature_file import load_features
 from hw2.captioning.train import CaptionTrainConfig, train_captioner
 from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
 from hw2.common.errors import InputError
@@ -23,7 +23,7 @@ def main(params):
     if kind not in ("vanilla", "attention"):
         raise InputError(f"usage: train_captioner.py vanilla|attention (got {kind!r})")
     cap = params.captioning
-    kernels = use_kernels(cap.train.precision)
+    kernels = use_kernels(cap.train.precision, cap.threads)
     device = device_for(cap.train.device, "captioning.train.device")
     cfg = CaptionTrainConfig(model=kind, **cap.decoder.model_dump(), **cap.train.model_dump() | {"device": device.type})
     vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))

@@ -19,7 +19,7 @@ PLOTS = ROOT / "plots" / "cnn"
 
 @stage
 def main(params):
-    kernels = use_kernels(threads=1)  # one thread per rate, one process per rate
+    kernels = use_kernels()  # one thread per rate, one process per rate
     lrs, cnn = params.lr, params.cnn
     cfg = RateConfig(lr=lrs[0], epochs=cnn.epochs, batch_size=cnn.batch_size, dropout=cnn.dropout,
                      l2_decay=cnn.l2_decay, seed=cnn.seed)

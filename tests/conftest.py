@@ -15,7 +15,7 @@ sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "stages")]  # tools' helpers; th
 from repo_copy import copy_repo  # noqa: E402,F401  (the tests' copy of the repository)
 from hw2.common.runtime import use_kernels  # noqa: E402
 
-use_kernels()  # the stages' kernels and threads for the tests run here, before any test computes
+use_kernels()  # the stages' kernels for the tests run here (one thread each: two test workers share two cores)
 BIN = Path(sys.executable).parent  # the virtual environment's bin: python, dvc
 SYSTEM_FMNIST = Path("/usr/share/datasets/fashion-mnist")
 def env() -> dict:
@@ -68,6 +68,13 @@ def repo(tmp_path) -> Path:
 
 needs_fmnist = pytest.mark.skipif(not (SYSTEM_FMNIST / "train-images-idx3-ubyte.gz").is_file(),
                                   reason=f"Fashion-MNIST not in {SYSTEM_FMNIST} (make test installs it where apt works)")
+
+
+def pytest_collection_modifyitems(items):
+    """The longest file first (tests/test_pipeline.py: one pipeline run its scenarios share), so that
+    the two test workers (pyproject.toml: `-n 2 --dist loadfile`, a file to a worker, whose module
+    fixtures are then made once) end at about the same time."""
+    items.sort(key=lambda item: item.path.name != "test_pipeline.py")
 
 
 def caption_config(**changes):

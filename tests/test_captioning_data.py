@@ -150,7 +150,7 @@ def test_empty_zip_is_refused(tmp_path):
     (json.dumps({"dataset": "x"}), "no 'images' list"),
     (json.dumps(karpathy([("1.tif", "train"), ("2.tif", "val")], "x")), "no image in the test split"),
     (json.dumps(karpathy([("1.tif", "test"), ("2.tif", "val")], "x")), "no image in the train split"),
-    (json.dumps({"images": [{"filename": "1.tif", "split": "train", "sentences": []}]}), r"images\[0\] \(1.tif\): has no sentences"),
+    (json.dumps({"images": [{"filename": "1.tif", "split": "train", "sentences": []}]}), r"images\[0\] \(1.tif\): sentences must be a non-empty list of sentences, not \[\]"),
 ])
 def test_bad_captions_files_are_refused_with_their_name(tmp_path, content, message):
     path = tmp_path / "dataset.json"

@@ -75,8 +75,10 @@ def test_each_decoder_learns_a_handful_of_captions_to_bleu4_of_1():
         assert corpus_bleu(refs, hyps) > 0.99, (type(model).__name__, hyps, refs)
 
 
-def trained(model, seed=1):
+def trained(make, seed=1):
+    """``make()``'s decoder, partly trained on a batch: every draw (weights, dropout) from ``seed``."""
     torch.manual_seed(seed)
+    model = make()
     features, captions, lengths = batch(seed=seed, B=4, lengths=(8, 6, 9, 7))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(40):  # partly trained: the choices are not all obvious
@@ -87,8 +89,8 @@ def trained(model, seed=1):
 
 
 def test_beam_search_with_beam_1_is_greedy_decoding():
-    for model in (DecoderRNN(V, 16, 32, 512, 0.5), DecoderWithAttention(V, 16, 32, 512, 24, 0.5)):
-        model, features = trained(model)
+    for make in (lambda: DecoderRNN(V, 16, 32, 512, 0.5), lambda: DecoderWithAttention(V, 16, 32, 512, 24, 0.5)):
+        model, features = trained(make)
         greedy, greedy_alphas = greedy_decode(model, features, START, END, max_length=12)
         for i in range(len(features)):
             want = greedy[i].tolist()
@@ -100,10 +102,10 @@ def test_beam_search_with_beam_1_is_greedy_decoding():
 
 
 def test_a_wider_beam_never_finds_a_less_likely_caption():
-    model, features = trained(DecoderWithAttention(V, 16, 32, 512, 24, 0.5))
+    model, features = trained(lambda: DecoderWithAttention(V, 16, 32, 512, 24, 0.5), seed=3)
 
-    def log_prob(seq):
-        f = features[0:1]
+    def log_prob(f, seq):
+        f = f[None]
         state, projected = model.init_state(f), model.precompute(f)
         word, total = torch.tensor([START]), 0.0
         for w in seq:
@@ -112,11 +114,15 @@ def test_a_wider_beam_never_finds_a_less_likely_caption():
             word = torch.tensor([w])
         return total
 
+    differ = 0
     with torch.no_grad():
-        one, _ = beam_search(model, features[0], START, END, max_length=12, beam_size=1)
-        five, _ = beam_search(model, features[0], START, END, max_length=12, beam_size=5)
-        assert one[-1] == END and five[-1] == END  # both finished captions
-        assert log_prob(five) >= log_prob(one) - 1e-5
+        for f in features:
+            one, _ = beam_search(model, f, START, END, max_length=12, beam_size=1)
+            five, _ = beam_search(model, f, START, END, max_length=12, beam_size=5)
+            assert one[-1] == END and five[-1] == END  # both finished captions
+            assert log_prob(f, five) >= log_prob(f, one) - 1e-5
+            differ += five != one
+    assert differ  # the wider beam did find other captions
 
 
 def test_the_length_penalty_divides_by_gnmts_factor():
@@ -135,7 +141,7 @@ def test_a_length_penalty_picks_among_the_same_finished_captions_never_a_shorter
     with enough images some caption gets longer."""
     longer = 0
     for seed in range(3):
-        model, features = trained(DecoderWithAttention(V, 16, 32, 512, 24, 0.5), seed=seed)
+        model, features = trained(lambda: DecoderWithAttention(V, 16, 32, 512, 24, 0.5), seed=seed)
         features = torch.cat([features, torch.randn(12, 49, 512, generator=torch.Generator().manual_seed(seed))])
         with torch.no_grad():
             for f in features:

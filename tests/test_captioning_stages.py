@@ -13,10 +13,12 @@ import pytest
 from PIL import Image
 
 from conftest import copy_repo, env, run, set_params
+from hw2.captioning.scoring import java_available
 
-TINY = {"captioning": {"synthetic": {"images": 90, "seed": 1}, "images": ["2.tif", "5.tif", "7.tif"],
+TINY = {"captioning": {"threads": 1, "synthetic": {"images": 90, "seed": 1}, "images": ["2.tif", "5.tif", "7.tif"],
                        "encoder": {"weights": "none", "image_size": 96, "batch_size": 16},
-                       "train": {"epochs": 2, "batch_size": 16}}}
+                       "decoder": {"embed_dim": 32, "decoder_dim": 48, "attention_dim": 32},
+                       "train": {"epochs": 2, "batch_size": 16}, "scores": {"meteor": False}}}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def captioned(tmp_path_factory):
 
 def test_killed_captioner_training_resumes_through_the_stage_with_the_same_result(captioned):
     repo = captioned
-    set_params(repo, captioning={"train": {"epochs": 4}})
+    set_params(repo, captioning={"train": {"epochs": 3}})
     cmd = ["python", "stages/train_captioner.py", "attention"]
     run(cmd, repo)
     metrics, model = repo / "metrics/captioner_attention.json", repo / "models/captioner/attention.pt"
@@ -77,17 +79,24 @@ def test_an_image_the_dataset_lacks_is_named_and_nothing_is_written(captioned):
 
 def test_evaluate_scores_both_decodings_and_refuses_a_decoder_from_another_vocabulary(captioned):
     repo = captioned
+    set_params(repo, captioning={"scores": {"meteor": True}})  # METEOR (Java) once through the stage
     out = run(["python", "stages/evaluate.py", "vanilla"], repo).stdout
+    set_params(repo, captioning={"scores": {"meteor": False}})
     assert "vanilla greedy: BLEU-4" in out and "vanilla beam (beam 3): BLEU-4" in out
     assert "vanilla beam_lp (beam 3, length penalty 1): BLEU-4" in out
     result = json.loads((repo / "data/evaluation/vanilla.json").read_text())
     assert result["length_penalty"] == 1.0 and set(result["scores"]) == {"greedy", "beam", "beam_lp"}
+    if java_available():
+        assert result["meteor"].startswith("pycocoevalcap") and result["scores"]["greedy"]["meteor"] is not None
     # length_penalty 0: beam search as before, and no third row
     set_params(repo, captioning={"decode": {"length_penalty": 0}})
     out = run(["python", "stages/evaluate.py", "vanilla"], repo).stdout
     zero = json.loads((repo / "data/evaluation/vanilla.json").read_text())
     assert "beam_lp" not in out and set(zero["scores"]) == {"greedy", "beam"}
-    assert zero["scores"]["beam"] == result["scores"]["beam"] and zero["captions"].keys() == result["captions"].keys()
+    assert zero["scores"]["beam"]["meteor"] is None and "captioning.scores.meteor: false" in zero["meteor"]
+    assert {k: v for k, v in zero["scores"]["beam"].items() if k != "meteor"} == {
+        k: v for k, v in result["scores"]["beam"].items() if k != "meteor"}
+    assert zero["captions"].keys() == result["captions"].keys()
     set_params(repo, captioning={"decode": {"length_penalty": 1.0}})
     # a decoder trained with another vocabulary (min_freq changed afterwards) is refused by name
     set_params(repo, captioning={"vocab": {"min_freq": 40}})

@@ -52,7 +52,7 @@ def caption(args) -> int:
                 raise InputError(f"{needed.relative_to(ROOT)}: not found; run `make repro` (or `dvc repro`) first")
         features = json.loads(made.read_text())
         weights = features["encoder_weights"]  # what extract_features loaded: imagenet, random or a path
-        use_kernels(features["precision"])  # the encoder's arithmetic and kernels, as extract_features ran it
+        use_kernels(features["precision"], features["threads"])  # the arithmetic of extract_features and caption_images
         encoder = build_encoder({"imagenet": "IMAGENET1K_V1", "random": "none"}.get(weights, str(ROOT / weights)),
                                 ROOT / "data" / "weights")
         vocab, _ = load_vocabulary(ROOT / "data" / "vocab" / "vocab.json")

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXPECTED = ROOT / "tools" / "fingerprint.json"
 MACHINES = ROOT / "bench" / "results" / "fingerprints.json"
 FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16")
+THREADS = 2  # params.yaml's captioning.threads as committed (the CNN's paths run on one, as its stages do)
 
 
 def digest(*values) -> str:
@@ -74,6 +75,7 @@ def paths(work: Path) -> dict[str, str]:
     from hw2.captioning.unzip import extract_images
     from hw2.fashion.equivariance import accuracy_under_shifts, change_under_one_pixel_shifts, conv_commutes_with_shifts
     from hw2.fashion.model import ConvNet
+    from hw2.common.runtime import threads
     from hw2.fashion.train import RateConfig, train_rate
     from hw2.theory import attention_checks
 
@@ -87,14 +89,15 @@ def paths(work: Path) -> dict[str, str]:
     rng = np.random.default_rng(0)
     arrays = {f"{x}_{s}": (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8) if x == "x" else rng.integers(0, 10, n))
               for s, n in (("train", 100), ("val", 40), ("test", 40)) for x in ("x", "y")}
-    run = train_rate(arrays, RateConfig(lr=0.05, epochs=2, batch_size=8, dropout=0.3, l2_decay=0.01, seed=3),
-                     progress=False)
-    out["cnn training"] = digest(run.state_dict, run.train_loss, run.val_acc, run.test_acc)
-    model = ConvNet(0.3)
-    model.load_state_dict(run.state_dict)
-    x = torch.from_numpy(arrays["x_test"]).unsqueeze(1).float() / 255
-    out["equivariance"] = digest(conv_commutes_with_shifts(model.eval(), x), change_under_one_pixel_shifts(model, x),
-                                 accuracy_under_shifts(model, x, torch.from_numpy(arrays["y_test"]), sizes=(0, 1, 4)))
+    with threads(1):  # as the CNN's stages run
+        run = train_rate(arrays, RateConfig(lr=0.05, epochs=2, batch_size=8, dropout=0.3, l2_decay=0.01, seed=3),
+                         progress=False)
+        out["cnn training"] = digest(run.state_dict, run.train_loss, run.val_acc, run.test_acc)
+        model = ConvNet(0.3)
+        model.load_state_dict(run.state_dict)
+        x = torch.from_numpy(arrays["x_test"]).unsqueeze(1).float() / 255
+        out["equivariance"] = digest(conv_commutes_with_shifts(model.eval(), x), change_under_one_pixel_shifts(model, x),
+                                     accuracy_under_shifts(model, x, torch.from_numpy(arrays["y_test"]), sizes=(0, 1, 4)))
     # ResNet-18 features of three synthetic images, as extract_features computes and stores them
     names = [f"{k}.tif" for k in (1, 2, 3)]
     extract_images(work / "set" / "images.zip", work / "images", names)
@@ -128,7 +131,8 @@ def paths(work: Path) -> dict[str, str]:
     hyps = [im["sentences"][0]["tokens"][::2] for im in listed]  # half of each image's first caption
     with Scorer(meteor=False) as scorer:
         out["caption scores"] = digest(scorer.score(hyps, refs))
-    out["theory (float64)"] = digest(attention_checks())
+    with threads(1):
+        out["theory (float64)"] = digest(attention_checks())
     return out
 
 
@@ -154,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from hw2.common.runtime import use_kernels
 
-    kernels = use_kernels()  # before any tensor operation: the stages' float32 kernels and threads
+    kernels = use_kernels(threads=THREADS)  # before any tensor operation: the stages' float32 kernels
     import torch
 
     start = time.perf_counter()

@@ -10,6 +10,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
 import h5py
 import numpy as np
 import torch
@@ -197,16 +198,6 @@ def extract_features(folder: Path, names: list[str], splits: list[str], out: Pat
             i += len(f)
     seconds = time.perf_counter() - start
     return {"images": len(names), "seconds": seconds, "images_per_s": len(names) / max(seconds, 1e-9)}
-
-
-def load_features(path: Path) -> tuple[np.ndarray, list[str]]:
-    """The features (N, R, 512) and image filenames of a file written by :func:`extract_features`."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: not found")
-    with h5py.File(path, "r") as h5:
-        names = [n.decode() if isinstance(n, bytes) else n for n in h5["filenames"][()]]
-        return h5["features"][()], names
 
 
 def default_workers() -> int:

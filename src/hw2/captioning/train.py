@@ -21,8 +21,8 @@ from .scoring import bleu
 
 @dataclass(frozen=True)
 class CaptionTrainConfig:
-    """Everything a decoder's training is a function of (with the data), named as the keys of
-    params.yaml's ``captioning.decoder`` and ``captioning.train`` sections, which set them all."""
+    """Everything a decoder's training is a function of (with the data): no defaults here, the
+    caller gives every value."""
     model: str          # vanilla | attention
     embed_dim: int
     decoder_dim: int

@@ -13,8 +13,8 @@ and a network trained for 15 epochs ends elsewhere. :func:`use_kernels` pins one
   Intel and non-Intel processors (``AVX2`` would be faster, but only on Intel); ``MKL_DYNAMIC=FALSE``:
   MKL uses the threads it is given;
 - oneDNN and NNPACK off: convolutions as im2col and an MKL matrix product;
-- a fixed number of threads (:data:`THREADS`), whatever the machine has: full reductions split
-  their work by thread.
+- a number of threads chosen by the caller, not by the machine: full reductions split their work
+  by thread, so the same count gives the same bytes on 2 cores or 16.
 
 What that costs is in bench/README.md. bfloat16 arithmetic is only fast through oneDNN and the
 processor's own bfloat16 instructions, so it leaves the kernels native: its numbers depend on the CPU.
@@ -27,7 +27,6 @@ from typing import Iterator
 
 import torch
 
-THREADS = 2  # every stage's arithmetic, on any machine (one per process for the CNN's rates)
 PORTABLE_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE", "MKL_DYNAMIC": "FALSE"}
 
 
@@ -39,7 +38,7 @@ def cpu_flags() -> set[str]:
         return set()
 
 
-def use_kernels(precision: str = "float32", threads: int = THREADS, portable: bool | None = None) -> dict:
+def use_kernels(precision: str = "float32", threads: int = 1, portable: bool | None = None) -> dict:
     """Fix this process's arithmetic, before its first tensor operation: the portable kernels for
     ``float32``, the native ones for ``bfloat16`` (see the module's docstring; ``portable`` False
     gives float32 the native ones, for bench/kernels.py to measure what the portable ones cost),

@@ -12,7 +12,7 @@ one process each (bench/cnn_sweep.py measures it against the homework skeleton's
 from __future__ import annotations
 
 import hashlib
-import queue
+import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,8 +33,7 @@ from .model import ConvNet
 
 @dataclass(frozen=True)
 class RateConfig:
-    """Everything one rate's training is a function of (with the data); the names of params.yaml's
-    ``cnn`` section."""
+    """Everything one rate's training is a function of (with the data)."""
     lr: float
     epochs: int
     batch_size: int
@@ -170,7 +169,10 @@ def train_sweep(arrays: dict[str, np.ndarray], cfg: RateConfig, lrs: list[float]
     events = mp.get_context("spawn").SimpleQueue()
     # one process per rate, all at once: three rates then share two cores evenly
     kernels = {**CURRENT, "threads": 1}  # this process's kernels, one thread a rate
-    context = mp.start_processes(_rate_process, (arrays, configs, paths, events, kernels), nprocs=len(lrs), join=False,
+    # the images in shared memory: a handle each process reads at once, not megabytes it must be
+    # started to take off the pipe (the processes start together instead of one after the other)
+    shared = {k: torch.from_numpy(v).share_memory_() for k, v in arrays.items()}
+    context = mp.start_processes(_rate_process, (shared, configs, paths, events, kernels), nprocs=len(lrs), join=False,
                                  daemon=True)
     results: dict[int, RateResult] = {}
     bar = tqdm(total=len(lrs) * cfg.epochs, desc="sweep", unit="epoch", disable=None if progress else True)
@@ -194,10 +196,13 @@ def train_sweep(arrays: dict[str, np.ndarray], cfg: RateConfig, lrs: list[float]
                 return [results[k] for k in range(len(lrs))]
 
 
-def _rate_process(k: int, arrays, configs: list[RateConfig], paths: list[Path | None], events, kernels: dict) -> None:
+def _rate_process(k: int, shared, configs: list[RateConfig], paths: list[Path | None], events, kernels: dict) -> None:
     """A sweep's worker process: trains rate ``k``, reports each epoch and then its result."""
+    # torch.multiprocessing ends a worker whose parent died with SIGINT: not ignored here, even when
+    # the sweep was started with SIGINT ignored (a background job of a shell)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     use_kernels(**kernels)  # a new process: its parent's kernels
-    result = train_rate(arrays, configs[k], "cpu", paths[k], progress=False,
+    result = train_rate({name: t.numpy() for name, t in shared.items()}, configs[k], "cpu", paths[k], progress=False,
                         on_epoch=lambda *epoch: events.put((k, epoch)))
     # plain arrays through the pipe: a tensor would be shared with this process, which exits
     result.state_dict = {name: t.numpy() for name, t in result.state_dict.items()}
