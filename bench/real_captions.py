@@ -1,0 +1,175 @@
+"""Benchmark: the caption decoders on a real caption set, over three seeds.
+
+For a caption set in the pipeline's format (images.zip and a Karpathy-style .json; default
+../shared/data/ucm-train: UCM-captions' 1,680 training images re-split 1,344 / 168 / 168), the
+images are unzipped and encoded once with the pipeline's code and params.yaml's encoder settings
+(without ImageNet weights: a random encoder, said in the results), cached in bench/.work/. Then both
+decoders are trained with the pipeline's own code and params.yaml's decoder and training settings,
+once per seed (captioning.train.seed), and scored as the evaluate stage scores them: BLEU-4 of
+greedy captions, of beam search and of beam search with the length penalty, and CIDEr, on the
+validation and the test split; the caption-prior baseline (the most common training caption)
+beside them. With --grid, validation BLEU-4 and CIDEr over beam sizes and length penalties show
+which to choose (on validation, never test).
+
+  python bench/real_captions.py                                  # both decoders, seeds 0 1 2
+  python bench/real_captions.py --set alpha_c=0.1 --name alpha_c-0.1   # a variant: decoder or train keys
+  python bench/real_captions.py --data data/raw_dataset --seeds 0
+  python bench/real_captions.py --kernels native                 # faster on most CPUs, CPU-dependent numbers
+
+Writes bench/results/real_captions.json (one entry per variant name, merged with what is there):
+every run's numbers, and each decoder's mean and spread (sample standard deviation) over the seeds.
+A difference smaller than the spread is not a finding.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from _machine import ROOT, caption_config, cpu_name, params
+
+WORK = ROOT / "bench" / ".work"
+OUT = ROOT / "bench" / "results" / "real_captions.json"
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ucm-train"
+BEAMS = (1, 2, 3, 5)
+PENALTIES = (0.0, 0.5, 1.0, 1.5)
+
+
+def prepare(folder: Path, cap: dict):
+    """The set's captions, features (N, R, E) and encoded captions, made once and kept."""
+    from hw2.captioning.dataset import find_inputs, load_caption_set
+    from hw2.captioning.encoded import load_encoded, save_encoded
+    from hw2.captioning.feature_file import load_features
+    from hw2.captioning.features import build_encoder, extract_features
+    from hw2.captioning.unzip import extract_images
+    from hw2.captioning.vocab import build_vocabulary
+
+    zip_path, json_path = find_inputs(folder) or sys.exit(f"{folder}: no images.zip and captions .json")
+    captions = load_caption_set(json_path)
+    enc = cap["encoder"]
+    work = WORK / f"real-{captions.name}-{enc['image_size']}"
+    names = [im.filename for im in captions.images]
+    encoder = build_encoder(enc["weights"] if enc["weights"] in ("auto", "IMAGENET1K_V1", "none")
+                            else str(ROOT / enc["weights"]), ROOT / "data" / "weights")
+    if not (work / "features.h5").is_file():
+        extract_images(zip_path, work / "images", names)
+        extract_features(work / "images", names, [im.split for im in captions.images], work / "features.h5", encoder,
+                         image_size=enc["image_size"], batch_size=enc["batch_size"], dtype=enc["dtype"],
+                         precision=enc["precision"])
+    vocab, _ = build_vocabulary(captions, cap["vocab"]["min_freq"], cap["vocab"]["max_length"])
+    save_encoded(work / "captions.npz", vocab, captions)
+    features, feature_names = load_features(work / "features.h5")
+    return captions, feature_names, features, vocab, load_encoded(features, work / "captions.npz"), encoder.weights
+
+
+def split_scores(net, prepared, split: str, cap: dict, grid: bool) -> dict:
+    """BLEU-4 and CIDEr of ``split``'s captions: greedy, beam, beam with the length penalty (and,
+    with ``grid``, every beam size and penalty of BEAMS x PENALTIES)."""
+    import torch
+
+    from hw2.captioning.decoding import decode_captions
+    from hw2.captioning.evaluation import eval_images
+    from hw2.captioning.scoring import Scorer
+
+    captions, names, features, vocab, _, _ = prepared
+    images = eval_images(captions, names, split)
+    feats = torch.from_numpy(features[images.rows])
+    beam, lp = cap["decode"]["beam_size"], cap["decode"]["length_penalty"]
+    ways = {"greedy": (None, 0.0), "beam": (beam, 0.0), "beam_lp": (beam, lp)}
+    if grid:
+        ways |= {f"beam{b}_lp{p:g}": (b, p) for b in BEAMS for p in PENALTIES if b > 1}
+    out = {}
+    with Scorer(meteor=False) as scorer:
+        for how, (size, penalty) in ways.items():
+            s = scorer.score(decode_captions(net, feats, vocab, size, length_penalty=penalty), images.references)
+            out[how] = {"bleu4": s["bleu4"], "cider": s["cider"]}
+    return out
+
+
+def baseline(prepared) -> dict:
+    from hw2.captioning.comparison import score_baseline
+    from hw2.captioning.scoring import Scorer
+
+    with Scorer(meteor=False) as scorer:
+        prior, scores, _ = score_baseline(prepared[0], scorer)
+    return {"caption": " ".join(prior), "bleu4": scores["bleu4"], "cider": scores["cider"]}
+
+
+def run(model: str, seed: int, prepared, cap: dict, override: dict, grid: bool) -> dict:
+    from hw2.captioning.train import train_captioner
+    from hw2.captioning.vocab import END, START
+
+    _, _, _, vocab, data, _ = prepared
+    cfg = caption_config(model, cap, seed=seed, **override)
+    start = time.perf_counter()
+    net, hist = train_captioner(data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
+                                progress=False)
+    seconds = time.perf_counter() - start
+    out = {"seed": seed, "train_s": round(seconds, 1), "epochs_run": len(hist.val_bleu4), "best_epoch": hist.best_epoch,
+           "lr_cuts": len(hist.cuts()), "val_bleu4_curve": [round(v, 4) for v in hist.val_bleu4],
+           "train_loss": [round(v, 4) for v in hist.train_loss],
+           "val": split_scores(net, prepared, "val", cap, grid), "test": split_scores(net, prepared, "test", cap, grid=False)}
+    print(f"{model} seed {seed}: best val BLEU-4 {hist.val_bleu4[hist.best_epoch - 1]:.4f} at epoch {hist.best_epoch} "
+          f"of {len(hist.val_bleu4)}; test BLEU-4 greedy {out['test']['greedy']['bleu4']:.4f}, beam "
+          f"{out['test']['beam']['bleu4']:.4f}, beam+lp {out['test']['beam_lp']['bleu4']:.4f} ({seconds:.0f} s)", flush=True)
+    return out
+
+
+def summary(runs: list[dict]) -> dict:
+    """Mean and sample standard deviation over the seeds of every score."""
+    out = {}
+    for split in ("val", "test"):
+        for how in runs[0][split]:
+            for metric in ("bleu4", "cider"):
+                values = [r[split][how][metric] for r in runs]
+                out[f"{split}.{how}.{metric}"] = {"mean": round(statistics.mean(values), 4),
+                                                  "sd": round(statistics.stdev(values), 4) if len(values) > 1 else None}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a folder with images.zip and a captions .json")
+    ap.add_argument("--models", nargs="+", choices=("vanilla", "attention"), default=["vanilla", "attention"])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                    help="captioning.decoder or captioning.train keys to change, e.g. alpha_c=0.1")
+    ap.add_argument("--name", help="the variant's name in the results (default: params, or the --set values)")
+    ap.add_argument("--kernels", choices=("portable", "native"), default="portable")
+    ap.add_argument("--grid", action="store_true", help=f"also validation scores for beams {BEAMS} x penalties {PENALTIES}")
+    args = ap.parse_args()
+
+    from hw2.common.runtime import use_kernels
+
+    cap = params()["captioning"]
+    kernels = use_kernels(cap["train"]["precision"], cap["threads"], portable=args.kernels == "portable")
+    known = {**cap["decoder"], **cap["train"]}
+    override = {}
+    for kv in args.set:
+        key, value = kv.split("=", 1)
+        if key not in known:
+            sys.exit(f"--set {kv}: {key} is not a key of captioning.decoder or captioning.train")
+        override[key] = type(known[key])(value)
+    name = args.name or (",".join(args.set) if args.set else "params")
+    prepared = prepare(args.data, cap)
+    results = json.loads(OUT.read_text()) if OUT.is_file() else {}
+    entry = {"command": " ".join(["python bench/real_captions.py", *sys.argv[1:]]), "override": override,
+             "data": f"{prepared[0].name}: " + ", ".join(f"{k} {v}" for k, v in prepared[0].counts().items()),
+             "encoder_weights": prepared[5], "machine": cpu_name(), **kernels,
+             "date": time.strftime("%Y-%m-%d"), "baseline_test": baseline(prepared), "models": {}}
+    for model in args.models:
+        runs = [run(model, seed, prepared, cap, override, args.grid) for seed in args.seeds]
+        entry["models"][model] = {"summary": summary(runs), "runs": runs}
+        s = entry["models"][model]["summary"]
+        print(f"{model}: test BLEU-4 greedy {s['test.greedy.bleu4']}, beam {s['test.beam.bleu4']}, "
+              f"beam+lp {s['test.beam_lp.bleu4']}; val greedy {s['val.greedy.bleu4']}", flush=True)
+        results[name] = entry
+        OUT.write_text(json.dumps(results, indent=2) + "\n")  # after each decoder: a long run keeps what it has
+    print(f"caption-prior baseline: test BLEU-4 {entry['baseline_test']['bleu4']:.4f} → {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
