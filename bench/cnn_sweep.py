@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from _machine import cpu_name, run_revision  # noqa: E402
+from _machine import cpu_name, params, run_revision  # noqa: E402
 
 
 def run_skeleton(arrays, lrs, cnn, epochs):
@@ -95,14 +95,12 @@ RUNS = {"skeleton": run_skeleton, "pipeline": run_pipeline}
 
 def worker(impl: str, epochs: int, limit: int) -> dict:
     import torch
-    import yaml
 
     from hw2.common.runtime import resolve_device, use_kernels
     from hw2.fashion.data import load_splits
 
     kernels = use_kernels("float32", threads=torch.get_num_threads())  # the pipeline's kernels, every run alike
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    cnn, lrs = params["cnn"], [float(v) for v in (params["lr"] if isinstance(params["lr"], list) else [params["lr"]])]
+    cnn, lrs = params()["cnn"], params()["lr"]
     arrays = load_splits(ROOT / "data" / "fashion_mnist.npz")
     if limit:
         arrays = {k: v[:limit] for k, v in arrays.items()}
@@ -140,8 +138,7 @@ def main():
     ap.add_argument("--worker", choices=list(RUNS), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.epochs is None:
-        import yaml
-        args.epochs = yaml.safe_load((ROOT / "params.yaml").read_text())["cnn"]["epochs"]
+        args.epochs = params()["cnn"]["epochs"]
     common = ["--epochs", str(args.epochs), "--limit", str(args.limit)]
     if args.worker:
         print("RESULT " + json.dumps(worker(args.worker, args.epochs, args.limit)), flush=True)

@@ -1,13 +1,13 @@
 """Benchmark: ResNet-18 feature extraction, a plain loop vs the pipeline's extract_features.
 
   plain     for each image: open, transform, encode alone (batch 1, float32), write its row
-  pipeline  hw2.captioning.features.extract_features: a DataLoader decoding images in worker
-            processes, batches of captioning.encoder.batch_size, channels-last, inference mode,
-            the arithmetic of captioning.encoder.precision, rows streamed to HDF5
+  pipeline  hw2.captioning.features.extract_features: the same loop over batches of
+            captioning.encoder.batch_size (the one image loader, inference mode, the arithmetic of
+            captioning.encoder.precision), rows streamed to HDF5
   pipeline-bfloat16   the same in bfloat16 (the CPU's native kernels): is it faster here?
 
 On the images of `dvc repro unzip_images` (the synthetic demo set by default), each in its own
-process; peak memory is the process's maximum resident set plus its workers'.
+process; peak memory is the process's maximum resident set.
 
   python bench/features.py                      # both, on every image (about 2 minutes on 2 cores)
   python bench/features.py --only pipeline --images 11000   # RSICD's size: memory stays flat
@@ -42,7 +42,7 @@ def worker(impl: str, n_images: int) -> dict:
 
     from _machine import params
     from hw2.captioning.dataset import load_caption_set
-    from hw2.captioning.features import build_encoder, default_workers, extract_features, image_transform
+    from hw2.captioning.features import build_encoder, extract_features, image_transform
     from hw2.common.runtime import resolve_device, use_kernels
 
     enc = params()["captioning"]["encoder"]
@@ -62,17 +62,15 @@ def worker(impl: str, n_images: int) -> dict:
                 for i, name in enumerate(names):
                     x = transform(Image.open(folder / name).convert("RGB")).unsqueeze(0)
                     feats[i] = net(x)[0].flatten(1).t().numpy().astype(np.float16)
-            workers = 0
         else:
-            workers = default_workers()
             device = resolve_device(enc.get("device", "auto"))
             extract_features(folder, names, ["train"] * len(names), out, encoder, image_size=size,
-                             batch_size=enc["batch_size"], workers=workers, dtype=enc["dtype"], device=device,
+                             batch_size=enc["batch_size"], dtype=enc["dtype"], device=device,
                              precision=precision, progress=False)
         seconds = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"images": len(names), "seconds": round(seconds, 2), "images_per_s": round(len(names) / seconds, 2),
-            "peak_memory_mib": round(peak_kib / 1024, 1), **kernels, "workers": workers}
+            "peak_memory_mib": round(peak_kib / 1024, 1), **kernels}
 
 
 def main():

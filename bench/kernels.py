@@ -53,13 +53,13 @@ def work(stage: str) -> None:
         from pathlib import Path
 
         from hw2.captioning.dataset import load_caption_set
-        from hw2.captioning.features import build_encoder, default_workers, extract_features
+        from hw2.captioning.features import build_encoder, extract_features
         enc = cap["encoder"]
         images = load_caption_set(ROOT / "data" / "captions.json").images
         with tempfile.TemporaryDirectory() as tmp:
             extract_features(ROOT / "data" / "images", [im.filename for im in images], [im.split for im in images],
                              Path(tmp) / "features.h5", build_encoder("none"), image_size=enc["image_size"],
-                             batch_size=enc["batch_size"], workers=default_workers(), dtype=enc["dtype"],
+                             batch_size=enc["batch_size"], dtype=enc["dtype"],
                              progress=False)
     else:
         from _machine import caption_config

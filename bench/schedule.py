@@ -63,7 +63,7 @@ def prepare(name: str, hard: bool, images: int, cap: dict):
         extract_features(folder / "images", names, [im.split for im in captions.images], folder / "features.h5",
                          build_encoder(enc["weights"] if enc["weights"] in ("auto", "IMAGENET1K_V1", "none")
                                        else str(ROOT / enc["weights"]), ROOT / "data" / "weights"),
-                         image_size=enc["image_size"], batch_size=enc["batch_size"], workers=0, dtype=enc["dtype"],
+                         image_size=enc["image_size"], batch_size=enc["batch_size"], dtype=enc["dtype"],
                          precision=enc["precision"])
     captions = load_caption_set(folder / "dataset.json")
     vocab, _ = build_vocabulary(captions, cap["vocab"]["min_freq"], cap["vocab"]["max_length"])

@@ -16,13 +16,14 @@ A stage script reads::
 """
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
 import traceback
 from pathlib import Path
 
-import _params
+from pipeline import params as _params
 from hw2.common.errors import InputError, StaleInputError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +63,18 @@ def stage(main):
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             sys.exit(130)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                traceback.print_exc()
+                sys.exit(2)
+            # The disk filled while writing (the stages check the room they need before they start,
+            # but another process may take it). The writers have removed their temporaries; exit at
+            # once, because HDF5 crashes (SIGSEGV) when Python finalises a file whose write failed.
+            where = f" ({shown(str(exc.filename))})" if exc.filename else ""
+            print(f"error: no space left on the device{where}; free some space and run again", file=sys.stderr)
+            sys.stderr.flush()
+            sys.stdout.flush()
+            os._exit(1)
         except Exception:
             traceback.print_exc()
             sys.exit(2)

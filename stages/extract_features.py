@@ -2,7 +2,7 @@
 from _stage import ROOT, device_for, stage, warn
 
 from hw2.captioning.dataset import load_caption_set
-from hw2.captioning.features import build_encoder, default_workers, extract_features
+from hw2.captioning.features import build_encoder, extract_features
 from hw2.common.atomic import write_json
 from hw2.common.runtime import use_kernels
 
@@ -28,8 +28,7 @@ def main(params):
         warn(encoder.note)
     stats = extract_features(
         IMAGES, [im.filename for im in captions.images], [im.split for im in captions.images], FEATURES,
-        encoder, image_size=size, batch_size=enc.batch_size, workers=default_workers(), dtype=enc.dtype,
-        device=device, precision=enc.precision)
+        encoder, image_size=size, batch_size=enc.batch_size, dtype=enc.dtype, device=device, precision=enc.precision)
     regions = (size // 32) ** 2
     write_json(METRICS, {"encoder_weights": encoder.weights, "images": stats["images"], "regions": regions,
                          "image_size": size, **kernels, "device": device.type})

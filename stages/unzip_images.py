@@ -60,7 +60,8 @@ def main(params):
         source["dataset"] = source["dataset"] or captions.name
         extra = extract_images(zip_path, IMAGES, [im.filename for im in captions.images],
                                max_image_bytes=int(cap.unzip.max_image_mb * 2**20),
-                               max_total_bytes=int(cap.unzip.max_total_mb * 2**20))
+                               max_total_bytes=int(cap.unzip.max_total_mb * 2**20),
+                               max_megapixels=cap.unzip.max_megapixels)
     save_caption_set(CAPTIONS, captions)
     contact_sheet(SHEET, IMAGES, captions)
     counts = captions.counts()

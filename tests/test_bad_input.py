@@ -29,7 +29,7 @@ import torch
 import yaml
 from PIL import Image
 
-import _params
+from pipeline import params as _params
 from conftest import ROOT, copy_repo, merge, run
 from test_fashion_data import idx_bytes
 
@@ -159,26 +159,26 @@ def delete(*keys):
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: the refusal cannot happen")
 
 SCHEMA_CASES = [  # (case, what is merged into params.yaml or an edit, the line): checked in-process against the schema
-    ("cnn.epochs 0", {"cnn": {"epochs": 0}}, "params.yaml: cnn.epochs must be an integer >= 1, not 0"),
-    ("cnn.epochs text", {"cnn": {"epochs": "ten"}}, "params.yaml: cnn.epochs must be an integer >= 1, not 'ten'"),
-    ("cnn.epochs 2.5", {"cnn": {"epochs": 2.5}}, "params.yaml: cnn.epochs must be an integer >= 1, not 2.5"),
+    ("cnn.epochs 0", {"cnn": {"epochs": 0}}, "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 0"),
+    ("cnn.epochs text", {"cnn": {"epochs": "ten"}}, "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 'ten'"),
+    ("cnn.epochs 2.5", {"cnn": {"epochs": 2.5}}, "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 2.5"),
     ("cnn.epochs deleted", delete("cnn", "epochs"), "params.yaml: cnn.epochs is missing"),
-    ("cnn.batch_size 0", {"cnn": {"batch_size": 0}}, "params.yaml: cnn.batch_size must be an integer >= 1, not 0"),
+    ("cnn.batch_size 0", {"cnn": {"batch_size": 0}}, "params.yaml: cnn.batch_size must be an integer between 1 and 50000, not 0"),
     ("cnn.dropout 1", {"cnn": {"dropout": 1}}, "params.yaml: cnn.dropout must be a number in [0, 1), not 1"),
     ("cnn.dropout negative", {"cnn": {"dropout": -0.1}}, "params.yaml: cnn.dropout must be a number in [0, 1), not -0.1"),
     ("cnn.optimizer adam", {"cnn": {"optimizer": "adam"}}, "params.yaml: cnn.optimizer must be sgd"),
-    ("cnn.l2_decay negative", {"cnn": {"l2_decay": -1}}, "params.yaml: cnn.l2_decay must be a number >= 0, not -1"),
-    ("cnn.seed negative", {"cnn": {"seed": -1}}, "params.yaml: cnn.seed must be an integer >= 0, not -1"),
-    ("cnn.seed true", {"cnn": {"seed": True}}, "params.yaml: cnn.seed must be an integer >= 0, not True"),
+    ("cnn.l2_decay negative", {"cnn": {"l2_decay": -1}}, "params.yaml: cnn.l2_decay must be a number in [0, 1), not -1"),
+    ("cnn.seed negative", {"cnn": {"seed": -1}}, "params.yaml: cnn.seed must be an integer between 0 and 4294967295, not -1"),
+    ("cnn.seed true", {"cnn": {"seed": True}}, "params.yaml: cnn.seed must be an integer between 0 and 4294967295, not True"),
     ("cnn.dev_size 0", {"cnn": {"dev_size": 0}}, "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 0"),
     ("cnn.dev_size 60000", {"cnn": {"dev_size": 60000}}, "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 60000"),
-    ("cnn.limit negative", {"cnn": {"limit": -5}}, "params.yaml: cnn.limit must be an integer >= 0, not -5"),
+    ("cnn.limit negative", {"cnn": {"limit": -5}}, "params.yaml: cnn.limit must be a number of images between 0 and 60000 (0: all), not -5"),
     ("cnn.device gpu", {"cnn": {"device": "gpu"}}, "params.yaml: cnn.device must be auto, cpu or cuda, not 'gpu'"),
     ("cnn.epoch typo", {"cnn": {"epoch": 3}}, "params.yaml: cnn.epoch is not a parameter of this pipeline"),
     ("cnn not a mapping", {"cnn": 5}, "params.yaml: cnn must be a mapping of its parameters, not 5"),
     ("lr empty", {"lr": []}, "params.yaml: lr is empty"),
-    ("lr 0", {"lr": 0}, "params.yaml: lr 0 must be greater than 0"),
-    ("lr negative in list", {"lr": [0.01, -0.1]}, "params.yaml: lr -0.1 must be greater than 0"),
+    ("lr 0", {"lr": 0}, "params.yaml: lr 0 must be a number in (0, 10]"),
+    ("lr negative in list", {"lr": [0.01, -0.1]}, "params.yaml: lr -0.1 must be a number in (0, 10]"),
     ("lr text", {"lr": "fast"}, "params.yaml: lr 'fast' is not a number"),
     ("lr nan", {"lr": float("nan")}, "params.yaml: lr nan is not a number"),
     ("lr twice", {"lr": [0.1, 0.1]}, "params.yaml: lr lists a rate twice"),
@@ -186,65 +186,84 @@ SCHEMA_CASES = [  # (case, what is merged into params.yaml or an edit, the line)
     ("fashion_mnist.source web", {"fashion_mnist": {"source": "web"}}, "params.yaml: fashion_mnist.source must be auto, local, system or download, not 'web'"),
     ("fashion_mnist.local_dir outside", {"fashion_mnist": {"local_dir": "/srv/fashion-mnist"}}, "params.yaml: fashion_mnist.local_dir must be inside data/raw_fashion_mnist/"),
     ("fashion_mnist.url ftp", {"fashion_mnist": {"url": "ftp://x/"}}, "params.yaml: fashion_mnist.url must be an http(s) URL ending in /, not 'ftp://x/'"),
-    ("captioning.train.epochs 0", {"captioning": {"train": {"epochs": 0}}}, "params.yaml: captioning.train.epochs must be an integer >= 1, not 0"),
-    ("captioning.train.epochs text", {"captioning": {"train": {"epochs": "ten"}}}, "params.yaml: captioning.train.epochs must be an integer >= 1, not 'ten'"),
-    ("captioning.train.lr text", {"captioning": {"train": {"lr": "abc"}}}, "params.yaml: captioning.train.lr must be a number > 0, not 'abc'"),
-    ("captioning.train.lr negative", {"captioning": {"train": {"lr": -0.1}}}, "params.yaml: captioning.train.lr must be a number > 0, not -0.1"),
-    ("captioning.train.batch_size 0", {"captioning": {"train": {"batch_size": 0}}}, "params.yaml: captioning.train.batch_size must be an integer >= 1, not 0"),
-    ("captioning.train.patience 0", {"captioning": {"train": {"patience": 0}}}, "params.yaml: captioning.train.patience must be a number of epochs >= 1, not 0"),
+    ("captioning.train.epochs 0", {"captioning": {"train": {"epochs": 0}}}, "params.yaml: captioning.train.epochs must be an integer between 1 and 10000, not 0"),
+    ("captioning.train.epochs text", {"captioning": {"train": {"epochs": "ten"}}}, "params.yaml: captioning.train.epochs must be an integer between 1 and 10000, not 'ten'"),
+    ("captioning.train.lr text", {"captioning": {"train": {"lr": "abc"}}}, "params.yaml: captioning.train.lr must be a number in (0, 10], not 'abc'"),
+    ("captioning.train.lr negative", {"captioning": {"train": {"lr": -0.1}}}, "params.yaml: captioning.train.lr must be a number in (0, 10], not -0.1"),
+    ("captioning.train.batch_size 0", {"captioning": {"train": {"batch_size": 0}}}, "params.yaml: captioning.train.batch_size must be an integer between 1 and 65536, not 0"),
+    ("captioning.train.patience 0", {"captioning": {"train": {"patience": 0}}}, "params.yaml: captioning.train.patience must be a number of epochs between 1 and 10000, not 0"),
     ("captioning.train.lr_decay 0", {"captioning": {"train": {"lr_decay": 0}}}, "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 0"),
     ("captioning.train.lr_decay 2", {"captioning": {"train": {"lr_decay": 2}}}, "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 2"),
-    ("captioning.train.lr_patience 0", {"captioning": {"train": {"lr_patience": 0}}}, "params.yaml: captioning.train.lr_patience must be a number of epochs >= 1, not 0"),
-    ("captioning.train.grad_clip 0", {"captioning": {"train": {"grad_clip": 0}}}, "params.yaml: captioning.train.grad_clip must be a number > 0, not 0"),
-    ("captioning.train.alpha_c negative", {"captioning": {"train": {"alpha_c": -1}}}, "params.yaml: captioning.train.alpha_c must be a number >= 0, not -1"),
+    ("captioning.train.lr_patience 0", {"captioning": {"train": {"lr_patience": 0}}}, "params.yaml: captioning.train.lr_patience must be a number of epochs between 1 and 10000, not 0"),
+    ("captioning.train.grad_clip 0", {"captioning": {"train": {"grad_clip": 0}}}, "params.yaml: captioning.train.grad_clip must be a number in (0, 1e6], not 0"),
+    ("captioning.train.alpha_c negative", {"captioning": {"train": {"alpha_c": -1}}}, "params.yaml: captioning.train.alpha_c must be a number in [0, 1000], not -1"),
     ("captioning.train.precision fp16", {"captioning": {"train": {"precision": "fp16"}}}, "params.yaml: captioning.train.precision must be float32 or bfloat16, not 'fp16'"),
     ("captioning.train.device tpu", {"captioning": {"train": {"device": "tpu"}}}, "params.yaml: captioning.train.device must be auto, cpu or cuda, not 'tpu'"),
-    ("captioning.decoder.embed_dim 0", {"captioning": {"decoder": {"embed_dim": 0}}}, "params.yaml: captioning.decoder.embed_dim must be an integer >= 1, not 0"),
+    ("captioning.decoder.embed_dim 0", {"captioning": {"decoder": {"embed_dim": 0}}}, "params.yaml: captioning.decoder.embed_dim must be an integer between 1 and 16384, not 0"),
     ("captioning.decoder.dropout 1", {"captioning": {"decoder": {"dropout": 1}}}, "params.yaml: captioning.decoder.dropout must be a number in [0, 1), not 1"),
-    ("captioning.decode.beam_size 0", {"captioning": {"decode": {"beam_size": 0}}}, "params.yaml: captioning.decode.beam_size must be an integer >= 1, not 0"),
-    ("captioning.decode.length_penalty negative", {"captioning": {"decode": {"length_penalty": -0.5}}}, "params.yaml: captioning.decode.length_penalty must be a number >= 0 (0: no length normalisation), not -0.5"),
-    ("captioning.decode.max_length negative", {"captioning": {"decode": {"max_length": -1}}}, "params.yaml: captioning.decode.max_length must be a number of words (0: the vocabulary's longest caption) >= 0, not -1"),
-    ("captioning.vocab.min_freq 0", {"captioning": {"vocab": {"min_freq": 0}}}, "params.yaml: captioning.vocab.min_freq must be an integer >= 1, not 0"),
+    ("captioning.decode.beam_size 0", {"captioning": {"decode": {"beam_size": 0}}}, "params.yaml: captioning.decode.beam_size must be an integer between 1 and 100, not 0"),
+    ("captioning.decode.length_penalty negative", {"captioning": {"decode": {"length_penalty": -0.5}}}, "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not -0.5"),
+    ("captioning.decode.max_length negative", {"captioning": {"decode": {"max_length": -1}}}, "params.yaml: captioning.decode.max_length must be a number of words between 0 and 1000 (0: the vocabulary's longest caption), not -1"),
+    ("captioning.vocab.min_freq 0", {"captioning": {"vocab": {"min_freq": 0}}}, "params.yaml: captioning.vocab.min_freq must be an integer between 1 and 1000000, not 0"),
     ("captioning.encoder.image_size 100", {"captioning": {"encoder": {"image_size": 100}}}, "params.yaml: captioning.encoder.image_size must be a multiple of 32"),
     ("captioning.encoder.dtype int8", {"captioning": {"encoder": {"dtype": "int8"}}}, "params.yaml: captioning.encoder.dtype must be float16 or float32, not 'int8'"),
     ("captioning.encoder.precision fp16", {"captioning": {"encoder": {"precision": "fp16"}}}, "params.yaml: captioning.encoder.precision must be float32 or bfloat16, not 'fp16'"),
     ("captioning.encoder.device tpu", {"captioning": {"encoder": {"device": "tpu"}}}, "params.yaml: captioning.encoder.device must be auto, cpu or cuda, not 'tpu'"),
-    ("captioning.encoder.batch_size 0", {"captioning": {"encoder": {"batch_size": 0}}}, "params.yaml: captioning.encoder.batch_size must be an integer >= 1, not 0"),
+    ("captioning.encoder.batch_size 0", {"captioning": {"encoder": {"batch_size": 0}}}, "params.yaml: captioning.encoder.batch_size must be an integer between 1 and 4096, not 0"),
     ("captioning.encoder.weights outside", {"captioning": {"encoder": {"weights": "/mnt/weights/resnet.pth"}}}, "params.yaml: captioning.encoder.weights must be inside data/weights/"),
     ("captioning.encoder.workers gone", {"captioning": {"encoder": {"workers": 2}}}, "params.yaml: captioning.encoder.workers is not a parameter of this pipeline"),
     ("captioning.images a string", {"captioning": {"images": "4.tif"}}, "params.yaml: captioning.images must be a list of image file names (.tif, .jpg, …), not '4.tif'"),
     ("captioning.images a number in it", {"captioning": {"images": ["4.tif", 3]}}, "params.yaml: captioning.images[1] must be an image file name (.tif, .jpg, …), not 3"),
     ("captioning.images not images", {"captioning": {"images": ["4.txt"]}}, "params.yaml: captioning.images must name image files (.tif, .jpg, .png, no folders), not '4.txt'"),
     ("captioning.images twice", {"captioning": {"images": ["1.tif", "1.tif"]}}, "params.yaml: captioning.images names an image twice"),
-    ("captioning.synthetic.images 5", {"captioning": {"synthetic": {"images": 5}}}, "params.yaml: captioning.synthetic.images must be a number of images (one of each of the nine scene kinds at least) >= 9, not 5"),
+    ("captioning.synthetic.images 5", {"captioning": {"synthetic": {"images": 5}}}, "params.yaml: captioning.synthetic.images must be a number of images between 9 and 1000000 (one of each of the nine scene kinds at least), not 5"),
     ("captioning.synthetic.hard text", {"captioning": {"synthetic": {"hard": "yes"}}}, "params.yaml: captioning.synthetic.hard must be true or false, not 'yes'"),
     ("captioning.data outside", {"captioning": {"data": "/mnt/sets/ucm"}}, "params.yaml: captioning.data must be inside data/raw_dataset/"),
-    ("captioning.unzip.max_image_mb 0", {"captioning": {"unzip": {"max_image_mb": 0}}}, "params.yaml: captioning.unzip.max_image_mb must be a number of megabytes > 0, not 0"),
+    ("captioning.unzip.max_image_mb 0", {"captioning": {"unzip": {"max_image_mb": 0}}}, "params.yaml: captioning.unzip.max_image_mb must be a number of megabytes in (0, 1e6], not 0"),
     ("captioning deleted", delete("captioning"), "params.yaml: captioning is missing"),
+    # every number bounded, so that none overflows later (issue 21: 1e9 raised to a caption's length)
+    ("length_penalty 1e9", {"captioning": {"decode": {"length_penalty": 1e9}}}, "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not 1000000000.0"),
+    ("beam_size 1000", {"captioning": {"decode": {"beam_size": 1000}}}, "params.yaml: captioning.decode.beam_size must be an integer between 1 and 100, not 1000"),
+    ("decode.max_length 1e6", {"captioning": {"decode": {"max_length": 10**6}}}, "params.yaml: captioning.decode.max_length must be a number of words between 0 and 1000 (0: the vocabulary's longest caption), not 1000000"),
+    ("vocab.max_length 5000", {"captioning": {"vocab": {"max_length": 5000}}}, "params.yaml: captioning.vocab.max_length must be a number of words between 0 and 1000 (0: the longest training caption that is not an outlier), not 5000"),
+    ("cnn.epochs 1e9", {"cnn": {"epochs": 10**9}}, "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 1000000000"),
+    ("seed 2**64", {"captioning": {"train": {"seed": 2**64}}}, "params.yaml: captioning.train.seed must be an integer between 0 and 4294967295, not 18446744073709551616"),
+    ("lr 1e9", {"lr": 1e9}, "params.yaml: lr 1000000000.0 must be a number in (0, 10]"),
+    ("max_megapixels 0", {"captioning": {"unzip": {"max_megapixels": 0}}}, "params.yaml: captioning.unzip.max_megapixels must be a number of megapixels in (0, 10000], not 0"),
 ]
 
+COMMITTED = (ROOT / "params.yaml").read_text()
 RAW_PARAMS = [  # (case, params.yaml's text, the line)
     ("params.yaml not YAML", "lr: [0.1\n", "params.yaml: cannot read parameters"),
     ("params.yaml a list", "- 1\n", "params.yaml: expected a mapping of parameters, not list"),
+    # read as DVC reads it (YAML 1.2, ruamel): a key given twice is refused, as `dvc repro` refuses it
+    ("a key twice", COMMITTED + "lr: 0.5\n", f"params.yaml: line {COMMITTED.count(chr(10)) + 1}: 'lr' is given twice in one mapping (DVC refuses such a file; keep one)"),
+    ("a nested key twice", COMMITTED.replace("    max_megapixels:", "    max_image_mb: 5\n    max_megapixels:"), "'max_image_mb' is given twice in one mapping"),
+    # YAML 1.1 read `yes` as true; DVC (YAML 1.2) records the string 'yes'
+    ("hard: yes", COMMITTED.replace("hard: false", "hard: yes"), "params.yaml: captioning.synthetic.hard must be true or false, not 'yes'"),
+    # YAML 1.1 read 1.0e+9 as a number and 1e9 as a string; both are numbers to DVC, and out of range
+    ("length_penalty: 1.0e+9", COMMITTED.replace("length_penalty: 1.0", "length_penalty: 1.0e+9"), "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not 1000000000.0"),
+    ("length_penalty: 1e9", COMMITTED.replace("length_penalty: 1.0", "length_penalty: 1e9"), "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not 1000000000.0"),
 ]
 
 
 CASES = [
     # --- params.yaml: every stage checks it first (each key's message: SCHEMA_CASES, in-process) -------
-    Case("cnn.epochs 0", "train_cnn", "params.yaml: cnn.epochs must be an integer >= 1, not 0", {"cnn": {"epochs": 0}}),
+    Case("cnn.epochs 0", "train_cnn", "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 0", {"cnn": {"epochs": 0}}),
     Case("cnn.dev_size 0", "download_fashion_mnist", "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 0", {"cnn": {"dev_size": 0}}),
-    Case("captioning.train.lr text", "train_captioner attention", "params.yaml: captioning.train.lr must be a number > 0, not 'abc'", {"captioning": {"train": {"lr": "abc"}}}),
+    Case("captioning.train.lr text", "train_captioner attention", "params.yaml: captioning.train.lr must be a number in (0, 10], not 'abc'", {"captioning": {"train": {"lr": "abc"}}}),
     Case("captioning.train.lr_decay 0", "train_captioner vanilla", "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 0", {"captioning": {"train": {"lr_decay": 0}}}),
     Case("captioning.train.device tpu", "evaluate vanilla", "params.yaml: captioning.train.device must be auto, cpu or cuda, not 'tpu'", {"captioning": {"train": {"device": "tpu"}}}),
-    Case("captioning.decode.beam_size 0", "evaluate attention", "params.yaml: captioning.decode.beam_size must be an integer >= 1, not 0", {"captioning": {"decode": {"beam_size": 0}}}),
-    Case("captioning.decode.max_length negative", "caption_images", "params.yaml: captioning.decode.max_length must be a number of words (0: the vocabulary's longest caption) >= 0, not -1", {"captioning": {"decode": {"max_length": -1}}}),
-    Case("captioning.vocab.min_freq 0", "build_vocab", "params.yaml: captioning.vocab.min_freq must be an integer >= 1, not 0", {"captioning": {"vocab": {"min_freq": 0}}}),
+    Case("captioning.decode.beam_size 0", "evaluate attention", "params.yaml: captioning.decode.beam_size must be an integer between 1 and 100, not 0", {"captioning": {"decode": {"beam_size": 0}}}),
+    Case("captioning.decode.max_length negative", "caption_images", "params.yaml: captioning.decode.max_length must be a number of words between 0 and 1000 (0: the vocabulary's longest caption), not -1", {"captioning": {"decode": {"max_length": -1}}}),
+    Case("captioning.vocab.min_freq 0", "build_vocab", "params.yaml: captioning.vocab.min_freq must be an integer between 1 and 1000000, not 0", {"captioning": {"vocab": {"min_freq": 0}}}),
     Case("captioning.encoder.image_size 100", "extract_features", "params.yaml: captioning.encoder.image_size must be a multiple of 32", {"captioning": {"encoder": {"image_size": 100}}}),
     Case("captioning.images twice", "caption_images", "params.yaml: captioning.images names an image twice", {"captioning": {"images": ["1.tif", "1.tif"]}}),
     Case("captioning.synthetic.hard text", "unzip_images", "params.yaml: captioning.synthetic.hard must be true or false, not 'yes'", {"captioning": {"synthetic": {"hard": "yes"}}}),
     Case("captioning deleted", "report", "params.yaml: captioning is missing", edit=delete("captioning")),
     Case("params.yaml not YAML", "theory", "params.yaml: cannot read parameters", setup=lambda r: (r / "params.yaml").write_text("lr: [0.1\n")),
     Case("params.yaml a list", "theory", "params.yaml: expected a mapping of parameters, not list", setup=lambda r: (r / "params.yaml").write_text("- 1\n")),
+    Case("a key twice, the stage run directly", "train_cnn", "'lr' is given twice in one mapping", setup=lambda r: (r / "params.yaml").write_text((r / "params.yaml").read_text() + "lr: 0.5\n")),
     # --- a device that is not there ---------------------------------------------------------------
     pytest.param(Case("cnn.device cuda without CUDA", "train_cnn", "params.yaml: cnn.device: device is 'cuda' but torch sees no CUDA device", {"cnn": {"device": "cuda"}}), marks=NO_CUDA),
     pytest.param(Case("encoder cuda without CUDA", "extract_features", "params.yaml: captioning.encoder.device: device is 'cuda' but torch sees no CUDA device", {"captioning": {"encoder": {"device": "cuda"}}}), marks=NO_CUDA),
@@ -279,7 +298,7 @@ CASES = [
     Case("zip entry a symlink", "unzip_images", "images.zip: entry '1.tif' is a symbolic link", {"captioning": {"images": ["3.tif"]}}, setup=zip_with((symlink_entry(), b"/etc/passwd"))),
     Case("zip two entries one name", "unzip_images", "images.zip: two entries are named 1.tif", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("a/1.tif", tif()), ("b/1.tif", tif()))),
     Case("zip lacks a captioned image", "unzip_images", "images.zip: captioned image(s) missing from the zip: 3.tif", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("1.tif", tif()), ("2.tif", tif()))),
-    Case("zip image not decodable", "unzip_images", "images.zip: 2.tif is not a decodable image (UnidentifiedImageError", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("1.tif", tif()), ("2.tif", b"not an image"), ("3.tif", tif()))),
+    Case("zip image not decodable", "unzip_images", "images.zip: 2.tif: not a decodable image (UnidentifiedImageError", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("1.tif", tif()), ("2.tif", b"not an image"), ("3.tif", tif()))),
     Case("zip image over the size cap", "unzip_images", "images.zip: 1.tif would unpack to 2.0 MB, more than the 1.0 MB allowed per image", {"captioning": {"images": ["3.tif"], "unzip": {"max_image_mb": 1}}}, setup=user_set(zip_bytes=bomb_zip())),
     Case("zip over the total cap", "unzip_images", "images.zip: the captioned images would unpack to 2.0 MB, more than the 0.5 MB allowed in all", {"captioning": {"images": ["3.tif"], "unzip": {"max_total_mb": 0.5}}}, setup=user_set(zip_bytes=bomb_zip())),
     Case("queued run, untracked set", "unzip_images", "data/raw_dataset: the workspace this experiment was queued from holds a caption set", setup=lambda r: None),
@@ -346,7 +365,7 @@ def run_stage_here(repo: Path, script: str, args: list[str], extra_env: dict) ->
     """``stages/<script>.py args`` of ``repo`` run in this process as ``python`` would run it: its
     stage layer imported afresh from ``repo`` (so ROOT is that copy), its stderr captured."""
     saved = sys.path[:], sys.argv[:], os.getcwd(), dict(os.environ)
-    for name in ("_stage", "_params"):
+    for name in ("_stage",):
         sys.modules.pop(name, None)
     sys.path.insert(0, str(repo / "stages"))
     sys.argv = [str(repo / "stages" / f"{script}.py"), *args]
@@ -364,7 +383,7 @@ def run_stage_here(repo: Path, script: str, args: list[str], extra_env: dict) ->
         os.chdir(saved[2])
         os.environ.clear()
         os.environ.update(saved[3])
-        for name in ("_stage", "_params"):
+        for name in ("_stage",):
             sys.modules.pop(name, None)
     return Outcome(code, err.getvalue())
 
@@ -431,6 +450,14 @@ def test_a_params_file_that_is_not_a_mapping_is_refused_in_one_line(tmp_path, ca
 
 def test_the_committed_params_pass_the_schema():
     assert _params.load(ROOT / "params.yaml").cnn.epochs >= 1
+
+
+def test_numbers_are_read_as_dvc_reads_them(tmp_path):
+    """`lr: 1e-3` written by hand is the number DVC records (YAML 1.1 read it as a string)."""
+    (tmp_path / "params.yaml").write_text(COMMITTED.replace("  - 0.001\n  - 0.01\n", "  - 1e-3\n  - 1E-2\n")
+                                          .replace("lr: 0.0004", "lr: 4e-4"))
+    params = _params.load(tmp_path / "params.yaml")
+    assert params.lr == [0.001, 0.01, 0.1] and params.captioning.train.lr == 0.0004
 
 
 @pytest.mark.parametrize("case", CASES, ids=[ids(c) for c in CASES])

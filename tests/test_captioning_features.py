@@ -1,6 +1,7 @@
 """ResNet-18 features to HDF5, the encoder weights options, and the vocabulary."""
 from __future__ import annotations
 
+import copy
 import json
 import urllib.error
 
@@ -34,7 +35,8 @@ def test_features_are_49_regions_of_512_streamed_to_hdf5(tiny_set, tmp_path):
     names = [im.filename for im in captions.images]
     out = tmp_path / "features.h5"
     stats = extract_features(root / "images", names, [im.split for im in captions.images], out,
-                             build_encoder("none"), batch_size=5, workers=0, progress=False)
+                             build_encoder("none"), image_size=224, batch_size=5, dtype="float16",
+                             progress=False)
     assert stats["images"] == 18
     with h5py.File(out) as h5:
         assert h5["features"].shape == (18, 49, 512) and h5["features"].dtype == np.float16
@@ -55,7 +57,7 @@ def test_float32_and_other_image_sizes(tiny_set, tmp_path):
     root, captions = tiny_set
     names = [im.filename for im in captions.images][:3]
     extract_features(root / "images", names, ["train"] * 3, tmp_path / "f.h5", build_encoder("none"),
-                     image_size=64, dtype="float32", workers=0, progress=False)
+                     image_size=64, batch_size=2, dtype="float32", progress=False)
     with h5py.File(tmp_path / "f.h5") as h5:
         assert h5["features"].shape == (3, 4, 512) and h5["features"].dtype == np.float32
 
@@ -129,9 +131,28 @@ def test_imagenet_weights_come_from_the_hub_cache_into_the_folder_and_are_hash_c
         build_encoder("auto", tmp_path / "weights")
 
 
+def test_a_caption_far_longer_than_the_rest_does_not_set_the_length(tiny_set, tmp_path):
+    """One 5,000-word caption (a paragraph pasted as a caption) once made every training batch
+    5,000 words long; now it is cut to the longest usual caption, and listed."""
+    from hw2.captioning.vocab import too_long
+
+    captions = copy.deepcopy(tiny_set[1])  # the module's set stays as it is
+    usual = max(len(c) for im in captions.split("train") for c in im.captions)
+    outlier = captions.split("train")[3]
+    outlier.captions[0] = ["field"] * 5000
+    vocab, _ = build_vocabulary(captions, min_freq=1, max_length=0)
+    assert vocab.max_length == usual
+    assert too_long(captions, vocab.max_length) == [(outlier.filename, 5000)]
+    save_encoded(tmp_path / "captions.npz", vocab, captions)
+    with np.load(tmp_path / "captions.npz") as npz:
+        assert npz["tokens"].shape[1] == usual + 2
+    assert build_vocabulary(captions, min_freq=1, max_length=7)[0].max_length == 7  # the param, when given
+    assert len(too_long(captions, 7)) > 1
+
+
 def test_vocabulary_from_training_captions(tiny_set, tmp_path):
     _, captions = tiny_set
-    vocab, counts = build_vocabulary(captions, min_freq=2)
+    vocab, counts = build_vocabulary(captions, min_freq=2, max_length=0)
     assert vocab.itos[:4] == ["<pad>", "<start>", "<end>", "<unk>"]
     assert all(counts[w] >= 2 for w in vocab.itos[4:])
     assert vocab.max_length == max(len(c) for im in captions.split("train") for c in im.captions)
@@ -155,7 +176,8 @@ def test_bfloat16_features_stay_within_2_percent_of_float32(tiny_set, tmp_path):
     names = [im.filename for im in captions.images][:4]
     for precision in ("float32", "bfloat16"):
         extract_features(root / "images", names, ["train"] * 4, tmp_path / f"{precision}.h5", build_encoder("none"),
-                         dtype="float32", workers=0, precision=precision, progress=False)
+                         image_size=224, batch_size=4, dtype="float32", precision=precision,
+                         progress=False)
     with h5py.File(tmp_path / "float32.h5") as a, h5py.File(tmp_path / "bfloat16.h5") as b:
         assert b.attrs["precision"] == "bfloat16"
         fa, fb = a["features"][()], b["features"][()]

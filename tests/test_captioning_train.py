@@ -25,8 +25,8 @@ def small(tmp_path_factory):
     names = [im.filename for im in captions.images]
     extract_images(root / "images.zip", root / "images", names)
     extract_features(root / "images", names, [im.split for im in captions.images], root / "f.h5",
-                     build_encoder("none"), image_size=64, workers=0, progress=False)
-    vocab, counts = build_vocabulary(captions, min_freq=1)
+                     build_encoder("none"), image_size=64, batch_size=8, dtype="float16", progress=False)
+    vocab, counts = build_vocabulary(captions, min_freq=1, max_length=0)
     save_encoded(root / "captions.npz", vocab, captions)
     with h5py.File(root / "f.h5") as h5:
         data = load_encoded(h5["features"][()], root / "captions.npz")

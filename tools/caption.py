@@ -16,8 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -25,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("images", nargs="+", type=Path)
     ap.add_argument("--out", type=Path, default=Path("captioned"), help="folder of the figures (default captioned/)")
-    ap.add_argument("--beam", type=int, help="beam size (default: params.yaml captioning.decode.beam_size)")
+    ap.add_argument("--beam", type=int, help="beam size, 1 for greedy decoding (default: params.yaml "
+                    "captioning.decode.beam_size)")
     ap.add_argument("--length-penalty", type=float,
                     help="beam search's length penalty (default: params.yaml captioning.decode.length_penalty)")
     args = ap.parse_args(argv)
@@ -36,16 +35,23 @@ def caption(args) -> int:
     from hw2.captioning.decoder_file import load_decoder
     from hw2.captioning.decoding import beam_label, caption_one
     from hw2.captioning.features import build_encoder, encode_files
+    from hw2.captioning.images import check_image
     from hw2.captioning.figures import captioned_image
     from hw2.captioning.vocab import load_vocabulary
     from hw2.common.errors import InputError
     from hw2.common.runtime import use_kernels
+    from pipeline.params import load
 
     try:
+        params = load(ROOT / "params.yaml").captioning
+        decode = decode_settings(params.decode, args.beam, args.length_penalty)
         missing = [p for p in args.images if not p.is_file()]
         if missing:
             raise InputError(f"{missing[0]}: no such image file")
-        params = yaml.safe_load((ROOT / "params.yaml").read_text())["captioning"]
+        for path in args.images:  # before anything is loaded: not an image, or too large
+            check_image(path, params.unzip.max_megapixels)
+        if args.out.exists() and not args.out.is_dir():
+            raise InputError(f"--out {args.out}: a file is there; --out names the folder the figures go to")
         made = ROOT / "metrics" / "features.json"
         for needed in (made, ROOT / "data/vocab/vocab.json", ROOT / "models/captioner/attention.pt"):
             if not needed.is_file():
@@ -57,14 +63,13 @@ def caption(args) -> int:
                                 ROOT / "data" / "weights")
         vocab, _ = load_vocabulary(ROOT / "data" / "vocab" / "vocab.json")
         feats = encode_files(encoder, args.images, features["image_size"], features["precision"],
-                             dtype=params["encoder"]["dtype"])
+                             dtype=params.encoder.dtype, max_megapixels=params.unzip.max_megapixels)
         model, _ = load_decoder(ROOT / "models" / "captioner" / "attention.pt", vocab, ROOT / "data/vocab/vocab.json",
                                 feats.shape[2])
-        beam = args.beam or params["decode"]["beam_size"]
-        penalty = params["decode"].get("length_penalty", 0.0) if args.length_penalty is None else args.length_penalty
+        beam, penalty = decode.beam_size, decode.length_penalty
         how = beam_label(beam, penalty)
         for path, f in zip(args.images, feats):
-            words, tokens, alphas = caption_one(model, f, vocab, beam, params["decode"]["max_length"], penalty)
+            words, tokens, alphas = caption_one(model, f, vocab, beam, decode.max_length, penalty)
             figure = args.out / f"{path.stem}.png"
             captioned_image(figure, path, tokens, alphas.numpy(), f"{path.name}: attention decoder, {how}")
             print(f"{path}: {' '.join(words)}  ({figure})")
@@ -75,6 +80,24 @@ def caption(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def decode_settings(decode, beam: int | None, length_penalty: float | None):
+    """params.yaml's ``captioning.decode`` with the flags given, checked by the same schema:
+    InputError naming the flag (``--beam must be an integer between 1 and 100, not 0``)."""
+    from pydantic import ValidationError
+
+    from hw2.common.errors import InputError, explain
+    from pipeline.params import Decode
+
+    flags = {"beam_size": ("--beam", beam), "length_penalty": ("--length-penalty", length_penalty)}
+    given = {key: value for key, (_, value) in flags.items() if value is not None}
+    try:
+        return Decode.model_validate({**decode.model_dump(), **given})
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        flag = flags[error["loc"][0]][0]
+        raise InputError(flag + explain(error, Decode, "").split(error["loc"][0], 1)[1]) from None
 
 
 if __name__ == "__main__":

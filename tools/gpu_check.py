@@ -34,7 +34,9 @@ COMPARED = ["metrics/cnn.json", "metrics/features.json", "metrics/captioner_vani
 
 
 def tiny_params(device: str) -> dict:
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    from pipeline.params import read_yaml
+
+    params = read_yaml(ROOT / "params.yaml")
     params["lr"] = [0.01, 0.1]
     params["cnn"].update(epochs=2, limit=600, device=device)
     cap = params["captioning"]

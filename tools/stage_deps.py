@@ -23,14 +23,15 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = "stages/python"
+PACKAGES = ("hw2", "pipeline")  # the project's packages in src/
 
 
 def module_file(name: str) -> Path | None:
-    """The project file of module ``name`` (a helper in stages/ such as ``_stage``, or ``hw2.…``),
-    or None for other modules."""
+    """The project file of module ``name`` (a helper in stages/ such as ``_stage``, or a module of
+    the packages in src/: ``hw2.…``, ``pipeline.…``), or None for other modules."""
     if "." not in name and (ROOT / "stages" / f"{name}.py").is_file():
         return ROOT / "stages" / f"{name}.py"
-    if name != "hw2" and not name.startswith("hw2."):
+    if name.split(".")[0] not in PACKAGES:
         return None
     base = ROOT / "src" / Path(*name.split("."))
     for path in (base.with_suffix(".py"), base / "__init__.py"):

@@ -14,9 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 from torchvision.models import ResNet18_Weights, resnet18
 from tqdm import tqdm
@@ -24,9 +22,10 @@ from tqdm import tqdm
 from ..common.atomic import atomic_path
 from ..common.checkpoint import why_unloadable
 from ..common.checksum import file_sha256
+from ..common.disk import require_space
 from ..common.errors import InputError
-from ..common.runtime import cpu_budget
 from ..common.seeding import seed_everything
+from .images import load_rgb
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 WEIGHTS_FILE = Path(ResNet18_Weights.IMAGENET1K_V1.url).name  # resnet18-f37072fd.pth
@@ -120,65 +119,48 @@ def image_transform(size: int) -> transforms.Compose:
                                transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
 
-class ImageFiles(Dataset):
-    def __init__(self, folder: Path, names: list[str], size: int):
-        self.folder, self.names, self.transform = Path(folder), names, image_transform(size)
-
-    def __len__(self):
-        return len(self.names)
-
-    def __getitem__(self, i):
-        with Image.open(self.folder / self.names[i]) as im:
-            return self.transform(im.convert("RGB"))
-
-
 @torch.inference_mode()
 def encode(net: nn.Module, batch: torch.Tensor, device: torch.device, precision: str) -> torch.Tensor:
-    """Images (B, 3, S, S), normalised, → region features (B, (S/32)², 512), float32 on the CPU.
-    ``net`` is the encoder's network, moved to ``device`` channels-last (oneDNN's convolutions
-    are about a third faster on it here, bench/features.py)."""
+    """Images (B, 3, S, S), normalised, → region features (B, (S/32)², 512), float32 on the CPU."""
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
-        f = net(batch.to(device, memory_format=torch.channels_last))  # (B, 512, g, g) channels-last
-    return f.permute(0, 2, 3, 1).reshape(len(f), -1, 512).to(torch.float32).cpu()  # one row per region
+        f = net(batch.to(device))  # (B, 512, g, g)
+    return f.flatten(2).transpose(1, 2).to(torch.float32).cpu()  # one row per region
 
 
 @torch.inference_mode()
 def encode_files(encoder: Encoder, paths: list[Path], image_size: int, precision: str = "float32",
-                 device: torch.device | str = "cpu", dtype: str = "float32") -> torch.Tensor:
+                 device: torch.device | str = "cpu", dtype: str = "float32",
+                 max_megapixels: float | None = None) -> torch.Tensor:
     """Region features of a few image files, as :func:`extract_features` computes and stores them
     (rounded through ``dtype``, the stored type), (N, (S/32)², 512) float32."""
     device = torch.device(device)
     transform = image_transform(image_size)
-    images = []
-    for path in paths:
-        try:
-            with Image.open(path) as im:
-                images.append(transform(im.convert("RGB")))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: not a readable image ({type(exc).__name__})") from None
-    net = encoder.net.to(device, memory_format=torch.channels_last)
-    return encode(net, torch.stack(images), device, precision).to(getattr(torch, dtype)).float()
+    images = torch.stack([transform(load_rgb(path, max_megapixels)) for path in paths])
+    return encode(encoder.net.to(device), images, device, precision).to(getattr(torch, dtype)).float()
 
 
-@torch.inference_mode()
 def extract_features(folder: Path, names: list[str], splits: list[str], out: Path, encoder: Encoder,
-                     image_size: int = 224, batch_size: int = 32, workers: int = 2,
-                     dtype: str = "float16", device: torch.device | str = "cpu", precision: str = "float32",
+                     image_size: int, batch_size: int, dtype: str, device: torch.device | str = "cpu",
+                     precision: str = "float32", max_megapixels: float | None = None,
                      progress: bool = True) -> dict:
-    """Encode ``names`` (in ``folder``) into ``out`` (HDF5):
+    """Encode ``names`` (in ``folder``) into ``out`` (HDF5), ``batch_size`` images at a time:
 
     ``features`` (N, R, 512) with R = (image_size/32)² regions (49 at 224), ``filenames`` and
     ``splits`` (N,) strings, attributes ``encoder_weights``, ``image_size`` and ``precision``
     (the encoder's arithmetic: ``float32`` or ``bfloat16``). Written to a temporary file and
     renamed when complete. Returns counts and throughput.
+
+    A plain loop: decoding in worker processes and channels-last activations were measured no
+    faster in the portable kernels (bench/README.md), so they went.
     """
     if dtype not in ("float16", "float32"):
         raise ValueError(f"dtype must be float16 or float32, not {dtype!r}")
     device = torch.device(device)
-    net = encoder.net.to(device, memory_format=torch.channels_last)
-    loader = DataLoader(ImageFiles(folder, names, image_size), batch_size=batch_size, num_workers=workers,
-                        persistent_workers=False, pin_memory=device.type == "cuda")
+    net = encoder.net.to(device)
+    transform = image_transform(image_size)
     grid = image_size // 32
+    rows = len(names) * grid * grid * 512 * np.dtype(dtype).itemsize
+    require_space(Path(out).parent, rows + rows // 50 + 2**20, f"the features of {len(names):,} images")
     start = time.perf_counter()
     with atomic_path(out, suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
         # track_times=False: no creation times in the file, so the same features give the same bytes
@@ -191,15 +173,10 @@ def extract_features(folder: Path, names: list[str], splits: list[str], out: Pat
         h5.attrs["encoder_weights"] = encoder.weights
         h5.attrs["image_size"] = image_size
         h5.attrs["precision"] = precision
-        i = 0
-        for batch in tqdm(loader, desc="features", unit="batch", disable=None if progress else True):
-            f = encode(net, batch, device, precision)
-            feats[i:i + len(f)] = f.numpy().astype(dtype)
-            i += len(f)
+        for i in tqdm(range(0, len(names), batch_size), desc="features", unit="batch",
+                      disable=None if progress else True):
+            batch = torch.stack([transform(load_rgb(Path(folder) / name, max_megapixels))
+                                 for name in names[i:i + batch_size]])
+            feats[i:i + len(batch)] = encode(net, batch, device, precision).numpy().astype(dtype)
     seconds = time.perf_counter() - start
     return {"images": len(names), "seconds": seconds, "images_per_s": len(names) / max(seconds, 1e-9)}
-
-
-def default_workers() -> int:
-    """Image-decoding processes beside the encoder: the cores it may use but one, at most 4."""
-    return max(0, min(4, cpu_budget() - 1))

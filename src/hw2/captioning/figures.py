@@ -10,6 +10,7 @@ from PIL import Image
 
 from ..common.plotting import plt, save_figure
 from .dataset import CaptionSet
+from .images import load_rgb
 
 
 def contact_sheet(path: Path, images_dir: Path, captions: CaptionSet, n: int = 9, columns: int = 3) -> None:
@@ -21,8 +22,7 @@ def contact_sheet(path: Path, images_dir: Path, captions: CaptionSet, n: int = 9
     for ax in axes.flat:
         ax.axis("off")
     for ax, im in zip(axes.flat, picks):
-        with Image.open(Path(images_dir) / im.filename) as img:
-            ax.imshow(img.convert("RGB"))
+        ax.imshow(load_rgb(Path(images_dir) / im.filename))
         text = f"{im.filename}: " + " ".join(im.captions[0])
         ax.text(0.5, -0.03, "\n".join(textwrap.wrap(text, 34)), transform=ax.transAxes,
                 ha="center", va="top", fontsize=10)
@@ -82,8 +82,7 @@ def captioned_image(path: Path, image_path: Path, tokens: list[str], alphas: np.
     and the final ``<end>``; ``alphas`` (len(tokens), regions)): the image in grey under the
     weights (smoothed from the region grid up to the image's size), every map on one scale from 0
     to the caption's largest weight, with a colorbar, so a diffuse map reads as diffuse."""
-    with Image.open(image_path) as im:
-        img = im.convert("RGB")
+    img = load_rgb(image_path)
     grey = np.asarray(img.convert("L"), np.float32) / 255
     side = int(round(alphas.shape[1] ** 0.5))
     top = float(alphas.max()) or 1.0
@@ -119,8 +118,7 @@ def caption_sheet(path: Path, items: list[tuple[Path, str, str]], title: str) ->
     fig, axes = plt.subplots(len(items), 2, figsize=(6.4, 2.3 * len(items) + 0.4), squeeze=False,
                              gridspec_kw={"width_ratios": [1, 1.7], "wspace": 0.06, "hspace": 0.12})
     for (image_path, name, caption), (ax, text) in zip(items, axes):
-        with Image.open(image_path) as im:
-            _show_image(ax, im.convert("RGB"))
+        _show_image(ax, load_rgb(image_path))
         text.axis("off")
         text.text(0.0, 0.5, f"{name}\n" + "\n".join(textwrap.wrap(caption or "(empty caption)", 30)),
                   fontsize=12, va="center", ha="left", transform=text.transAxes)

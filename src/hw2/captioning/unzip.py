@@ -6,12 +6,13 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from PIL import Image
 from tqdm import tqdm
 
 from ..common.atomic import atomic_dir
+from ..common.disk import require_space
 from ..common.errors import InputError
 from .formats import IMAGE_SUFFIXES
+from .images import load_rgb
 
 JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
 
@@ -42,7 +43,7 @@ def _image_entries(zf: zipfile.ZipFile, zip_path: Path) -> dict[str, zipfile.Zip
 
 
 def extract_images(zip_path: Path, out_dir: Path, wanted: list[str], max_image_bytes: int = 100 * 2**20,
-                   max_total_bytes: int = 20_000 * 2**20) -> list[str]:
+                   max_total_bytes: int = 20_000 * 2**20, max_megapixels: float = 100) -> list[str]:
     """Extract the images named in ``wanted`` from ``zip_path`` into ``out_dir`` (flat).
 
     Every wanted image must be in the zip, no larger than ``max_image_bytes`` unpacked, all of them
@@ -58,11 +59,11 @@ def extract_images(zip_path: Path, out_dir: Path, wanted: list[str], max_image_b
         except (zipfile.BadZipFile, OSError) as exc:
             raise InputError(f"{zip_path}: not a readable zip file ({exc})") from None
         with zf:
-            return _extract(zf, zip_path, work, wanted, max_image_bytes, max_total_bytes)
+            return _extract(zf, zip_path, work, wanted, max_image_bytes, max_total_bytes, max_megapixels)
 
 
 def _extract(zf: zipfile.ZipFile, zip_path: Path, work: Path, wanted: list[str], max_image_bytes: int,
-             max_total_bytes: int) -> list[str]:
+             max_total_bytes: int, max_megapixels: float) -> list[str]:
     """Into ``work``: the checks and the extraction of :func:`extract_images`."""
     entries = _image_entries(zf, zip_path)
     if not entries:
@@ -79,6 +80,7 @@ def _extract(zf: zipfile.ZipFile, zip_path: Path, work: Path, wanted: list[str],
     if declared > max_total_bytes:
         raise InputError(f"{zip_path}: the captioned images would unpack to {_mb(declared)}, more than the "
                          f"{_mb(max_total_bytes)} allowed in all")
+    require_space(work.parent, declared + 2**20, f"the {len(wanted):,} captioned images of {zip_path.name}")
     total = 0
     for name in tqdm(wanted, desc="unzip", unit="image", leave=False, disable=None):
         target = work / name
@@ -95,13 +97,7 @@ def _extract(zf: zipfile.ZipFile, zip_path: Path, work: Path, wanted: list[str],
                     dst.write(block)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a size or CRC that does not match
             raise InputError(f"{zip_path}: {entries[name].filename} is corrupt ({exc})") from None
-        try:
-            with Image.open(target) as im:
-                im.load()
-        except Exception as exc:  # PIL raises many types for a broken file
-            reason = str(exc).replace(str(target), name).splitlines()[0] if str(exc) else ""
-            raise InputError(f"{zip_path}: {entries[name].filename} is not a decodable image "
-                             f"({type(exc).__name__}{': ' + reason if reason else ''})") from None
+        load_rgb(target, max_megapixels, shown_as=f"{zip_path}: {entries[name].filename}")  # decodes, in its size
     return sorted(set(entries) - set(wanted))
 
 

@@ -43,14 +43,29 @@ class Vocabulary:
         return words
 
 
-def build_vocabulary(captions: CaptionSet, min_freq: int, max_length: int = 0) -> tuple[Vocabulary, Counter]:
-    """Words of the training split seen at least ``min_freq`` times, most frequent first.
-
-    ``max_length`` 0 keeps the longest training caption whole."""
+def build_vocabulary(captions: CaptionSet, min_freq: int, max_length: int) -> tuple[Vocabulary, Counter]:
+    """Words of the training split seen at least ``min_freq`` times, most frequent first; captions
+    of at most ``max_length`` words (0: :func:`usual_length` of the training captions), longer ones
+    cut when encoded (:func:`too_long` lists them)."""
     counts = Counter(t for im in captions.split("train") for c in im.captions for t in c)
     words = sorted((w for w, n in counts.items() if n >= min_freq), key=lambda w: (-counts[w], w))
-    longest = max(len(c) for im in captions.split("train") for c in im.captions)
-    return Vocabulary(list(SPECIALS) + words, max_length or longest), counts
+    lengths = [len(c) for im in captions.split("train") for c in im.captions]
+    return Vocabulary(list(SPECIALS) + words, max_length or usual_length(lengths)), counts
+
+
+def usual_length(lengths: list[int]) -> int:
+    """The longest caption that is not an outlier: a caption more than twice as long as 99% of the
+    captions are (a broken file, a paragraph pasted as a caption) would otherwise set the length
+    every training batch is padded to, and slow training tenfold."""
+    ordered = sorted(lengths)
+    p99 = ordered[int(0.99 * (len(ordered) - 1))]
+    return max(n for n in ordered if n <= 2 * p99)
+
+
+def too_long(captions: CaptionSet, max_length: int) -> list[tuple[str, int]]:
+    """(image, words) of every caption longer than ``max_length`` words, longest first."""
+    return sorted(((im.filename, len(c)) for im in captions.images for c in im.captions if len(c) > max_length),
+                  key=lambda item: (-item[1], item[0]))
 
 
 def names_digest(filenames: list[str]) -> str:

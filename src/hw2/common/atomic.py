@@ -1,6 +1,7 @@
 """One atomic writer for files and folders: a result appears complete under its name, or not at all."""
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -15,12 +16,17 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds.
 
     A killed or failing writer leaves at most a hidden temporary file, never a half-written
-    file under the real name. ``suffix`` ends the temporary name, for writers that look at
-    the extension (``np.savez`` appends ``.npz`` to any other name).
+    file under the real name; the temporary is named after its process
+    (``.<name>.tmp-<pid>-<random><suffix>``), and the next writer of ``path`` removes those of
+    processes that are gone. ``suffix`` ends the temporary name, for writers that look at the
+    extension (``np.savez`` appends ``.npz`` to any other name).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
+    suffix = suffix or ".tmp"
+    prefix = f".{path.name}.tmp-"
+    remove_stale(path.parent, prefix)
+    fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}-", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -32,6 +38,25 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def remove_stale(folder: Path, prefix: str) -> None:
+    """Remove the temporaries ``<prefix><pid>-…`` in ``folder`` whose process is gone (a killed
+    writer's); a live process's, another writer's at work, stay."""
+    for stale in folder.glob(f"{glob.escape(prefix)}*"):
+        pid = stale.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 @contextmanager

@@ -1,9 +1,12 @@
 """The schema of params.yaml: every key, its type, range or choices, checked before a stage works.
 
-Every stage reads params.yaml through :func:`load`, which checks the whole file (a mistake in any
-key stops the first stage that runs, before any long work) and turns the first problem into one
-line naming the file and the full key: ``params.yaml: captioning.train.epochs must be an integer
->= 1, not 0``. Unknown keys are refused too (a typo would otherwise be silently ignored).
+Every stage, tool and benchmark reads params.yaml through :func:`load`, which reads it as DVC does
+(YAML 1.2: ``1e-3`` is a number and ``yes`` a string; a key given twice is refused), checks the
+whole file (a mistake in any key stops the first stage that runs, before any long work) and turns
+the first problem into one line naming the file and the full key: ``params.yaml:
+captioning.train.epochs must be an integer between 1 and 10000, not 0``. Unknown keys are refused
+too (a typo would otherwise be silently ignored). Every number has an upper bound as well, so that
+no value can overflow later (a length penalty of 1e9 raised to a caption's length).
 """
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import ConfigDict, BaseModel, Field, ValidationError, field_validator
 
 from hw2.captioning.formats import IMAGE_SUFFIXES
@@ -22,8 +24,11 @@ class ParamsError(InputError):
     """A bad value in params.yaml: the message is one line, file and key first."""
 
 
-def _int(ge: int, le: int | None = None, what: str = "an integer"):
-    desc = f"{what} >= {ge}" if le is None else f"{what} between {ge} and {le}"
+SEED_MAX = 2**32 - 1  # numpy's seeds are 32-bit
+
+
+def _int(ge: int, le: int, what: str = "an integer", note: str = ""):
+    desc = f"{what} between {ge} and {le}" + (f" ({note})" if note else "")
     return Annotated[int, Field(ge=ge, le=le, description=desc)]
 
 
@@ -34,6 +39,7 @@ def _number(desc: str, **bounds):
 Device = Annotated[Literal["auto", "cpu", "cuda"], Field(description="auto, cpu or cuda")]
 Precision = Annotated[Literal["float32", "bfloat16"], Field(description="float32 or bfloat16")]
 Fraction = _number("a number in [0, 1)", ge=0, lt=1)
+Seed = _int(0, SEED_MAX)
 MAPPING = Field(description="a mapping of its parameters")
 
 
@@ -54,27 +60,27 @@ class FashionMNIST(Section):
 
 
 class CNN(Section):
-    epochs: _int(1)
-    batch_size: _int(1)
+    epochs: _int(1, 1000)
+    batch_size: _int(1, 50_000)
     dropout: Fraction
     optimizer: Annotated[Literal["sgd"], Field(description="sgd (the homework's optimizer; no other is implemented)")]
-    l2_decay: _number("a number >= 0", ge=0)
-    seed: _int(0)
+    l2_decay: _number("a number in [0, 1)", ge=0, lt=1)
+    seed: Seed
     dev_size: _int(1, 59_999, "a number of images")
-    limit: _int(0)
+    limit: _int(0, 60_000, "a number of images", "0: all")
     device: Device
 
 
 class Synthetic(Section):
-    images: _int(9, what="a number of images (one of each of the nine scene kinds at least)")
-    seed: _int(0)
+    images: _int(9, 1_000_000, "a number of images", "one of each of the nine scene kinds at least")
+    seed: Seed
     hard: Annotated[bool, Field(description="true or false")]
 
 
 class Encoder(Section):
     weights: Annotated[str, Field(min_length=1, description="auto, IMAGENET1K_V1, none or a .pth file in data/weights")]
-    image_size: _int(32, what="a number of pixels")
-    batch_size: _int(1)
+    image_size: _int(32, 4096, "a number of pixels")
+    batch_size: _int(1, 4096)
     dtype: Annotated[Literal["float16", "float32"], Field(description="float16 or float32")]
     precision: Precision
     device: Device
@@ -95,36 +101,36 @@ class Encoder(Section):
 
 
 class Vocab(Section):
-    min_freq: _int(1)
-    max_length: _int(0, what="a number of words (0: the longest training caption)")
+    min_freq: _int(1, 1_000_000)
+    max_length: _int(0, 1000, "a number of words", "0: the longest training caption that is not an outlier")
 
 
 class Decoder(Section):
-    embed_dim: _int(1)
-    decoder_dim: _int(1)
-    attention_dim: _int(1)
+    embed_dim: _int(1, 16_384)
+    decoder_dim: _int(1, 16_384)
+    attention_dim: _int(1, 16_384)
     dropout: Fraction
 
 
 class Train(Section):
-    lr: _number("a number > 0", gt=0)
-    batch_size: _int(1)
-    epochs: _int(1)
-    patience: _int(1, what="a number of epochs")
+    lr: _number("a number in (0, 10]", gt=0, le=10)
+    batch_size: _int(1, 65_536)
+    epochs: _int(1, 10_000)
+    patience: _int(1, 10_000, "a number of epochs")
     lr_decay: _number("a number in (0, 1] (1: a constant learning rate)", gt=0, le=1)
-    lr_patience: _int(1, what="a number of epochs")
-    smooth: _int(1, what="a number of epochs")
-    grad_clip: _number("a number > 0", gt=0)
-    alpha_c: _number("a number >= 0", ge=0)
-    seed: _int(0)
+    lr_patience: _int(1, 10_000, "a number of epochs")
+    smooth: _int(1, 100, "a number of epochs")
+    grad_clip: _number("a number in (0, 1e6]", gt=0, le=1e6)
+    alpha_c: _number("a number in [0, 1000]", ge=0, le=1000)
+    seed: Seed
     precision: Precision
     device: Device
 
 
 class Decode(Section):
-    beam_size: _int(1)
-    length_penalty: _number("a number >= 0 (0: no length normalisation)", ge=0)
-    max_length: _int(0, what="a number of words (0: the vocabulary's longest caption)")
+    beam_size: _int(1, 100)
+    length_penalty: _number("a number in [0, 10] (0: no length normalisation)", ge=0, le=10)
+    max_length: _int(0, 1000, "a number of words", "0: the vocabulary's longest caption")
 
 
 class Scores(Section):
@@ -132,8 +138,9 @@ class Scores(Section):
 
 
 class Unzip(Section):
-    max_image_mb: _number("a number of megabytes > 0", gt=0)
-    max_total_mb: _number("a number of megabytes > 0", gt=0)
+    max_image_mb: _number("a number of megabytes in (0, 1e6]", gt=0, le=1e6)
+    max_total_mb: _number("a number of megabytes in (0, 1e7]", gt=0, le=1e7)
+    max_megapixels: _number("a number of megapixels in (0, 10000]", gt=0, le=10_000)
 
 
 class Captioning(Section):
@@ -182,8 +189,8 @@ class Params(Section):
         for v in values:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise ValueError(f"{v!r} is not a number; give a positive number or a list of them")
-            if v <= 0:
-                raise ValueError(f"{v!r} must be greater than 0")
+            if not 0 < v <= 10:
+                raise ValueError(f"{v!r} must be a number in (0, 10]")
         rates = [float(v) for v in values]
         if len(set(rates)) != len(rates):
             raise ValueError(f"lists a rate twice: {values}")
@@ -200,12 +207,32 @@ def _inside(value: str, folder: str) -> str:
     return path.as_posix()
 
 
-def load(path: Path) -> Params:
-    """params.yaml, read and checked as a whole; ParamsError on the first problem."""
+def read_yaml(path: Path):
+    """A YAML file as DVC reads params.yaml (ruamel.yaml's safe loader: YAML 1.2, so ``1e-3`` is a
+    number and ``yes`` a string); a key given twice is refused, as ``dvc repro`` refuses it.
+    ParamsError, one line, on a file that cannot be read."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import DuplicateKeyError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    path = Path(path)
     try:
-        data = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        return YAML(typ="safe", pure=True).load(path.read_text())
+    except DuplicateKeyError as exc:
+        key = exc.problem.split('"')[1] if exc.problem and '"' in exc.problem else "a key"
+        raise ParamsError(f"{path.name}: line {exc.problem_mark.line + 1}: {key!r} is given twice in one mapping "
+                          f"(DVC refuses such a file; keep one)") from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise ParamsError(f"{path.name}: cannot read parameters ({where}{exc.problem or exc.context})") from None
+    except (OSError, UnicodeDecodeError, YAMLError) as exc:
         raise ParamsError(f"{path.name}: cannot read parameters ({str(exc).splitlines()[0]})") from None
+
+
+def load(path: Path) -> Params:
+    """params.yaml, read as DVC reads it and checked as a whole; ParamsError on the first problem."""
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise ParamsError(f"{path.name}: expected a mapping of parameters, not {type(data).__name__}")
     try:
