@@ -89,6 +89,29 @@ def split_scores(net, prepared, split: str, cap: dict, grid: bool) -> dict:
     return out
 
 
+def attention_maps(net, prepared, cap: dict, name: str, count: int) -> list[str]:
+    """The first ``count`` validation images captioned by ``net`` (beam search with the penalty),
+    each beside its attention maps, as the caption_images stage draws them; the figures' paths."""
+    import torch
+
+    from hw2.captioning.decoding import beam_label, caption_one
+    from hw2.captioning.evaluation import eval_images
+    from hw2.captioning.figures import captioned_image
+
+    captions, names, features, vocab, _, _ = prepared
+    images = eval_images(captions, names, "val")
+    beam, lp = cap["decode"]["beam_size"], cap["decode"]["length_penalty"]
+    drawn = []
+    for image, row in list(zip(images.names, images.rows))[:count]:
+        _, tokens, alphas = caption_one(net, torch.from_numpy(features[row]), vocab, beam, 0, lp)
+        out = ROOT / "bench" / "results" / f"real_attention_{name}_{Path(image).stem}.png"
+        captioned_image(out, WORK / f"real-{captions.name}-{cap['encoder']['image_size']}" / "images" / image,
+                        tokens, alphas.numpy(), f"{image} (validation): attention decoder, {name}, "
+                        f"{beam_label(beam, lp)}")
+        drawn.append(str(out.relative_to(ROOT)))
+    return drawn
+
+
 def baseline(prepared) -> dict:
     from hw2.captioning.comparison import score_baseline
     from hw2.captioning.scoring import Scorer
@@ -98,7 +121,7 @@ def baseline(prepared) -> dict:
     return {"caption": " ".join(prior), "bleu4": scores["bleu4"], "cider": scores["cider"]}
 
 
-def run(model: str, seed: int, prepared, cap: dict, override: dict, grid: bool) -> dict:
+def run(model: str, seed: int, prepared, cap: dict, override: dict, grid: bool, maps: tuple[str, int] | None) -> dict:
     from hw2.captioning.train import train_captioner
     from hw2.captioning.vocab import END, START
 
@@ -112,6 +135,8 @@ def run(model: str, seed: int, prepared, cap: dict, override: dict, grid: bool) 
            "lr_cuts": len(hist.cuts()), "val_bleu4_curve": [round(v, 4) for v in hist.val_bleu4],
            "train_loss": [round(v, 4) for v in hist.train_loss],
            "val": split_scores(net, prepared, "val", cap, grid), "test": split_scores(net, prepared, "test", cap, grid=False)}
+    if maps and net.attends:
+        out["attention_maps"] = attention_maps(net, prepared, cap, *maps)
     print(f"{model} seed {seed}: best val BLEU-4 {hist.val_bleu4[hist.best_epoch - 1]:.4f} at epoch {hist.best_epoch} "
           f"of {len(hist.val_bleu4)}; test BLEU-4 greedy {out['test']['greedy']['bleu4']:.4f}, beam "
           f"{out['test']['beam']['bleu4']:.4f}, beam+lp {out['test']['beam_lp']['bleu4']:.4f} ({seconds:.0f} s)", flush=True)
@@ -140,6 +165,7 @@ def main():
     ap.add_argument("--name", help="the variant's name in the results (default: params, or the --set values)")
     ap.add_argument("--kernels", choices=("portable", "native"), default="portable")
     ap.add_argument("--grid", action="store_true", help=f"also validation scores for beams {BEAMS} x penalties {PENALTIES}")
+    ap.add_argument("--maps", type=int, default=2, help="attention figures of this many validation images (first seed)")
     args = ap.parse_args()
 
     from hw2.common.runtime import use_kernels
@@ -161,7 +187,8 @@ def main():
              "encoder_weights": prepared[5], "machine": cpu_name(), **kernels,
              "date": time.strftime("%Y-%m-%d"), "baseline_test": baseline(prepared), "models": {}}
     for model in args.models:
-        runs = [run(model, seed, prepared, cap, override, args.grid) for seed in args.seeds]
+        runs = [run(model, seed, prepared, cap, override, args.grid, (name, args.maps) if k == 0 and args.maps else None)
+                for k, seed in enumerate(args.seeds)]
         entry["models"][model] = {"summary": summary(runs), "runs": runs}
         s = entry["models"][model]["summary"]
         print(f"{model}: test BLEU-4 greedy {s['test.greedy.bleu4']}, beam {s['test.beam.bleu4']}, "
