@@ -100,7 +100,8 @@ def worker(impl: str, epochs: int, limit: int) -> dict:
     from hw2.fashion.data import load_splits
 
     kernels = use_kernels("float32", threads=torch.get_num_threads())  # the pipeline's kernels, every run alike
-    cnn, lrs = params()["cnn"], params()["lr"]
+    values = params()
+    cnn, lrs = values["cnn"], values["lr"]
     arrays = load_splits(ROOT / "data" / "fashion_mnist.npz")
     if limit:
         arrays = {k: v[:limit] for k, v in arrays.items()}

@@ -134,9 +134,13 @@ def encode_files(encoder: Encoder, paths: list[Path], image_size: int, precision
     """Region features of a few image files, as :func:`extract_features` computes and stores them
     (rounded through ``dtype``, the stored type), (N, (S/32)², 512) float32."""
     device = torch.device(device)
-    transform = image_transform(image_size)
-    images = torch.stack([transform(load_rgb(path, max_megapixels)) for path in paths])
+    images = load_batch(paths, image_transform(image_size), max_megapixels)
     return encode(encoder.net.to(device), images, device, precision).to(getattr(torch, dtype)).float()
+
+
+def load_batch(paths: list[Path], transform: transforms.Compose, max_megapixels: float | None) -> torch.Tensor:
+    """Image files through the one loader and ``transform``, stacked: (N, 3, S, S)."""
+    return torch.stack([transform(load_rgb(path, max_megapixels)) for path in paths])
 
 
 def extract_features(folder: Path, names: list[str], splits: list[str], out: Path, encoder: Encoder,
@@ -175,8 +179,7 @@ def extract_features(folder: Path, names: list[str], splits: list[str], out: Pat
         h5.attrs["precision"] = precision
         for i in tqdm(range(0, len(names), batch_size), desc="features", unit="batch",
                       disable=None if progress else True):
-            batch = torch.stack([transform(load_rgb(Path(folder) / name, max_megapixels))
-                                 for name in names[i:i + batch_size]])
+            batch = load_batch([Path(folder) / name for name in names[i:i + batch_size]], transform, max_megapixels)
             feats[i:i + len(batch)] = encode(net, batch, device, precision).numpy().astype(dtype)
     seconds = time.perf_counter() - start
     return {"images": len(names), "seconds": seconds, "images_per_s": len(names) / max(seconds, 1e-9)}

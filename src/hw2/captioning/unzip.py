@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 from tqdm import tqdm
 
 from ..common.atomic import atomic_dir
-from ..common.disk import require_space
+from ..common.disk import megabytes, require_space
 from ..common.errors import InputError
 from .formats import IMAGE_SUFFIXES
 from .images import load_rgb
@@ -74,12 +74,12 @@ def _extract(zf: zipfile.ZipFile, zip_path: Path, work: Path, wanted: list[str],
         raise InputError(f"{zip_path}: captioned image(s) missing from the zip: {', '.join(missing[:5])}{more}")
     for name in wanted:
         if entries[name].file_size > max_image_bytes:
-            raise InputError(f"{zip_path}: {entries[name].filename} would unpack to {_mb(entries[name].file_size)}, "
-                             f"more than the {_mb(max_image_bytes)} allowed per image")
+            raise InputError(f"{zip_path}: {entries[name].filename} would unpack to {megabytes(entries[name].file_size)}, "
+                             f"more than the {megabytes(max_image_bytes)} allowed per image")
     declared = sum(entries[name].file_size for name in wanted)
     if declared > max_total_bytes:
-        raise InputError(f"{zip_path}: the captioned images would unpack to {_mb(declared)}, more than the "
-                         f"{_mb(max_total_bytes)} allowed in all")
+        raise InputError(f"{zip_path}: the captioned images would unpack to {megabytes(declared)}, more than the "
+                         f"{megabytes(max_total_bytes)} allowed in all")
     require_space(work.parent, declared + 2**20, f"the {len(wanted):,} captioned images of {zip_path.name}")
     total = 0
     for name in tqdm(wanted, desc="unzip", unit="image", leave=False, disable=None):
@@ -92,14 +92,10 @@ def _extract(zf: zipfile.ZipFile, zip_path: Path, work: Path, wanted: list[str],
                     total += len(block)
                     if written > max_image_bytes or total > max_total_bytes:
                         raise InputError(f"{zip_path}: {entries[name].filename} unpacks to more than the "
-                                         f"{_mb(max_image_bytes)} allowed per image (or the "
-                                         f"{_mb(max_total_bytes)} in all); refusing the rest")
+                                         f"{megabytes(max_image_bytes)} allowed per image (or the "
+                                         f"{megabytes(max_total_bytes)} in all); refusing the rest")
                     dst.write(block)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a size or CRC that does not match
             raise InputError(f"{zip_path}: {entries[name].filename} is corrupt ({exc})") from None
         load_rgb(target, max_megapixels, shown_as=f"{zip_path}: {entries[name].filename}")  # decodes, in its size
     return sorted(set(entries) - set(wanted))
-
-
-def _mb(size: int) -> str:
-    return f"{size / 2**20:,.1f} MB"

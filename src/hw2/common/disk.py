@@ -14,9 +14,10 @@ def require_space(folder: Path, needed: int, what: str) -> None:
     existing = next(p for p in (folder, *folder.parents) if p.exists())
     free = shutil.disk_usage(existing).free
     if needed > free:
-        raise InputError(f"{folder}: {what} need about {_mb(needed)}, and its disk has {_mb(free)} free; "
+        raise InputError(f"{folder}: {what} need about {megabytes(needed)}, and its disk has {megabytes(free)} free; "
                          f"free some space and run again")
 
 
-def _mb(size: int) -> str:
+def megabytes(size: int) -> str:
+    """``size`` bytes as a user reads it: ``1,234.5 MB``."""
     return f"{size / 2**20:,.1f} MB"
