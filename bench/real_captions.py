@@ -9,11 +9,12 @@ once per seed (captioning.train.seed), and scored as the evaluate stage scores t
 greedy captions, of beam search and of beam search with the length penalty, and CIDEr, on the
 validation and the test split; the caption-prior baseline (the most common training caption)
 beside them. With --grid, validation BLEU-4 and CIDEr over beam sizes and length penalties show
-which to choose (on validation, never test).
+which to choose (never test); --also 5:0 scores a chosen decoding (beam 5, penalty 0) on both.
 
   python bench/real_captions.py                                  # both decoders, seeds 0 1 2
   python bench/real_captions.py --set alpha_c=0.1 --name alpha_c-0.1   # a variant: decoder or train keys
   python bench/real_captions.py --data data/raw_dataset --seeds 0
+  python bench/real_captions.py --data synthetic                 # the synthetic demo set (params.yaml's)
   python bench/real_captions.py --kernels native                 # faster on most CPUs, CPU-dependent numbers
 
 Writes bench/results/real_captions.json (one entry per variant name, merged with what is there):
@@ -27,6 +28,7 @@ import json
 import statistics
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from _machine import ROOT, caption_config, cpu_name, params
@@ -38,19 +40,30 @@ BEAMS = (1, 2, 3, 5)
 PENALTIES = (0.0, 0.5, 1.0, 1.5)
 
 
+def work_folder(captions, cap: dict) -> Path:
+    """Where a caption set's images and features are kept between runs."""
+    return WORK / f"real-{captions.name}-{len(captions.images)}-{cap['encoder']['image_size']}"
+
+
 def prepare(folder: Path, cap: dict):
     """The set's captions, features (N, R, E) and encoded captions, made once and kept."""
     from hw2.captioning.dataset import find_inputs, load_caption_set
     from hw2.captioning.encoded import load_encoded, save_encoded
     from hw2.captioning.feature_file import load_features
     from hw2.captioning.features import build_encoder, extract_features
+    from hw2.captioning.synthetic import generate
     from hw2.captioning.unzip import extract_images
     from hw2.captioning.vocab import build_vocabulary
 
+    if str(folder) == "synthetic":  # the pipeline's synthetic set, as params.yaml makes it
+        syn = cap["synthetic"]
+        folder = WORK / f"synthetic-{syn['images']}-{syn['seed']}{'-hard' if syn['hard'] else ''}"
+        if not (folder / "dataset.json").is_file():
+            generate(folder, n=syn["images"], seed=syn["seed"], test_images=tuple(cap["images"]), hard=syn["hard"])
     zip_path, json_path = find_inputs(folder) or sys.exit(f"{folder}: no images.zip and captions .json")
     captions = load_caption_set(json_path)
     enc = cap["encoder"]
-    work = WORK / f"real-{captions.name}-{enc['image_size']}"
+    work = work_folder(captions, cap)
     names = [im.filename for im in captions.images]
     encoder = build_encoder(enc["weights"] if enc["weights"] in ("auto", "IMAGENET1K_V1", "none")
                             else str(ROOT / enc["weights"]), ROOT / "data" / "weights")
@@ -65,9 +78,9 @@ def prepare(folder: Path, cap: dict):
     return captions, feature_names, features, vocab, load_encoded(features, work / "captions.npz"), encoder.weights
 
 
-def split_scores(net, prepared, split: str, cap: dict, grid: bool) -> dict:
-    """BLEU-4 and CIDEr of ``split``'s captions: greedy, beam, beam with the length penalty (and,
-    with ``grid``, every beam size and penalty of BEAMS x PENALTIES)."""
+def split_scores(net, prepared, split: str, cap: dict, grid: bool, also: list[tuple[int, float]]) -> dict:
+    """BLEU-4 and CIDEr of ``split``'s captions: greedy, beam, beam with the length penalty, each
+    (beam, penalty) of ``also``, and with ``grid`` every beam size and penalty of BEAMS x PENALTIES."""
     import torch
 
     from hw2.captioning.decoding import decode_captions
@@ -79,8 +92,8 @@ def split_scores(net, prepared, split: str, cap: dict, grid: bool) -> dict:
     feats = torch.from_numpy(features[images.rows])
     beam, lp = cap["decode"]["beam_size"], cap["decode"]["length_penalty"]
     ways = {"greedy": (None, 0.0), "beam": (beam, 0.0), "beam_lp": (beam, lp)}
-    if grid:
-        ways |= {f"beam{b}_lp{p:g}": (b, p) for b in BEAMS for p in PENALTIES if b > 1}
+    grid = [(b, p) for b in BEAMS for p in PENALTIES if b > 1] if grid else []
+    ways |= {f"beam{b}_lp{p:g}": (b, p) for b, p in grid + also}
     out = {}
     with Scorer(meteor=False) as scorer:
         for how, (size, penalty) in ways.items():
@@ -105,11 +118,37 @@ def attention_maps(net, prepared, cap: dict, name: str, count: int) -> list[str]
     for image, row in list(zip(images.names, images.rows))[:count]:
         _, tokens, alphas = caption_one(net, torch.from_numpy(features[row]), vocab, beam, 0, lp)
         out = ROOT / "bench" / "results" / f"real_attention_{name}_{Path(image).stem}.png"
-        captioned_image(out, WORK / f"real-{captions.name}-{cap['encoder']['image_size']}" / "images" / image,
+        captioned_image(out, work_folder(captions, cap) / "images" / image,
                         tokens, alphas.numpy(), f"{image} (validation): attention decoder, {name}, "
                         f"{beam_label(beam, lp)}")
         drawn.append(str(out.relative_to(ROOT)))
     return drawn
+
+
+def attention_stats(net, prepared, cap: dict) -> dict:
+    """How peaked the attention is on the validation images' captions (beam search with the
+    penalty): the mean over images and words of the largest weight (1/R when uniform, 1 when on one
+    region) and of the entropy over regions divided by log R (1 when uniform); and the mean over
+    images of the regions' summed weight's spread (0 when each region gets the same total)."""
+    import math
+
+    import torch
+
+    from hw2.captioning.decoding import caption_one
+    from hw2.captioning.evaluation import eval_images
+
+    captions, names, features, vocab, _, _ = prepared
+    images = eval_images(captions, names, "val")
+    beam, lp = cap["decode"]["beam_size"], cap["decode"]["length_penalty"]
+    peak, entropy, spread = [], [], []
+    for row in images.rows:
+        _, _, alphas = caption_one(net, torch.from_numpy(features[row]), vocab, beam, 0, lp)
+        regions = alphas.shape[1]
+        peak.append(alphas.max(dim=1).values.mean().item())
+        entropy.append((-(alphas * alphas.clamp_min(1e-12).log()).sum(dim=1) / math.log(regions)).mean().item())
+        spread.append(alphas.sum(dim=0).std().item())
+    return {"peak": round(statistics.mean(peak), 4), "entropy": round(statistics.mean(entropy), 4),
+            "regions": regions, "total_spread": round(statistics.mean(spread), 4)}
 
 
 def baseline(prepared) -> dict:
@@ -121,20 +160,38 @@ def baseline(prepared) -> dict:
     return {"caption": " ".join(prior), "bleu4": scores["bleu4"], "cider": scores["cider"]}
 
 
-def run(model: str, seed: int, prepared, cap: dict, override: dict, grid: bool, maps: tuple[str, int] | None) -> dict:
+def run(model: str, seed: int, prepared, cap: dict, override: dict, grid: bool, also: list[tuple[int, float]],
+        maps: tuple[str, int] | None, keep: Path | None) -> dict:
     from hw2.captioning.train import train_captioner
     from hw2.captioning.vocab import END, START
 
-    _, _, _, vocab, data, _ = prepared
+    import torch
+
+    from hw2.captioning.train import CaptionHistory
+
+    _, _, features, vocab, data, _ = prepared
     cfg = caption_config(model, cap, seed=seed, **override)
-    start = time.perf_counter()
-    net, hist = train_captioner(data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
-                                progress=False)
-    seconds = time.perf_counter() - start
+    kept = keep / f"{model}-{seed}.pt" if keep else None
+    if kept and kept.is_file():  # trained before with this name: scored again, not retrained
+        saved = torch.load(kept)
+        net = cfg.build(len(vocab), features.shape[2])
+        net.load_state_dict(saved["state"])
+        net.eval()
+        hist, seconds = CaptionHistory(**saved["history"]), saved["train_s"]
+    else:
+        start = time.perf_counter()
+        net, hist = train_captioner(data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
+                                    progress=False)
+        seconds = time.perf_counter() - start
+        if kept:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            torch.save({"state": net.state_dict(), "history": asdict(hist), "train_s": round(seconds, 1)}, kept)
     out = {"seed": seed, "train_s": round(seconds, 1), "epochs_run": len(hist.val_bleu4), "best_epoch": hist.best_epoch,
            "lr_cuts": len(hist.cuts()), "val_bleu4_curve": [round(v, 4) for v in hist.val_bleu4],
            "train_loss": [round(v, 4) for v in hist.train_loss],
-           "val": split_scores(net, prepared, "val", cap, grid), "test": split_scores(net, prepared, "test", cap, grid=False)}
+           "val": split_scores(net, prepared, "val", cap, grid, also), "test": split_scores(net, prepared, "test", cap, False, also)}
+    if net.attends:
+        out["attention"] = attention_stats(net, prepared, cap)
     if maps and net.attends:
         out["attention_maps"] = attention_maps(net, prepared, cap, *maps)
     print(f"{model} seed {seed}: best val BLEU-4 {hist.val_bleu4[hist.best_epoch - 1]:.4f} at epoch {hist.best_epoch} "
@@ -155,9 +212,30 @@ def summary(runs: list[dict]) -> dict:
     return out
 
 
+def table(names: list[str]) -> str:
+    """A markdown table of the named entries of the results: each decoder's BLEU-4 (mean ± sd over
+    the seeds) on validation and test, CIDEr of beam search, and how peaked the attention is."""
+    results = json.loads(OUT.read_text())
+    pm = lambda s, key: f"{s[key]['mean']:.4f} ± {s[key]['sd']:.4f}" if s[key]["sd"] is not None else f"{s[key]['mean']:.4f}"
+    rows = ["| variant | decoder | seeds | val greedy | val beam | test greedy | test beam | test beam+penalty "
+            "| test CIDEr beam | attention peak / entropy |", "|" + "---|" * 10]
+    for name in names:
+        entry = results[name]
+        for model, m in entry["models"].items():
+            s, runs = m["summary"], m["runs"]
+            att = [r["attention"] for r in runs if "attention" in r]
+            rows.append(f"| {name} | {model} | {len(runs)} | {pm(s, 'val.greedy.bleu4')} | {pm(s, 'val.beam.bleu4')} | "
+                        f"{pm(s, 'test.greedy.bleu4')} | {pm(s, 'test.beam.bleu4')} | {pm(s, 'test.beam_lp.bleu4')} | "
+                        f"{s['test.beam.cider']['mean']:.3f} | " + (
+                            f"{statistics.mean(a['peak'] for a in att):.3f} / {statistics.mean(a['entropy'] for a in att):.3f}"
+                            if att else "") + " |")
+    return "\n".join(rows)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a folder with images.zip and a captions .json")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a folder with images.zip and a captions .json, or "
+                    "synthetic: the pipeline's synthetic set as params.yaml's captioning.synthetic makes it")
     ap.add_argument("--models", nargs="+", choices=("vanilla", "attention"), default=["vanilla", "attention"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
@@ -166,7 +244,15 @@ def main():
     ap.add_argument("--kernels", choices=("portable", "native"), default="portable")
     ap.add_argument("--grid", action="store_true", help=f"also validation scores for beams {BEAMS} x penalties {PENALTIES}")
     ap.add_argument("--maps", type=int, default=2, help="attention figures of this many validation images (first seed)")
+    ap.add_argument("--also", nargs="+", default=[], metavar="BEAM:PENALTY",
+                    help="also scores of these decodings, on both splits, e.g. 5:0 (beam 5, no length penalty)")
+    ap.add_argument("--keep", action="store_true", help="keep the trained decoders in bench/.work/models/<name>/, "
+                    "and score those already there instead of training them again")
+    ap.add_argument("--table", nargs="+", metavar="NAME", help="print the named results as a markdown table, and stop")
     args = ap.parse_args()
+    if args.table:
+        print(table(args.table))
+        return
 
     from hw2.common.runtime import use_kernels
 
@@ -179,6 +265,7 @@ def main():
         if key not in known:
             sys.exit(f"--set {kv}: {key} is not a key of captioning.decoder or captioning.train")
         override[key] = type(known[key])(value)
+    also = [(int(b), float(p)) for b, p in (x.split(":") for x in args.also)]
     name = args.name or (",".join(args.set) if args.set else "params")
     prepared = prepare(args.data, cap)
     results = json.loads(OUT.read_text()) if OUT.is_file() else {}
@@ -187,7 +274,8 @@ def main():
              "encoder_weights": prepared[5], "machine": cpu_name(), **kernels,
              "date": time.strftime("%Y-%m-%d"), "baseline_test": baseline(prepared), "models": {}}
     for model in args.models:
-        runs = [run(model, seed, prepared, cap, override, args.grid, (name, args.maps) if k == 0 and args.maps else None)
+        runs = [run(model, seed, prepared, cap, override, args.grid, also, (name, args.maps) if k == 0 and args.maps else None,
+                    WORK / "models" / name if args.keep else None)
                 for k, seed in enumerate(args.seeds)]
         entry["models"][model] = {"summary": summary(runs), "runs": runs}
         s = entry["models"][model]["summary"]

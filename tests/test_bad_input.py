@@ -242,8 +242,8 @@ RAW_PARAMS = [  # (case, params.yaml's text, the line)
     # YAML 1.1 read `yes` as true; DVC (YAML 1.2) records the string 'yes'
     ("hard: yes", COMMITTED.replace("hard: false", "hard: yes"), "params.yaml: captioning.synthetic.hard must be true or false, not 'yes'"),
     # YAML 1.1 read 1.0e+9 as a number and 1e9 as a string; both are numbers to DVC, and out of range
-    ("length_penalty: 1.0e+9", COMMITTED.replace("length_penalty: 1.0", "length_penalty: 1.0e+9"), "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not 1000000000.0"),
-    ("length_penalty: 1e9", COMMITTED.replace("length_penalty: 1.0", "length_penalty: 1e9"), "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not 1000000000.0"),
+    ("length_penalty: 1.0e+9", re.sub(r"length_penalty: [0-9.]+", "length_penalty: 1.0e+9", COMMITTED), "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not 1000000000.0"),
+    ("length_penalty: 1e9", re.sub(r"length_penalty: [0-9.]+", "length_penalty: 1e9", COMMITTED), "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not 1000000000.0"),
 ]
 
 

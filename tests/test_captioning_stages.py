@@ -18,7 +18,8 @@ from hw2.captioning.scoring import java_available
 TINY = {"captioning": {"threads": 1, "synthetic": {"images": 90, "seed": 1}, "images": ["2.tif", "5.tif", "7.tif"],
                        "encoder": {"weights": "none", "image_size": 96, "batch_size": 16},
                        "decoder": {"embed_dim": 32, "decoder_dim": 48, "attention_dim": 32},
-                       "train": {"epochs": 2, "batch_size": 16}, "scores": {"meteor": False}}}
+                       "train": {"epochs": 2, "batch_size": 16}, "scores": {"meteor": False},
+                       "decode": {"beam_size": 3, "length_penalty": 1.0}}}
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,8 @@ SMOKE = {"lr": [0.01, 0.1], "cnn": {"epochs": 2, "limit": 400},
          "captioning": {"threads": 1, "synthetic": {"images": 27, "seed": 0}, "images": ["2.tif", "5.tif", "7.tif"],
                         "encoder": {"weights": "none", "batch_size": 8, "image_size": 64},
                         "decoder": {"embed_dim": 16, "decoder_dim": 32, "attention_dim": 16},
-                        "train": {"epochs": 2, "batch_size": 16}, "scores": {"meteor": False}}}
+                        "train": {"epochs": 2, "batch_size": 16}, "scores": {"meteor": False},
+                        "decode": {"beam_size": 3, "length_penalty": 1.0}}}  # all three decodings
 # (plots) every figure and series a full run leaves for `dvc plots show`
 CNN_PLOTS = ["best.csv", "sweep.csv", "best_train_loss.png", "best_val_acc.png", "rates_train_loss.png",
              "rates_val_acc.png"]
