@@ -30,6 +30,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import NamedTuple
 
 from _machine import ROOT, caption_config, cpu_name, params
 
@@ -40,12 +41,17 @@ BEAMS = (1, 2, 3, 5)
 PENALTIES = (0.0, 0.5, 1.0, 1.5)
 
 
-def work_folder(captions, cap: dict) -> Path:
-    """Where a caption set's images and features are kept between runs."""
-    return WORK / f"real-{captions.name}-{len(captions.images)}-{cap['encoder']['image_size']}"
+class Prepared(NamedTuple):
+    captions: object        # the caption set (hw2.captioning.dataset.CaptionSet)
+    names: list[str]        # the feature file's image names, in its row order
+    features: object        # (N, R, E) region features
+    vocab: object
+    data: object            # the encoded captions the trainer reads
+    weights: str            # the encoder's weights: "random" without ImageNet's
+    work: Path              # where the set's images and features are kept between runs
 
 
-def prepare(folder: Path, cap: dict):
+def prepare(folder: Path, cap: dict) -> Prepared:
     """The set's captions, features (N, R, E) and encoded captions, made once and kept."""
     from hw2.captioning.dataset import find_inputs, load_caption_set
     from hw2.captioning.encoded import load_encoded, save_encoded
@@ -63,7 +69,7 @@ def prepare(folder: Path, cap: dict):
     zip_path, json_path = find_inputs(folder) or sys.exit(f"{folder}: no images.zip and captions .json")
     captions = load_caption_set(json_path)
     enc = cap["encoder"]
-    work = work_folder(captions, cap)
+    work = WORK / f"real-{captions.name}-{len(captions.images)}-{enc['image_size']}"
     names = [im.filename for im in captions.images]
     encoder = build_encoder(enc["weights"] if enc["weights"] in ("auto", "IMAGENET1K_V1", "none")
                             else str(ROOT / enc["weights"]), ROOT / "data" / "weights")
@@ -75,112 +81,98 @@ def prepare(folder: Path, cap: dict):
     vocab, _ = build_vocabulary(captions, cap["vocab"]["min_freq"], cap["vocab"]["max_length"])
     save_encoded(work / "captions.npz", vocab, captions)
     features, feature_names = load_features(work / "features.h5")
-    return captions, feature_names, features, vocab, load_encoded(features, work / "captions.npz"), encoder.weights
+    return Prepared(captions, feature_names, features, vocab, load_encoded(features, work / "captions.npz"),
+                    encoder.weights, work)
 
 
-def split_scores(net, prepared, split: str, cap: dict, grid: bool, also: list[tuple[int, float]]) -> dict:
+def split_scores(net, prepared: Prepared, split: str, cap: dict, grid: bool, also: list[tuple[int, float]]) -> dict:
     """BLEU-4 and CIDEr of ``split``'s captions: greedy, beam, beam with the length penalty, each
-    (beam, penalty) of ``also``, and with ``grid`` every beam size and penalty of BEAMS x PENALTIES."""
+    (beam, penalty) of ``also``, and with ``grid`` every beam size and penalty of BEAMS x PENALTIES;
+    each distinct decoding is made and scored once, whatever names it has."""
     import torch
 
     from hw2.captioning.decoding import decode_captions
     from hw2.captioning.evaluation import eval_images
     from hw2.captioning.scoring import Scorer
 
-    captions, names, features, vocab, _, _ = prepared
-    images = eval_images(captions, names, split)
-    feats = torch.from_numpy(features[images.rows])
+    images = eval_images(prepared.captions, prepared.names, split)
+    feats = torch.from_numpy(prepared.features[images.rows])
     beam, lp = cap["decode"]["beam_size"], cap["decode"]["length_penalty"]
     ways = {"greedy": (None, 0.0), "beam": (beam, 0.0), "beam_lp": (beam, lp)}
     grid = [(b, p) for b in BEAMS for p in PENALTIES if b > 1] if grid else []
     ways |= {f"beam{b}_lp{p:g}": (b, p) for b, p in grid + also}
-    out = {}
+    scored = {}
     with Scorer(meteor=False) as scorer:
-        for how, (size, penalty) in ways.items():
-            s = scorer.score(decode_captions(net, feats, vocab, size, length_penalty=penalty), images.references)
-            out[how] = {"bleu4": s["bleu4"], "cider": s["cider"]}
-    return out
+        for size, penalty in dict.fromkeys(ways.values()):
+            hyps = decode_captions(net, feats, prepared.vocab, size, length_penalty=penalty)
+            s = scorer.score(hyps, images.references)
+            scored[size, penalty] = {"bleu4": s["bleu4"], "cider": s["cider"]}
+    return {how: dict(scored[way]) for how, way in ways.items()}
 
 
-def attention_maps(net, prepared, cap: dict, name: str, count: int) -> list[str]:
-    """The first ``count`` validation images captioned by ``net`` (beam search with the penalty),
-    each beside its attention maps, as the caption_images stage draws them; the figures' paths."""
+def attention_on_val(net, prepared: Prepared, cap: dict, name: str, maps: int) -> dict:
+    """How peaked the attention is on the validation images' captions (beam search as params.yaml
+    decodes): the mean over images and words of the largest weight (1/R when uniform, 1 when on one
+    region) and of the entropy over regions divided by log R (1 when uniform), and the mean over
+    images of the regions' summed weight's spread (0 when each region gets the same total); with
+    ``maps``, the first ``maps`` images drawn beside their attention maps as the caption_images
+    stage draws them (``attention_maps``: the figures' paths)."""
+    import math
+
     import torch
 
     from hw2.captioning.decoding import beam_label, caption_one
     from hw2.captioning.evaluation import eval_images
     from hw2.captioning.figures import captioned_image
 
-    captions, names, features, vocab, _, _ = prepared
-    images = eval_images(captions, names, "val")
+    images = eval_images(prepared.captions, prepared.names, "val")
     beam, lp = cap["decode"]["beam_size"], cap["decode"]["length_penalty"]
-    drawn = []
-    for image, row in list(zip(images.names, images.rows))[:count]:
-        _, tokens, alphas = caption_one(net, torch.from_numpy(features[row]), vocab, beam, 0, lp)
-        out = ROOT / "bench" / "results" / f"real_attention_{name}_{Path(image).stem}.png"
-        captioned_image(out, work_folder(captions, cap) / "images" / image,
-                        tokens, alphas.numpy(), f"{image} (validation): attention decoder, {name}, "
-                        f"{beam_label(beam, lp)}")
-        drawn.append(str(out.relative_to(ROOT)))
-    return drawn
-
-
-def attention_stats(net, prepared, cap: dict) -> dict:
-    """How peaked the attention is on the validation images' captions (beam search with the
-    penalty): the mean over images and words of the largest weight (1/R when uniform, 1 when on one
-    region) and of the entropy over regions divided by log R (1 when uniform); and the mean over
-    images of the regions' summed weight's spread (0 when each region gets the same total)."""
-    import math
-
-    import torch
-
-    from hw2.captioning.decoding import caption_one
-    from hw2.captioning.evaluation import eval_images
-
-    captions, names, features, vocab, _, _ = prepared
-    images = eval_images(captions, names, "val")
-    beam, lp = cap["decode"]["beam_size"], cap["decode"]["length_penalty"]
-    peak, entropy, spread = [], [], []
-    for row in images.rows:
-        _, _, alphas = caption_one(net, torch.from_numpy(features[row]), vocab, beam, 0, lp)
+    peak, entropy, spread, drawn = [], [], [], []
+    for k, (image, row) in enumerate(zip(images.names, images.rows)):
+        _, tokens, alphas = caption_one(net, torch.from_numpy(prepared.features[row]), prepared.vocab, beam, 0, lp)
         regions = alphas.shape[1]
         peak.append(alphas.max(dim=1).values.mean().item())
         entropy.append((-(alphas * alphas.clamp_min(1e-12).log()).sum(dim=1) / math.log(regions)).mean().item())
         spread.append(alphas.sum(dim=0).std().item())
-    return {"peak": round(statistics.mean(peak), 4), "entropy": round(statistics.mean(entropy), 4),
-            "regions": regions, "total_spread": round(statistics.mean(spread), 4)}
+        if k < maps:
+            out = ROOT / "bench" / "results" / f"real_attention_{name}_{Path(image).stem}.png"
+            captioned_image(out, prepared.work / "images" / image, tokens, alphas.numpy(),
+                            f"{image} (validation): attention decoder, {name}, {beam_label(beam, lp)}")
+            drawn.append(str(out.relative_to(ROOT)))
+    stats = {"peak": round(statistics.mean(peak), 4), "entropy": round(statistics.mean(entropy), 4),
+             "regions": regions, "total_spread": round(statistics.mean(spread), 4)}
+    return {"attention": stats, **({"attention_maps": drawn} if drawn else {})}
 
 
-def baseline(prepared) -> dict:
+def baseline(prepared: Prepared) -> dict:
     from hw2.captioning.comparison import score_baseline
     from hw2.captioning.scoring import Scorer
 
     with Scorer(meteor=False) as scorer:
-        prior, scores, _ = score_baseline(prepared[0], scorer)
+        prior, scores, _ = score_baseline(prepared.captions, scorer)
     return {"caption": " ".join(prior), "bleu4": scores["bleu4"], "cider": scores["cider"]}
 
 
-def run(model: str, seed: int, prepared, cap: dict, override: dict, grid: bool, also: list[tuple[int, float]],
-        maps: tuple[str, int] | None, keep: Path | None) -> dict:
-    from hw2.captioning.train import train_captioner
-    from hw2.captioning.vocab import END, START
-
+def run(model: str, seed: int, prepared: Prepared, cap: dict, override: dict, grid: bool,
+        also: list[tuple[int, float]], name: str, maps: int, keep: Path | None) -> dict:
+    """One decoder trained (or, kept from an earlier run of this name, loaded) and scored."""
     import torch
 
-    from hw2.captioning.train import CaptionHistory
+    from hw2.captioning.train import CaptionHistory, train_captioner
+    from hw2.captioning.vocab import END, START
 
-    _, _, features, vocab, data, _ = prepared
+    vocab = prepared.vocab
     cfg = caption_config(model, cap, seed=seed, **override)
     kept = keep / f"{model}-{seed}.pt" if keep else None
     if kept and kept.is_file():  # trained before with this name: scored again, not retrained
         saved = torch.load(kept)
-        net = cfg.build(len(vocab), features.shape[2])
+        net = cfg.build(len(vocab), prepared.features.shape[2])
         net.load_state_dict(saved["state"])
         net.eval()
         hist, seconds = CaptionHistory(**saved["history"]), saved["train_s"]
     else:
         start = time.perf_counter()
-        net, hist = train_captioner(data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
+        net, hist = train_captioner(prepared.data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
                                     progress=False)
         seconds = time.perf_counter() - start
         if kept:
@@ -191,9 +183,7 @@ def run(model: str, seed: int, prepared, cap: dict, override: dict, grid: bool, 
            "train_loss": [round(v, 4) for v in hist.train_loss],
            "val": split_scores(net, prepared, "val", cap, grid, also), "test": split_scores(net, prepared, "test", cap, False, also)}
     if net.attends:
-        out["attention"] = attention_stats(net, prepared, cap)
-    if maps and net.attends:
-        out["attention_maps"] = attention_maps(net, prepared, cap, *maps)
+        out |= attention_on_val(net, prepared, cap, name, maps)
     print(f"{model} seed {seed}: best val BLEU-4 {hist.val_bleu4[hist.best_epoch - 1]:.4f} at epoch {hist.best_epoch} "
           f"of {len(hist.val_bleu4)}; test BLEU-4 greedy {out['test']['greedy']['bleu4']:.4f}, beam "
           f"{out['test']['beam']['bleu4']:.4f}, beam+lp {out['test']['beam_lp']['bleu4']:.4f} ({seconds:.0f} s)", flush=True)
@@ -270,11 +260,11 @@ def main():
     prepared = prepare(args.data, cap)
     results = json.loads(OUT.read_text()) if OUT.is_file() else {}
     entry = {"command": " ".join(["python bench/real_captions.py", *sys.argv[1:]]), "override": override,
-             "data": f"{prepared[0].name}: " + ", ".join(f"{k} {v}" for k, v in prepared[0].counts().items()),
-             "encoder_weights": prepared[5], "machine": cpu_name(), **kernels,
+             "data": f"{prepared.captions.name}: " + ", ".join(f"{k} {v}" for k, v in prepared.captions.counts().items()),
+             "encoder_weights": prepared.weights, "machine": cpu_name(), **kernels,
              "date": time.strftime("%Y-%m-%d"), "baseline_test": baseline(prepared), "models": {}}
     for model in args.models:
-        runs = [run(model, seed, prepared, cap, override, args.grid, also, (name, args.maps) if k == 0 and args.maps else None,
+        runs = [run(model, seed, prepared, cap, override, args.grid, also, name, args.maps if k == 0 else 0,
                     WORK / "models" / name if args.keep else None)
                 for k, seed in enumerate(args.seeds)]
         entry["models"][model] = {"summary": summary(runs), "runs": runs}
