@@ -136,9 +136,9 @@ def captioning_section(c: dict, trained: dict[str, dict], captions: dict[str, st
                    "which favours short captions, and `length penalty` ranks them by the sum divided by "
                    "((5 + length) / 6) ** penalty (Wu et al., 2016). This run decodes with beam "
                    f"{c['beam_size']} and length penalty {c.get('length_penalty', 0):g} (`captioning.decode`). The "
-                   "defaults, beam 5 and no penalty, are those with the best validation BLEU-4 on real captions "
-                   "(UCM-captions' training images re-split, both decoders, 3 seeds; `bench/README.md`), where a "
-                   "penalty lowers BLEU-4 at every beam size."),
+                   "committed defaults are those with the best validation BLEU-4 on real captions (UCM-captions' "
+                   "training images re-split, both decoders, 3 seeds; `bench/README.md`), where a length penalty "
+                   "lowers BLEU-4 at every beam size."),
               Table(["model"] + [name for _, name in SCORES], rows),
               Heading(3, "Three images captioned by the attention model")]
     blocks.append(figures["captions"])
