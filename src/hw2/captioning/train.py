@@ -112,7 +112,10 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
     seed_everything(cfg.seed)
     model = cfg.build(vocab_size, data.features.shape[2]).to(device)
     data = data.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    # fused: one ATen kernel whose square root is the correctly rounded instruction; the default
+    # implementations call torch.sqrt, whose float32 CPU kernel (MKL's vector maths) is 1 ulp off on
+    # a fifth of its inputs, differently from one processor to another (bench/README.md)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
     plateau = plateau_schedule(opt, cfg)
     shuffle = generator(cfg.seed)
     train_rows = torch.nonzero(data.split == 0).squeeze(1)
