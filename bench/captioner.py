@@ -92,7 +92,7 @@ def main():
                     help="also time these git revisions' decoders, with their own copy of this script")
     args = ap.parse_args()
     cap = params()["captioning"]
-    kernels = use_kernels(cap["train"]["precision"], cap["threads"])  # the pipeline's; the revisions' runs inherit them
+    kernels = use_kernels(params()["kernels"], cap["train"]["precision"], cap["threads"])  # the pipeline's; the revisions' runs inherit them
     data, vocab = ucm_like()
     results = {m: bench(m, data, vocab, cap) for m in ("vanilla", "attention") if args.only in (None, m)}
     revisions = {}

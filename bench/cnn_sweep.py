@@ -99,7 +99,7 @@ def worker(impl: str, epochs: int, limit: int) -> dict:
     from hw2.common.runtime import resolve_device, use_kernels
     from hw2.fashion.data import load_splits
 
-    kernels = use_kernels("float32", threads=torch.get_num_threads())  # the pipeline's kernels, every run alike
+    kernels = use_kernels(params()["kernels"], threads=torch.get_num_threads())  # the pipeline's kernels, every run alike
     values = params()
     cnn, lrs = values["cnn"], values["lr"]
     arrays = load_splits(ROOT / "data" / "fashion_mnist.npz")

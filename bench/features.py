@@ -47,7 +47,7 @@ def worker(impl: str, n_images: int) -> dict:
 
     enc = params()["captioning"]["encoder"]
     precision = "bfloat16" if impl == "pipeline-bfloat16" else "float32" if impl == "plain" else enc["precision"]
-    kernels = use_kernels(precision, params()["captioning"]["threads"])
+    kernels = use_kernels(params()["kernels"], precision, params()["captioning"]["threads"])
     names = [im.filename for im in load_caption_set(ROOT / "data" / "captions.json").images]
     names = [names[i % len(names)] for i in range(n_images or len(names))]
     folder, size = ROOT / "data" / "images", enc["image_size"]

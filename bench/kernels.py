@@ -90,7 +90,8 @@ def worker(stage: str, portable: bool) -> dict:
 
     precision = {"extract_features": params()["captioning"]["encoder"]["precision"],
                  "train_cnn": "float32"}.get(stage, params()["captioning"]["train"]["precision"])
-    kernels = use_kernels(precision, 1 if stage == "train_cnn" else params()["captioning"]["threads"], portable=portable)
+    kernels = use_kernels("portable" if portable else "native", precision,
+                          1 if stage == "train_cnn" else params()["captioning"]["threads"])
     start = time.perf_counter()
     work(stage)
     return {"seconds": time.perf_counter() - start, **kernels}

@@ -247,7 +247,7 @@ def main():
     from hw2.common.runtime import use_kernels
 
     cap = params()["captioning"]
-    kernels = use_kernels(cap["train"]["precision"], cap["threads"], portable=args.kernels == "portable")
+    kernels = use_kernels(args.kernels, cap["train"]["precision"], cap["threads"])
     known = {**cap["decoder"], **cap["train"]}
     override = {}
     for kv in args.set:

@@ -122,7 +122,7 @@ def main():
                     help="the after setting with other values, e.g. lr_patience=2 (kept as after[lr_patience=2])")
     args = ap.parse_args()
     cap = params()["captioning"]
-    threads = use_kernels(cap["train"]["precision"], cap["threads"])["threads"]
+    threads = use_kernels(params()["kernels"], cap["train"]["precision"], cap["threads"])["threads"]
     results = json.loads(OUT.read_text())["results"] if OUT.is_file() else {}
     for variant in args.sets:
         name = variant + (f"_{args.images}" if args.images else "")

@@ -24,7 +24,7 @@ OUT = ROOT / "plots" / "captions"
 @stage
 def main(params):
     cap = params.captioning
-    use_kernels(threads=cap.threads)  # decoding in float32, as evaluate
+    use_kernels(params.kernels, threads=cap.threads)  # decoding in float32, as evaluate
     beam, wanted, penalty = cap.decode.beam_size, cap.images, cap.decode.length_penalty
     how = beam_label(beam, penalty)
     device = device_for(cap.train.device, "captioning.train.device")

@@ -22,7 +22,7 @@ IMAGES = 3  # feature maps of the first test images of this many different class
 
 @stage
 def main(params):
-    use_kernels()
+    use_kernels(params.kernels)
     model, ckpt = load_convnet(require(BEST, "train_cnn"))
     conv1, conv2 = model.conv1.weight.detach(), model.conv2.weight.detach()
     lr = ckpt.get("lr")

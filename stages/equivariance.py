@@ -21,7 +21,7 @@ FEATURE_IMAGES = 1000  # the feature-map measurements: the first this many test 
 
 @stage
 def main(params):
-    use_kernels()
+    use_kernels(params.kernels)
     limit = params.cnn.limit  # smoke runs: the first `limit` test images (0: all)
     model, _ = load_convnet(require(BEST, "train_cnn"))
     arrays = load_splits(require(DATA, "download_fashion_mnist"))

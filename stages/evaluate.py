@@ -27,7 +27,7 @@ def main(params):
     if kind not in ("vanilla", "attention"):
         raise InputError(f"usage: evaluate.py vanilla|attention (got {kind!r})")
     cap = params.captioning
-    use_kernels(threads=cap.threads)  # decoding in float32, whatever the decoder trained in
+    use_kernels(params.kernels, threads=cap.threads)  # decoding in float32, whatever the decoder trained in
     device = device_for(cap.train.device, "captioning.train.device")
     vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))
     features, names = load_features(require(FEATURES, "extract_features"))

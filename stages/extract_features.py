@@ -16,7 +16,7 @@ METRICS = ROOT / "metrics" / "features.json"
 @stage
 def main(params):
     enc = params.captioning.encoder
-    kernels = use_kernels(enc.precision, params.captioning.threads)
+    kernels = use_kernels(params.kernels, enc.precision, params.captioning.threads)
     device = device_for(enc.device, "captioning.encoder.device")
     size = enc.image_size
     captions = load_caption_set(CAPTIONS)
@@ -33,7 +33,7 @@ def main(params):
     write_json(METRICS, {"encoder_weights": encoder.weights, "images": stats["images"], "regions": regions,
                          "image_size": size, **kernels, "device": device.type})
     print(f"features of {stats['images']:,} images ({regions} regions x 512, {enc.dtype}) computed in "
-          f"{enc.precision} on {device.type} ({kernels['kernels']}) → {FEATURES.relative_to(ROOT)} in "
+          f"{enc.precision} on {device.type} ({kernels['kernels']} kernels: {kernels['kernel_path']}) → {FEATURES.relative_to(ROOT)} in "
           f"{stats['seconds']:.1f} s ({stats['images_per_s']:.1f} images/s); encoder weights: {encoder.weights}")
     if encoder.note:
         warn(encoder.note + " (repeated)")

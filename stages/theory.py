@@ -11,7 +11,7 @@ TOLERANCE = 1e-12  # float64: identities that hold exactly differ only by roundi
 
 @stage
 def main(params):
-    use_kernels()  # float64 here, through the same pinned kernels, one thread
+    use_kernels(params.kernels)  # float64 here, through the same pinned kernels, one thread
     cnn, mlp = parameter_table(q1_1_cnn()), parameter_table(q1_2_mlp())
     att = attention_checks()
     total_cnn, total_mlp = sum(r["params"] for r in cnn), sum(r["params"] for r in mlp)

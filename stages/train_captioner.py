@@ -23,7 +23,7 @@ def main(params):
     if kind not in ("vanilla", "attention"):
         raise InputError(f"usage: train_captioner.py vanilla|attention (got {kind!r})")
     cap = params.captioning
-    kernels = use_kernels(cap.train.precision, cap.threads)
+    kernels = use_kernels(params.kernels, cap.train.precision, cap.threads)
     device = device_for(cap.train.device, "captioning.train.device")
     cfg = CaptionTrainConfig(model=kind, **cap.decoder.model_dump(), **cap.train.model_dump() | {"device": device.type})
     vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))
@@ -31,7 +31,7 @@ def main(params):
     check_same_images(names, FEATURES, meta, VOCAB)
     data = load_encoded(features, ENCODED)
     print(f"{kind}: {int((data.split == 0).sum()):,} training captions, {cfg.precision} arithmetic on "
-          f"{device.type} ({kernels['kernels']}, {kernels['threads']} threads)", flush=True)
+          f"{device.type} ({kernels['kernels']} kernels: {kernels['kernel_path']}, {kernels['threads']} threads)", flush=True)
     metrics = ROOT / "metrics" / f"captioner_{kind}.json"
     live = StageLive(metrics, ROOT / "plots" / "captioner" / kind)  # the latest epoch's values while it trains
 

@@ -19,7 +19,7 @@ PLOTS = ROOT / "plots" / "cnn"
 
 @stage
 def main(params):
-    kernels = use_kernels()  # one thread per rate, one process per rate
+    kernels = use_kernels(params.kernels)  # one thread per rate, one process per rate
     lrs, cnn = params.lr, params.cnn
     cfg = RateConfig(lr=lrs[0], epochs=cnn.epochs, batch_size=cnn.batch_size, dropout=cnn.dropout,
                      l2_decay=cnn.l2_decay, seed=cnn.seed)
@@ -31,7 +31,7 @@ def main(params):
         arrays = {k: v[:cnn.limit] for k, v in arrays.items()}
     side_by_side = device.type == "cpu" and cores > 1 and len(lrs) > 1
     print(f"train_cnn: {len(lrs)} rate(s) {lrs}, {cfg.epochs} epochs, batch {cfg.batch_size}, "
-          f"{len(arrays['y_train']):,} training images, {device} ({kernels['kernels']}), {cores} core(s): "
+          f"{len(arrays['y_train']):,} training images, {device} ({kernels['kernels']} kernels: {kernels['kernel_path']}), {cores} core(s): "
           + ("one single-threaded process per rate, side by side" if side_by_side else "one rate after the other"))
 
     live = StageLive(METRICS, PLOTS / "epochs")  # rates.<lr>.{train_loss,val_acc} after every epoch

@@ -39,7 +39,7 @@ def caption(args) -> int:
     from hw2.captioning.figures import captioned_image
     from hw2.captioning.vocab import load_vocabulary
     from hw2.common.errors import InputError
-    from hw2.common.runtime import use_kernels
+    from hw2.common.runtime import KERNELS, use_kernels
     from pipeline.params import load
 
     try:
@@ -58,7 +58,11 @@ def caption(args) -> int:
                 raise InputError(f"{needed.relative_to(ROOT)}: not found; run `make repro` (or `dvc repro`) first")
         features = json.loads(made.read_text())
         weights = features["encoder_weights"]  # what extract_features loaded: imagenet, random or a path
-        use_kernels(features["precision"], features["threads"])  # the arithmetic of extract_features and caption_images
+        if features.get("kernels") not in KERNELS:
+            raise InputError(f"{made.relative_to(ROOT)}: made by an older version of the pipeline; run `make repro` "
+                             "(or `dvc repro`) first")
+        # the arithmetic of extract_features and caption_images
+        use_kernels(features["kernels"], features["precision"], features["threads"])
         encoder = build_encoder({"imagenet": "IMAGENET1K_V1", "random": "none"}.get(weights, str(ROOT / weights)),
                                 ROOT / "data" / "weights")
         vocab, _ = load_vocabulary(ROOT / "data" / "vocab" / "vocab.json")

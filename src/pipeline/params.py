@@ -174,6 +174,7 @@ class Captioning(Section):
 
 
 class Params(Section):
+    kernels: Annotated[Literal["portable", "native"], Field(description="portable or native")]
     lr: Annotated[list[float], Field(description="a positive number or a non-empty list of them")]
     fashion_mnist: Annotated[FashionMNIST, MAPPING]
     cnn: Annotated[CNN, MAPPING]

@@ -2,22 +2,31 @@
 give the same bits on every x86-64 machine.
 
 PyTorch picks its CPU kernels by what the processor can do: its own vectorised code by instruction
-set (AVX2, AVX-512), oneDNN's convolutions compiled for the processor (their blocking read from
-its caches), MKL's matrix products and vector maths by a code branch per processor (Intel's
-fastest only on Intel). Float32 results then differ in the last bits from one machine to another,
-and a network trained for 15 epochs ends elsewhere. :func:`use_kernels` pins one path for float32:
+set (AVX2, AVX-512), oneDNN's convolutions by instruction set, MKL's matrix products and vector
+maths by a code branch per processor (Intel's fastest only on Intel). Float32 results then differ
+in the last bits from one machine to another, and a network trained for 15 epochs ends elsewhere.
+:func:`use_kernels` pins one path for float32, the ``portable`` kernels:
 
 - ``ATEN_CPU_CAPABILITY=avx2``: PyTorch's own kernels in AVX2 with FMA and Sleef, on every x86-64
   processor of the last ten years, Intel or AMD;
-- ``MKL_CBWR=COMPATIBLE``: MKL's one code path that Intel documents as giving the same results on
-  Intel and non-Intel processors (``AVX2`` would be faster, but only on Intel); ``MKL_DYNAMIC=FALSE``:
-  MKL uses the threads it is given;
-- oneDNN and NNPACK off: convolutions as im2col and an MKL matrix product;
+- ``MKL_CBWR=COMPATIBLE``: MKL's one code path that gives the same results on Intel and AMD
+  processors (its ``AVX2`` branch runs other code on AMD); ``MKL_DYNAMIC=FALSE``: MKL uses the
+  threads it is given;
+- oneDNN's convolutions in its AVX2 code (``ONEDNN_MAX_CPU_ISA=AVX2``); NNPACK off;
 - a number of threads chosen by the caller, not by the machine: full reductions split their work
   by thread, so the same count gives the same bytes on 2 cores or 16.
 
-What that costs is in bench/README.md. bfloat16 arithmetic is only fast through oneDNN and the
-processor's own bfloat16 instructions, so it leaves the kernels native: its numbers depend on the CPU.
+On a processor without AVX2 (or FMA) PyTorch's AVX2 kernels cannot run (``Illegal instruction``):
+there the portable kernels are PyTorch's ``DEFAULT`` ones and oneDNN's SSE4.1 code, and the digits
+are those of such processors, not of AVX2 ones (:func:`kernel_warning`). ``native`` kernels are
+what PyTorch, MKL and oneDNN pick for the processor: faster, with digits that belong to it.
+bfloat16 arithmetic is only fast through oneDNN and the processor's own bfloat16 instructions, so
+it always runs the native kernels. Which tested CPUs agree, and what each path costs, is in
+bench/README.md.
+
+One process computes in one path: PyTorch and oneDNN fix their choice at their first kernel call,
+so :func:`use_kernels` comes before any tensor operation, and a second call may change the
+threads but not the path.
 """
 from __future__ import annotations
 
@@ -27,41 +36,80 @@ from typing import Iterator
 
 import torch
 
-PORTABLE_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE", "MKL_DYNAMIC": "FALSE"}
+KERNELS = ("portable", "native")
+PRECISIONS = ("float32", "bfloat16")
 
 
-def cpu_flags() -> set[str]:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return set(next(line for line in f if line.startswith("flags")).split(":", 1)[1].split())
-    except (OSError, StopIteration):
-        return set()
+def has_avx2() -> bool:
+    """Whether PyTorch's AVX2 kernels can run here: AVX2 and FMA, by CPUID and the operating system's
+    support (PyTorch's own check, which ``ATEN_CPU_CAPABILITY`` does not change)."""
+    from .cpu import this_cpu
+
+    check = getattr(torch.cpu, "_is_avx2_supported", None)
+    avx2 = check() if check is not None else "avx2" in this_cpu().flags
+    cpu = this_cpu()
+    return avx2 and ("fma" in cpu.flags or cpu.source != "cpuid")
 
 
-def use_kernels(precision: str = "float32", threads: int = 1, portable: bool | None = None) -> dict:
-    """Fix this process's arithmetic, before its first tensor operation: the portable kernels for
-    ``float32``, the native ones for ``bfloat16`` (see the module's docstring; ``portable`` False
-    gives float32 the native ones, for bench/kernels.py to measure what the portable ones cost),
-    ``threads`` intra-op threads. Returns what was fixed, for the metrics."""
-    if precision not in ("float32", "bfloat16"):
+def portable_env(avx2: bool) -> dict[str, str]:
+    """The environment of the portable kernels: read by PyTorch, MKL and oneDNN at their first call."""
+    return {"ATEN_CPU_CAPABILITY": "avx2" if avx2 else "default", "MKL_CBWR": "COMPATIBLE", "MKL_DYNAMIC": "FALSE",
+            "ONEDNN_MAX_CPU_ISA": "AVX2" if avx2 else "SSE41"}
+
+
+def use_kernels(kernels: str = "portable", precision: str = "float32", threads: int = 1,
+                avx2: bool | None = None) -> dict:
+    """Fix this process's arithmetic, before its first tensor operation: ``kernels`` portable or
+    native (see the module's docstring; bfloat16 ``precision`` always runs native), ``threads``
+    intra-op threads. ``avx2`` False runs the portable path of CPUs without AVX2 on any CPU (for the
+    benchmarks and the fingerprint; None: as this CPU allows). Returns what was fixed, for the
+    metrics: ``kernels`` (portable | native), ``kernel_path`` (what ran, in words), ``precision``
+    and ``threads``."""
+    if kernels not in KERNELS:
+        raise ValueError(f"kernels must be portable or native, not {kernels!r}")
+    if precision not in PRECISIONS:
         raise ValueError(f"precision must be float32 or bfloat16, not {precision!r}")
-    portable = precision == "float32" if portable is None else portable
+    portable = _portable(kernels, precision)
+    avx2 = has_avx2() if avx2 is None else avx2 and has_avx2()
+    if CURRENT and _portable(**CURRENT) != portable:
+        raise RuntimeError(f"this process already computes in the {'portable' if _portable(**CURRENT) else 'native'} "
+                           "kernels; another path needs a process of its own")
     if portable:
-        os.environ.update(PORTABLE_ENV)  # read by PyTorch at its first kernel call and by MKL at its first call
-    torch.backends.mkldnn.enabled = not portable
+        os.environ.update(portable_env(avx2))
+    torch.backends.mkldnn.enabled = True
     torch.backends.nnpack.set_flags(not portable)
     torch.set_num_threads(threads)
     capability = torch.backends.cpu.get_cpu_capability()
-    if portable and capability != "AVX2" and "avx2" in cpu_flags():
-        raise RuntimeError(f"PyTorch chose its {capability} kernels before use_kernels() could pin AVX2: "
-                           "call it before any tensor operation")
-    CURRENT.update(precision=precision, threads=threads, portable=portable)
-    return {"precision": precision, "threads": threads,
-            "kernels": (f"portable: PyTorch {capability}, MKL COMPATIBLE, no oneDNN" if portable
-                        else f"native: PyTorch {capability}, MKL and oneDNN as the CPU allows")}
+    if portable and capability != ("AVX2" if avx2 else "DEFAULT"):
+        raise RuntimeError(f"PyTorch chose its {capability} kernels before use_kernels() could pin "
+                           f"{'AVX2' if avx2 else 'DEFAULT'}: call it before any tensor operation")
+    CURRENT.update(kernels=kernels, precision=precision, threads=threads, avx2=avx2)
+    if portable:
+        path = (f"PyTorch {capability}, MKL COMPATIBLE, oneDNN AVX2" if avx2 else
+                "PyTorch DEFAULT, MKL COMPATIBLE, oneDNN SSE4.1 (the path of CPUs without AVX2)")
+    else:
+        path = f"PyTorch {capability}, MKL and oneDNN as the CPU allows"
+    return {"kernels": "portable" if portable else "native", "kernel_path": path, "precision": precision,
+            "threads": threads}
 
 
-CURRENT: dict = {}  # this process's use_kernels() settings: what a process it starts must use too
+def _portable(kernels: str, precision: str, threads: int = 1, avx2: bool = True) -> bool:
+    return kernels == "portable" and precision == "float32"
+
+
+def kernel_warning(kernels: str, kernel_path: str) -> str | None:
+    """The line a run must say when its digits are not those of the committed run's kind of
+    machine (an AVX2 CPU in the portable kernels); None when they are."""
+    if kernels == "native":
+        return ("the float32 arithmetic ran in this CPU's NATIVE kernels (kernels: native): faster, but its "
+                "digits are this machine's own, not those of the portable kernels every x86-64 CPU with AVX2 gives")
+    if "without AVX2" in kernel_path:
+        return ("this CPU has NO AVX2: the portable kernels ran PyTorch's DEFAULT code and oneDNN's SSE4.1 code, so "
+                "the digits are those of CPUs without AVX2 and differ from an AVX2 CPU's (the committed run's)")
+    return None
+
+
+CURRENT: dict = {}  # this process's use_kernels() arguments: what a process it starts must use too
 
 
 @contextmanager
