@@ -7,13 +7,13 @@ PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FMNIST_SYSTEM := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: repro test check-lock compare handin caption setup system-packages fashion-mnist java chromium bench clean-venv
+.PHONY: repro test check-lock compare handin caption setup system-packages fashion-mnist java chromium qemu bench clean-venv
 
 repro: setup system-packages
 	dvc repro
 	@python tools/notices.py
 
-test: setup system-packages
+test: setup system-packages qemu
 	python -m pytest
 
 # The experiments side by side, on what the homework compares: the best rate and its accuracies,
@@ -53,7 +53,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 # Debian packages, installed where apt is usable and the thing is not already there:
 # dataset-fashion-mnist (else the download stage falls back to the official URLs) and a Java
 # runtime for METEOR (else the evaluate stages leave METEOR out and say so); Chromium, for the test
-# that loads `dvc plots show` in a browser (else that test is skipped, saying why).
+# that loads `dvc plots show` in a browser (else that test is skipped, saying why); for `make test`
+# only, qemu-user, whose qemu-x86_64 runs the tests of other CPUs (emulated AMD and Intel models).
 APT_INSTALL = if ! command -v apt-get >/dev/null; then echo "note: no apt-get; $(2)"; exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
 	else echo "note: cannot run apt-get as root; $(2)"; exit 0; fi; \
@@ -74,6 +75,10 @@ java:
 chromium:
 	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then exit 0; fi; \
 	$(call APT_INSTALL,chromium,the browser test of dvc plots show will be skipped)
+
+qemu:
+	@if command -v qemu-x86_64 >/dev/null; then exit 0; fi; \
+	$(call APT_INSTALL,qemu-user,the tests on emulated CPUs will be skipped)
 
 bench: setup fashion-mnist
 	python bench/cnn_sweep.py

@@ -1,10 +1,18 @@
 """Benchmark: what the portable kernels cost, stage by stage.
 
 The stages compute float32 in the portable kernels (hw2.common.runtime.use_kernels: PyTorch's AVX2
-kernels, MKL's COMPATIBLE branch, no oneDNN, fixed threads), so that every x86-64 machine gives the
-same bytes. This times each numeric stage's work on the full defaults both ways, the portable
-kernels and the native ones (what PyTorch picks for this CPU: AVX-512, MKL's own branch, oneDNN),
-each measurement in a fresh process, the two taking turns:
+kernels, MKL's COMPATIBLE branch, oneDNN's AVX2 convolutions, fixed threads), so that every x86-64
+machine with AVX2 gives the same bytes. This times each numeric stage's work on the full defaults
+in several ways, each measurement in a fresh process, the ways taking turns within each round:
+
+  portable   the pipeline's kernels (params.yaml kernels: portable)
+  before     the portable kernels before issue 25: the same without oneDNN (convolutions as im2col
+             and an MKL matrix product)
+  no-avx2    the portable kernels of CPUs without AVX2 (PyTorch DEFAULT, oneDNN SSE4.1), run here
+  native     what PyTorch picks for this CPU (AVX-512 where it has it, MKL's own branch, oneDNN in
+             full; params.yaml kernels: native)
+
+and the stages' work:
 
   train_cnn          one epoch of the sweep: every rate of `lr`, one single-threaded process each
                      (the stage runs cnn.epochs of them)
@@ -16,10 +24,10 @@ each measurement in a fresh process, the two taking turns:
 
 It needs the data of a `dvc repro` (data/fashion_mnist.npz, data/images, data/features, data/vocab).
 
-  python bench/kernels.py                   # every stage, 2 rounds (about 25 minutes on 2 cores)
-  python bench/kernels.py --only extract_features --rounds 3
+  python bench/kernels.py                   # every stage, every way, 2 rounds (about 30 minutes on 2 cores)
+  python bench/kernels.py --only extract_features --ways portable native --rounds 3
 
-Writes bench/results/kernels.json (machine, command, seconds of each round, the ratio).
+Writes bench/results/kernels.json (machine, command, seconds of each round, each way over native).
 """
 from __future__ import annotations
 
@@ -34,6 +42,7 @@ import time
 from _machine import ROOT, cpu_name, params
 
 STAGES = ("train_cnn", "extract_features", "train_captioner", "evaluate")
+WAYS = ("portable", "before", "no-avx2", "native")
 
 
 def work(stage: str) -> None:
@@ -85,13 +94,14 @@ def work(stage: str) -> None:
                                 length_penalty=cap["decode"]["length_penalty"])
 
 
-def worker(stage: str, portable: bool) -> dict:
+def worker(stage: str, way: str) -> dict:
     from hw2.common.runtime import use_kernels
 
     precision = {"extract_features": params()["captioning"]["encoder"]["precision"],
                  "train_cnn": "float32"}.get(stage, params()["captioning"]["train"]["precision"])
-    kernels = use_kernels("portable" if portable else "native", precision,
-                          1 if stage == "train_cnn" else params()["captioning"]["threads"])
+    kernels = use_kernels("native" if way == "native" else "portable", precision,
+                          1 if stage == "train_cnn" else params()["captioning"]["threads"],
+                          avx2=False if way == "no-avx2" else None, onednn=way != "before")
     start = time.perf_counter()
     work(stage)
     return {"seconds": time.perf_counter() - start, **kernels}
@@ -100,32 +110,34 @@ def worker(stage: str, portable: bool) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="+", choices=STAGES, default=list(STAGES))
+    ap.add_argument("--ways", nargs="+", choices=WAYS, default=list(WAYS))
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        result = worker(args.worker[0], args.worker[1] == "portable")
+        result = worker(*args.worker)
         print("RESULT " + json.dumps(result), flush=True)
         return
     out = ROOT / "bench" / "results" / "kernels.json"
     results = {}
     for stage in args.only:
-        seconds = {"portable": [], "native": []}
+        seconds = {how: [] for how in args.ways}
         kernels = {}
         for _ in range(args.rounds):
-            for how in ("portable", "native"):
+            for how in args.ways:
                 proc = subprocess.run([sys.executable, __file__, "--worker", stage, how], capture_output=True,
                                       text=True, cwd=ROOT)
                 if proc.returncode:
                     sys.exit(f"{stage} ({how}) failed:\n{proc.stderr[-3000:]}")
                 got = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("RESULT "))[7:])
                 seconds[how].append(round(got["seconds"], 2))
-                kernels[how] = got["kernels"]
+                kernels[how] = f"{got['kernels']}: {got['kernel_path']}"
         median = {how: statistics.median(s) for how, s in seconds.items()}
-        results[stage] = {"seconds": seconds, "kernels": kernels,
-                          "portable_over_native": round(median["portable"] / median["native"], 2)}
-        print(f"{stage}: portable {median['portable']:.1f} s, native {median['native']:.1f} s "
-              f"({results[stage]['portable_over_native']}x)", flush=True)
+        results[stage] = {"seconds": seconds, "kernels": kernels, "median": median}
+        if "native" in median:
+            results[stage]["over_native"] = {how: round(m / median["native"], 2) for how, m in median.items()}
+        print(f"{stage}: " + ", ".join(f"{how} {m:.1f} s" + (f" ({m / median['native']:.2f}x)" if "native" in median else "")
+                                       for how, m in median.items()), flush=True)
     previous = json.loads(out.read_text()) if out.is_file() else {}
     machine = f"{cpu_name()}, {os.cpu_count()} cores"
     merged = {**(previous.get("results", {}) if previous.get("machine") == machine else {}), **results}

@@ -197,6 +197,7 @@ SCHEMA_CASES = [  # (case, what is merged into params.yaml or an edit, the line)
     ("captioning.train.lr_patience 0", {"captioning": {"train": {"lr_patience": 0}}}, "params.yaml: captioning.train.lr_patience must be a number of epochs between 1 and 10000, not 0"),
     ("captioning.train.grad_clip 0", {"captioning": {"train": {"grad_clip": 0}}}, "params.yaml: captioning.train.grad_clip must be a number in (0, 1e6], not 0"),
     ("captioning.train.alpha_c negative", {"captioning": {"train": {"alpha_c": -1}}}, "params.yaml: captioning.train.alpha_c must be a number in [0, 1000], not -1"),
+    ("kernels fast", {"kernels": "fast"}, "params.yaml: kernels must be portable or native, not 'fast'"),
     ("captioning.train.precision fp16", {"captioning": {"train": {"precision": "fp16"}}}, "params.yaml: captioning.train.precision must be float32 or bfloat16, not 'fp16'"),
     ("captioning.train.device tpu", {"captioning": {"train": {"device": "tpu"}}}, "params.yaml: captioning.train.device must be auto, cpu or cuda, not 'tpu'"),
     ("captioning.decoder.embed_dim 0", {"captioning": {"decoder": {"embed_dim": 0}}}, "params.yaml: captioning.decoder.embed_dim must be an integer between 1 and 16384, not 0"),

@@ -67,7 +67,8 @@ def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
     best = metrics["rates"][f"lr_{str(metrics['best_lr']).replace('.', '_')}"]
     assert metrics["best_val_acc"] == best["val_acc"] == max(r["val_acc"] for r in metrics["rates"].values())
     assert metrics["images"] == {"train": 400, "val": 400, "test": 400}
-    assert metrics["kernels"].startswith("portable: PyTorch AVX2, MKL COMPATIBLE") and metrics["threads"] == 1
+    assert metrics["kernels"] == "portable" and metrics["kernel_path"] == "PyTorch AVX2, MKL COMPATIBLE, oneDNN AVX2"
+    assert metrics["threads"] == 1
     assert 0.3 < metrics["best_test_acc"] <= 1.0  # two epochs on 400 images learn something
     for name in ("lr_0_01.pt", "lr_0_1.pt", "best.pt"):
         assert (repo / "models/cnn" / name).stat().st_size > 3_000_000  # 769,930 float32 weights
@@ -100,7 +101,7 @@ def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
         trained = json.loads((repo / f"metrics/captioner_{kind}.json").read_text())
         assert trained["epochs_run"] == 2 and 1 <= trained["best_epoch"] <= 2
         assert trained["final_lr"] > 0 and trained["lr_cuts"] >= 0
-        assert trained["precision"] == "float32" and trained["kernels"].startswith("portable")
+        assert trained["precision"] == "float32" and trained["kernels"] == "portable"
         for name in ("train_loss", "val_bleu4", "lr"):  # logged with DVCLive: one row per epoch, no timestamps
             rows = (repo / f"plots/captioner/{kind}/metrics/{name}.tsv").read_text().splitlines()
             assert rows[0] == f"step\t{name}" and [r.split("\t")[0] for r in rows[1:]] == ["1", "2"]
@@ -225,6 +226,14 @@ def check_dependencies_and_the_lock_gate(repo):
                            "evaluate@attention", "caption_images"}
     vocab.write_text(text)
     assert stale(repo) == set()
+    # The kernels: every stage that computes with torch, and no other.
+    params = (repo / "params.yaml").read_text()
+    assert params.count("kernels: portable\n") == 1
+    (repo / "params.yaml").write_text(params.replace("kernels: portable\n", "kernels: native\n"))
+    assert stale(repo) == {"train_cnn", "dump_kernels", "equivariance", "theory", "extract_features",
+                           "train_captioner@vanilla", "train_captioner@attention", "evaluate@vanilla",
+                           "evaluate@attention", "caption_images"}
+    (repo / "params.yaml").write_text(params)
     # A Fashion-MNIST module: the gate fails naming the four stages that import it (the data, the
     # sweep, and Q2.1's and Q2.3's, which read test images).
     data = repo / "src/hw2/fashion/data.py"

@@ -12,7 +12,7 @@ Pillow), the CNN's SGD steps (one thread), Q2.1's shift measurements, ResNet-18 
 extract_features computes and stores them (a batch of captioning.encoder.batch_size images, at 64
 pixels so that an emulated CPU runs it in seconds) and as tools/caption.py computes them (one image
 at 224 pixels), both decoders' training steps with their validation, greedy and beam decoding, the
-caption scores and Q1.3's float64 checks. A digest is SHA-256 of the results' bytes (tensors as
+caption scores, Q1.3's float64 checks and figures as the stages draw them. A digest is SHA-256 of the results' bytes (tensors as
 stored, numbers as their repr). The CPU is named by its CPUID instruction, so an emulated one is
 named as such (hw2.common.cpu). Sized for emulation: about 3 s natively, a minute or two under
 qemu-x86_64 (tests/test_fingerprint.py runs it there).
@@ -103,7 +103,7 @@ def paths(work: Path, only: set[str] | None = None) -> tuple[dict[str, str], dic
         done("synthetic images", digest([(work / d / "images.zip").read_bytes() for d in ("set", "hard")],
                                         (work / "set" / "dataset.json").read_text(), info))
     # the CNN: a rate's SGD steps (dropout, weight decay, a short last batch), its evaluation
-    if wanted("cnn training", "equivariance"):
+    if wanted("cnn training", "equivariance", "figures"):
         rng = np.random.default_rng(0)
         arrays = {f"{x}_{s}": (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8) if x == "x" else rng.integers(0, 10, n))
                   for s, n in (("train", 100), ("val", 40), ("test", 40)) for x in ("x", "y")}
@@ -118,8 +118,8 @@ def paths(work: Path, only: set[str] | None = None) -> tuple[dict[str, str], dic
                                         accuracy_under_shifts(model, x, torch.from_numpy(arrays["y_test"]), sizes=(0, 1, 4))))
     # ResNet-18 features: a batch as extract_features computes and stores them (HDF5, float16), and
     # one image at the pipeline's size as tools/caption.py computes them
+    extract_images(work / "set" / "images.zip", work / "images", names)
     if wanted("resnet-18 features, a batch", "resnet-18 features, one image"):
-        extract_images(work / "set" / "images.zip", work / "images", names)
         encoder = build_encoder("none")
         if wanted("resnet-18 features, a batch"):
             extract_features(work / "images", names, [im["split"] for im in listed], work / "features.h5", encoder,
@@ -130,7 +130,7 @@ def paths(work: Path, only: set[str] | None = None) -> tuple[dict[str, str], dic
                  digest(encode_files(encoder, [work / "images" / names[0]], 224, dtype="float16")))
     # both decoders: training steps (teacher forcing, fused Adam, clipping, the schedule) and each
     # epoch's validation BLEU-4 of greedy captions, on fixed data
-    if wanted("vanilla decoder training", "attention decoder training", "greedy decoding", "beam search"):
+    if wanted("vanilla decoder training", "attention decoder training", "greedy decoding", "beam search", "figures"):
         g = torch.Generator().manual_seed(0)
         images, captions, vocab = 12, 36, 30
         lengths = torch.randint(4, 12, (captions,), generator=g)
@@ -152,6 +152,20 @@ def paths(work: Path, only: set[str] | None = None) -> tuple[dict[str, str], dic
         done("greedy decoding", digest(words, alphas, greedy_decode(models["vanilla"], feats, 1, 2, 10)[0]))
         beams = [beam_search(models[kind], f, 1, 2, 10, 3, penalty) for kind in models for f in feats for penalty in (0, 1)]
         done("beam search", digest([torch.tensor(ids) for ids, _ in beams], [a for _, a in beams if a is not None]))
+    # figures as the stages draw them (matplotlib, Agg, Pillow's resampling): conv1's kernels, an
+    # attention figure, training curves
+    if wanted("figures"):
+        from hw2.captioning.figures import captioned_image, training_curves
+        from hw2.fashion.kernels import plot_kernels
+
+        plot_kernels(work / "conv1.png", model.conv1.weight.detach(), "conv1")
+        steps = [f"w{int(t)}" for t in words[0]]
+        captioned_image(work / "attention.png", work / "images" / names[0], steps, alphas[0, :len(steps)].numpy(),
+                        "attention")
+        training_curves(work / "curves.png", {"vanilla": {"epoch": [1, 2, 3], "train_loss": [2.0, 1.5, 1.2],
+                                                          "val_bleu4": [0.1, 0.2, 0.25], "best_epoch": 3,
+                                                          "lr": [3e-3, 3e-3, 1.5e-3]}})
+        done("figures", digest([(work / f"{n}.png").read_bytes() for n in ("conv1", "attention", "curves")]))
     # the scores of captions (nltk BLEU, coco-caption's ROUGE-L and CIDEr; METEOR is Java's)
     if wanted("caption scores"):
         refs = [[s["tokens"] for s in im["sentences"][1:]] for im in listed]

@@ -1,6 +1,7 @@
 """Print the warnings a reader of the last run must not miss (``make repro`` ends with it):
-captioning results from the synthetic demo set, or from a randomly initialised encoder. Read from
-metrics/dataset.json and metrics/features.json, so they hold whichever stages just ran.
+captioning results from the synthetic demo set, or from a randomly initialised encoder; digits
+computed in other kernels than the portable AVX2 ones (native kernels, a CPU without AVX2). Read
+from the metrics files, so they hold whichever stages just ran.
 
     python tools/notices.py [ROOT]
 """
@@ -10,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from hw2.notices import data_warnings
+from hw2.notices import data_warnings, kernel_warnings
 
 
 def read(path: Path) -> dict:
@@ -23,6 +24,8 @@ def read(path: Path) -> dict:
 def main(root: Path) -> int:
     dataset, features = read(root / "metrics" / "dataset.json"), read(root / "metrics" / "features.json")
     lines = data_warnings(bool(dataset.get("synthetic")), features.get("encoder_weights"))
+    lines += kernel_warnings([read(root / "metrics" / f"{name}.json")
+                              for name in ("cnn", "features", "captioner_vanilla", "captioner_attention")])
     for line in lines:
         print(f"WARNING: {line}", file=sys.stderr)
     return 0

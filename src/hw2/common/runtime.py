@@ -18,7 +18,7 @@ in the last bits from one machine to another, and a network trained for 15 epoch
 
 On a processor without AVX2 (or FMA) PyTorch's AVX2 kernels cannot run (``Illegal instruction``):
 there the portable kernels are PyTorch's ``DEFAULT`` ones and oneDNN's SSE4.1 code, and the digits
-are those of such processors, not of AVX2 ones (:func:`kernel_warning`). ``native`` kernels are
+are those of such processors, not of AVX2 ones (hw2.notices says so at the end of a run). ``native`` kernels are
 what PyTorch, MKL and oneDNN pick for the processor: faster, with digits that belong to it.
 bfloat16 arithmetic is only fast through oneDNN and the processor's own bfloat16 instructions, so
 it always runs the native kernels. Which tested CPUs agree, and what each path costs, is in
@@ -58,11 +58,12 @@ def portable_env(avx2: bool) -> dict[str, str]:
 
 
 def use_kernels(kernels: str = "portable", precision: str = "float32", threads: int = 1,
-                avx2: bool | None = None) -> dict:
+                avx2: bool | None = None, onednn: bool = True) -> dict:
     """Fix this process's arithmetic, before its first tensor operation: ``kernels`` portable or
     native (see the module's docstring; bfloat16 ``precision`` always runs native), ``threads``
     intra-op threads. ``avx2`` False runs the portable path of CPUs without AVX2 on any CPU (for the
-    benchmarks and the fingerprint; None: as this CPU allows). Returns what was fixed, for the
+    benchmarks and the fingerprint; None: as this CPU allows); ``onednn`` False: convolutions without
+    oneDNN, as the portable kernels were before (for bench/kernels.py). Returns what was fixed, for the
     metrics: ``kernels`` (portable | native), ``kernel_path`` (what ran, in words), ``precision``
     and ``threads``."""
     if kernels not in KERNELS:
@@ -76,37 +77,27 @@ def use_kernels(kernels: str = "portable", precision: str = "float32", threads: 
                            "kernels; another path needs a process of its own")
     if portable:
         os.environ.update(portable_env(avx2))
-    torch.backends.mkldnn.enabled = True
+    torch.backends.mkldnn.enabled = onednn or not portable
     torch.backends.nnpack.set_flags(not portable)
     torch.set_num_threads(threads)
     capability = torch.backends.cpu.get_cpu_capability()
     if portable and capability != ("AVX2" if avx2 else "DEFAULT"):
         raise RuntimeError(f"PyTorch chose its {capability} kernels before use_kernels() could pin "
                            f"{'AVX2' if avx2 else 'DEFAULT'}: call it before any tensor operation")
-    CURRENT.update(kernels=kernels, precision=precision, threads=threads, avx2=avx2)
+    CURRENT.update(kernels=kernels, precision=precision, threads=threads, avx2=avx2, onednn=onednn)
     if portable:
         path = (f"PyTorch {capability}, MKL COMPATIBLE, oneDNN AVX2" if avx2 else
                 "PyTorch DEFAULT, MKL COMPATIBLE, oneDNN SSE4.1 (the path of CPUs without AVX2)")
+        if not onednn:
+            path = path.split(", oneDNN")[0] + ", no oneDNN"
     else:
         path = f"PyTorch {capability}, MKL and oneDNN as the CPU allows"
     return {"kernels": "portable" if portable else "native", "kernel_path": path, "precision": precision,
             "threads": threads}
 
 
-def _portable(kernels: str, precision: str, threads: int = 1, avx2: bool = True) -> bool:
+def _portable(kernels: str, precision: str, threads: int = 1, avx2: bool = True, onednn: bool = True) -> bool:
     return kernels == "portable" and precision == "float32"
-
-
-def kernel_warning(kernels: str, kernel_path: str) -> str | None:
-    """The line a run must say when its digits are not those of the committed run's kind of
-    machine (an AVX2 CPU in the portable kernels); None when they are."""
-    if kernels == "native":
-        return ("the float32 arithmetic ran in this CPU's NATIVE kernels (kernels: native): faster, but its "
-                "digits are this machine's own, not those of the portable kernels every x86-64 CPU with AVX2 gives")
-    if "without AVX2" in kernel_path:
-        return ("this CPU has NO AVX2: the portable kernels ran PyTorch's DEFAULT code and oneDNN's SSE4.1 code, so "
-                "the digits are those of CPUs without AVX2 and differ from an AVX2 CPU's (the committed run's)")
-    return None
 
 
 CURRENT: dict = {}  # this process's use_kernels() arguments: what a process it starts must use too
