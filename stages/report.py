@@ -11,7 +11,7 @@ from _stage import ROOT, stage
 
 from hw2.answers import captioning_section, fashion_section, theory_section
 from hw2.common.atomic import write_text
-from hw2.common.errors import InputError
+from hw2.common.errors import InputError, StaleInputError
 from hw2.document import Code, Heading, Image, Para, Table, to_html, to_markdown
 from hw2.notices import data_warnings, kernel_warnings
 
@@ -57,6 +57,9 @@ def arithmetic(computed: dict[str, dict]) -> str:
     precision), and what that gives."""
     ways = {}
     for name, m in computed.items():
+        if "kernel_path" not in m:
+            raise StaleInputError(f"the metrics of {name} do not say which kernels it computed in (an older version "
+                                  "of the pipeline made them)")
         ways.setdefault((m["kernels"], m["kernel_path"], m.get("precision", "float32")), []).append(name)
     parts = []
     for (kernels, path, precision), names in ways.items():

@@ -19,8 +19,9 @@ def data_warnings(synthetic: bool, encoder_weights: str | None) -> list[str]:
 
 
 def kernel_warnings(metrics: list[dict]) -> list[str]:
-    """One line for the kernels the stages recorded in ``metrics`` (their metrics files' contents)
-    when their digits are not the portable AVX2 ones: said once, however many stages ran so."""
+    """One line for the kernels recorded in ``metrics`` (dicts with ``kernels`` and
+    ``kernel_path``, as use_kernels returns them) when the digits are not the portable AVX2 ones:
+    said once, however many of them computed so."""
     lines = []
     for m in metrics:
         line = kernel_warning(m["kernels"], m["kernel_path"]) if "kernel_path" in m else None

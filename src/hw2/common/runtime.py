@@ -77,6 +77,9 @@ def use_kernels(kernels: str = "portable", precision: str = "float32", threads: 
                            "kernels; another path needs a process of its own")
     if portable:
         os.environ.update(portable_env(avx2))
+    else:  # what PyTorch, MKL and oneDNN pick, even in a process started by a portable one
+        for name in portable_env(avx2):
+            os.environ.pop(name, None)
     torch.backends.mkldnn.enabled = onednn or not portable
     torch.backends.nnpack.set_flags(not portable)
     torch.set_num_threads(threads)
