@@ -7,13 +7,13 @@ PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FMNIST_SYSTEM := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: repro test check-lock compare handin caption setup system-packages fashion-mnist java chromium qemu bench clean-venv
+.PHONY: repro test lint check-lock dry-run compare handin caption setup setup-dev system-packages fashion-mnist java chromium qemu bench clean-venv
 
 repro: setup system-packages
 	dvc repro
 	@python tools/notices.py
 
-test: setup system-packages qemu
+test: setup setup-dev system-packages qemu
 	python -m pytest
 
 # The experiments side by side, on what the homework compares: the best rate and its accuracies,
@@ -41,13 +41,31 @@ caption: setup
 check-lock: setup
 	python tools/check_lock.py
 
+# DVC's own answer on a clean checkout (a non-zero exit when a stage would run; README: Working with
+# experiments). Plain `dvc repro --dry` fails there even when all is current: it needs the data.
+dry-run: setup
+	dvc repro --dry --allow-missing
+
+# Lint, format and types (pyproject.toml), and the CI workflow (actionlint): what CI runs.
+LINTED = src stages tools tests bench
+lint: setup-dev
+	ruff check $(LINTED)
+	ruff format --check $(LINTED)
+	mypy
+	actionlint .github/workflows/ci.yml
+
 setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
 
 # This machine's pip prints one warning per package about its local mirror folders: hide them.
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q -r requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(VENV)/bin/python -m pip install -q --no-deps -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(VENV)/bin/python -m pip install -q -r requirements-dev.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
 	touch $@
 
 # Debian packages, installed where apt is usable and the thing is not already there:

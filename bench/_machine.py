@@ -1,4 +1,5 @@
 """What the benchmark scripts share: the machine they ran on, and params.yaml as plain values."""
+
 from __future__ import annotations
 
 import io
@@ -44,14 +45,16 @@ def revision_tree(rev: str) -> Path:
     """The code of git revision ``rev`` (its src/ and bench/) in ``bench/.work/rev-<sha>/``, beside
     this tree's params.yaml and data/ (a link): to time another revision's code as it was, on the
     same data and settings, in the same run as this tree's (``run_revision``)."""
-    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.strip()
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
     tree = ROOT / "bench" / ".work" / f"rev-{sha}"
     if not tree.is_dir():
         partial = tree.with_name(tree.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        archive = subprocess.run(["git", "archive", sha, "src", "bench"], cwd=ROOT, capture_output=True,
-                                 check=True).stdout
+        archive = subprocess.run(
+            ["git", "archive", sha, "src", "bench"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(partial, filter="data")
         (partial / "data").symlink_to(ROOT / "data")
@@ -64,5 +67,6 @@ def run_revision(rev: str, script: str, *args: str) -> subprocess.CompletedProce
     """``python bench/<script> args`` as revision ``rev`` has it, importing that revision's library."""
     tree = revision_tree(rev)
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
-    return subprocess.run([sys.executable, str(tree / "bench" / script), *args], cwd=tree, env=env,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, str(tree / "bench" / script), *args], cwd=tree, env=env, capture_output=True, text=True
+    )

@@ -18,6 +18,7 @@ length limit (22 words, UCM's longest caption) and every beam stays alive to the
 
 Writes bench/results/captioner.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,8 @@ import time
 
 import numpy as np
 import torch
-
 from _machine import ROOT, caption_config, cpu_name, params, revision_tree, run_revision
+
 from hw2.captioning.decoding import beam_search, greedy_decode
 from hw2.captioning.encoded import CaptionData
 from hw2.captioning.train import greedy_bleu4, train_captioner
@@ -54,8 +55,9 @@ def ucm_like(seed: int = 0) -> tuple[CaptionData, Vocabulary]:
             image.append(k)
             split.append(int(s))
     vocab = Vocabulary(list(SPECIALS) + [f"w{i}" for i in range(WORDS)], MAX_LENGTH)
-    return CaptionData(features, torch.tensor(rows), torch.tensor(lengths), torch.tensor(image),
-                       torch.tensor(split)), vocab
+    return CaptionData(
+        features, torch.tensor(rows), torch.tensor(lengths), torch.tensor(image), torch.tensor(split)
+    ), vocab
 
 
 def bench(model: str, data: CaptionData, vocab: Vocabulary, cap: dict) -> dict:
@@ -74,25 +76,43 @@ def bench(model: str, data: CaptionData, vocab: Vocabulary, cap: dict) -> dict:
     beam_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     for i in range(0, len(test), 64):
-        greedy_decode(net, test[i:i + 64], start, never, vocab.max_length)
+        greedy_decode(net, test[i : i + 64], start, never, vocab.max_length)
     greedy_s = time.perf_counter() - t0
-    out = {"epoch_s": round(epoch, 2), "precision": cfg.precision, "of_which_validation_s": round(validation, 2),
-           "train_captions": int((data.split == 0).sum()), "batch_size": cfg.batch_size,
-           "beam_size": beam, "test_images": len(test), "beam_s": round(beam_s, 2), "greedy_s": round(greedy_s, 2),
-           "words_per_caption": round(float(np.mean([len(c) for c in caps])), 1)}
-    print(f"{model} ({cfg.precision}): epoch {epoch:.1f} s (validation {validation:.1f} s), beam {beam} over {len(test)} test "
-          f"images {beam_s:.1f} s, greedy {greedy_s:.2f} s", flush=True)
+    out = {
+        "epoch_s": round(epoch, 2),
+        "precision": cfg.precision,
+        "of_which_validation_s": round(validation, 2),
+        "train_captions": int((data.split == 0).sum()),
+        "batch_size": cfg.batch_size,
+        "beam_size": beam,
+        "test_images": len(test),
+        "beam_s": round(beam_s, 2),
+        "greedy_s": round(greedy_s, 2),
+        "words_per_caption": round(float(np.mean([len(c) for c in caps])), 1),
+    }
+    print(
+        f"{model} ({cfg.precision}): epoch {epoch:.1f} s (validation {validation:.1f} s), beam "
+        f"{beam} over {len(test)} test "
+        f"images {beam_s:.1f} s, greedy {greedy_s:.2f} s",
+        flush=True,
+    )
     return out
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", choices=("vanilla", "attention"))
-    ap.add_argument("--rev", nargs="*", default=[],
-                    help="also time these git revisions' decoders, with their own copy of this script")
+    ap.add_argument(
+        "--rev",
+        nargs="*",
+        default=[],
+        help="also time these git revisions' decoders, with their own copy of this script",
+    )
     args = ap.parse_args()
     cap = params()["captioning"]
-    kernels = use_kernels(params()["kernels"], cap["train"]["precision"], cap["threads"])  # the pipeline's; the revisions' runs inherit them
+    kernels = use_kernels(
+        params()["kernels"], cap["train"]["precision"], cap["threads"]
+    )  # the pipeline's; the revisions' runs inherit them
     data, vocab = ucm_like()
     results = {m: bench(m, data, vocab, cap) for m in ("vanilla", "attention") if args.only in (None, m)}
     revisions = {}
@@ -100,17 +120,29 @@ def main():
         proc = run_revision(rev, "captioner.py", *(["--only", args.only] if args.only else []))
         if proc.returncode != 0:
             sys.exit(f"revision {rev} failed:\n{proc.stderr[-3000:]}")
-        revisions[rev] = json.loads((revision_tree(rev) / "bench" / "results" / "captioner.json").read_text())["results"]
+        revisions[rev] = json.loads((revision_tree(rev) / "bench" / "results" / "captioner.json").read_text())[
+            "results"
+        ]
         for m, r in revisions[rev].items():
             r["epoch_s_over_this_tree"] = round(r["epoch_s"] / results[m]["epoch_s"], 2)
             print(f"{m} at {rev}: epoch {r['epoch_s']:.1f} s ({r['epoch_s_over_this_tree']}x this tree's)", flush=True)
     out = ROOT / "bench" / "results" / "captioner.json"
-    out.write_text(json.dumps({
-        "machine": f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads",
-        "torch": torch.__version__, **kernels, "command": " ".join(["python bench/captioner.py", *sys.argv[1:]]),
-        "data": "UCM-sized random: 1,680/210/210 images x 5 captions, (49, 512) float16 features, 368 words",
-        "targets": {"attention_epoch_s": 30, "beam_over_test_s": 30}, "results": results,
-        **({"revisions": revisions} if revisions else {})}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "machine": f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads",
+                "torch": torch.__version__,
+                **kernels,
+                "command": " ".join(["python bench/captioner.py", *sys.argv[1:]]),
+                "data": "UCM-sized random: 1,680/210/210 images x 5 captions, (49, 512) float16 features, 368 words",
+                "targets": {"attention_epoch_s": 30, "beam_over_test_s": 30},
+                "results": results,
+                **({"revisions": revisions} if revisions else {}),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"written {out.relative_to(ROOT)}")
 
 

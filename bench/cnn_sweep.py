@@ -20,6 +20,7 @@ after the other, on this machine:
 
 Writes bench/results/cnn_sweep.json (machine, command, wall times, ratios, images/s, accuracies).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,8 +74,10 @@ def run_skeleton(arrays, lrs, cnn, epochs):
         for _ in range(epochs):
             losses = [train_batch(X, y, model, optimizer, criterion) for X, y in loader]
             val_acc.append(evaluate(model, x_val, y_val))
-            print(f"skeleton lr {lr:g} epoch {len(val_acc)}: loss {sum(losses) / len(losses):.4f} val {val_acc[-1]:.4f}",
-                  flush=True)
+            print(
+                f"skeleton lr {lr:g} epoch {len(val_acc)}: loss {sum(losses) / len(losses):.4f} val {val_acc[-1]:.4f}",
+                flush=True,
+            )
         results[f"{lr:g}"] = {"val_acc": val_acc[-1], "test_acc": evaluate(model, x_test, y_test)}
     return results
 
@@ -84,9 +87,15 @@ def run_pipeline(arrays, lrs, cnn, epochs):
     from hw2.fashion.train import RateConfig, train_sweep
 
     cfg = RateConfig(lrs[0], epochs, cnn["batch_size"], cnn["dropout"], cnn["l2_decay"], cnn["seed"])
-    runs = train_sweep(arrays, cfg, lrs, resolve_device(cnn.get("device", "auto")), processes=cpu_budget(),
-                       progress=False, on_epoch=lambda lr, e, lo, a: print(f"pipeline lr {lr:g} epoch {e}: val {a}",
-                                                                           flush=True))
+    runs = train_sweep(
+        arrays,
+        cfg,
+        lrs,
+        resolve_device(cnn.get("device", "auto")),
+        processes=cpu_budget(),
+        progress=False,
+        on_epoch=lambda lr, e, lo, a: print(f"pipeline lr {lr:g} epoch {e}: val {a}", flush=True),
+    )
     return {f"{run.lr:g}": {"val_acc": run.val_acc[-1], "test_acc": run.test_acc} for run in runs}
 
 
@@ -99,7 +108,9 @@ def worker(impl: str, epochs: int, limit: int) -> dict:
     from hw2.common.runtime import resolve_device, use_kernels
     from hw2.fashion.data import load_splits
 
-    kernels = use_kernels(params()["kernels"], threads=torch.get_num_threads())  # the pipeline's kernels, every run alike
+    kernels = use_kernels(
+        params()["kernels"], threads=torch.get_num_threads()
+    )  # the pipeline's kernels, every run alike
     values = params()
     cnn, lrs = values["cnn"], values["lr"]
     arrays = load_splits(ROOT / "data" / "fashion_mnist.npz")
@@ -110,14 +121,26 @@ def worker(impl: str, epochs: int, limit: int) -> dict:
     seconds = time.perf_counter() - start
     images = len(arrays["y_train"]) * epochs * len(lrs)
     threads = {"skeleton": torch.get_num_threads(), "pipeline": 1}[impl]
-    return {"seconds": round(seconds, 2), "train_images_per_s": round(images / seconds, 1),
-            "threads_per_process": threads, "kernels": kernels["kernels"], "device": str(resolve_device(cnn.get("device", "auto"))), "accuracy": acc}
+    return {
+        "seconds": round(seconds, 2),
+        "train_images_per_s": round(images / seconds, 1),
+        "threads_per_process": threads,
+        "kernels": kernels["kernels"],
+        "device": str(resolve_device(cnn.get("device", "auto"))),
+        "accuracy": acc,
+    }
 
 
 def machine() -> dict:
     import torch
-    info = {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "os": platform.platform()}
+
+    info = {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "os": platform.platform(),
+    }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
@@ -150,28 +173,43 @@ def main():
         if "@" in impl:
             proc = run_revision(impl.split("@")[1], "cnn_sweep.py", "--worker", "pipeline", *common)
         else:
-            proc = subprocess.run([sys.executable, __file__, "--worker", impl, *common], capture_output=True,
-                                  text=True, cwd=ROOT)
+            proc = subprocess.run(
+                [sys.executable, __file__, "--worker", impl, *common], capture_output=True, text=True, cwd=ROOT
+            )
         runs[impl] = result_of(proc, impl)
-        print(f"{impl}: {runs[impl]['seconds']:.1f} s, {runs[impl]['train_images_per_s']:,.0f} training images/s",
-              flush=True)
+        print(
+            f"{impl}: {runs[impl]['seconds']:.1f} s, {runs[impl]['train_images_per_s']:,.0f} training images/s",
+            flush=True,
+        )
     others = [name for name in runs if name != "pipeline"]
     result = {
         "machine": machine(),
         "command": " ".join(["python bench/cnn_sweep.py", *sys.argv[1:]]),
-        "epochs": args.epochs, "limit": args.limit, **runs,
-        "seconds_over_pipeline": {name: round(runs[name]["seconds"] / runs["pipeline"]["seconds"], 2)
-                                  for name in others if "pipeline" in runs},
+        "epochs": args.epochs,
+        "limit": args.limit,
+        **runs,
+        "seconds_over_pipeline": {
+            name: round(runs[name]["seconds"] / runs["pipeline"]["seconds"], 2) for name in others if "pipeline" in runs
+        },
         "accuracy_difference_points": {
-            f"pipeline-{other}": {lr: {k: round(100 * (runs["pipeline"]["accuracy"][lr][k] - runs[other]["accuracy"][lr][k]), 2)
-                                       for k in ("val_acc", "test_acc")} for lr in runs["pipeline"]["accuracy"]}
-            for other in others if "pipeline" in runs},
+            f"pipeline-{other}": {
+                lr: {
+                    k: round(100 * (runs["pipeline"]["accuracy"][lr][k] - runs[other]["accuracy"][lr][k]), 2)
+                    for k in ("val_acc", "test_acc")
+                }
+                for lr in runs["pipeline"]["accuracy"]
+            }
+            for other in others
+            if "pipeline" in runs
+        },
         "date": time.strftime("%Y-%m-%d"),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"time over the pipeline's {result['seconds_over_pipeline']}; accuracy differences (points): "
-          f"{result['accuracy_difference_points']} → {args.out}")
+    print(
+        f"time over the pipeline's {result['seconds_over_pipeline']}; accuracy differences (points): "
+        f"{result['accuracy_difference_points']} → {args.out}"
+    )
 
 
 if __name__ == "__main__":

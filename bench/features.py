@@ -15,6 +15,7 @@ process; peak memory is the process's maximum resident set.
 
 --images N cycles through the available images to make N. Writes bench/results/features.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,9 +39,9 @@ def worker(impl: str, n_images: int) -> dict:
     import h5py
     import numpy as np
     import torch
+    from _machine import params
     from PIL import Image
 
-    from _machine import params
     from hw2.captioning.dataset import load_caption_set
     from hw2.captioning.features import build_encoder, extract_features, image_transform
     from hw2.common.runtime import resolve_device, use_kernels
@@ -64,13 +65,30 @@ def worker(impl: str, n_images: int) -> dict:
                     feats[i] = net(x)[0].flatten(1).t().numpy().astype(np.float16)
         else:
             device = resolve_device(enc.get("device", "auto"))
-            extract_features(folder, names, ["train"] * len(names), out, encoder, image_size=size,
-                             batch_size=enc["batch_size"], dtype=enc["dtype"], device=device,
-                             precision=precision, progress=False)
+            extract_features(
+                folder,
+                names,
+                ["train"] * len(names),
+                out,
+                encoder,
+                image_size=size,
+                batch_size=enc["batch_size"],
+                dtype=enc["dtype"],
+                device=device,
+                precision=precision,
+                progress=False,
+            )
         seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"images": len(names), "seconds": round(seconds, 2), "images_per_s": round(len(names) / seconds, 2),
-            "peak_memory_mib": round(peak_kib / 1024, 1), **kernels}
+    peak_kib = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    )
+    return {
+        "images": len(names),
+        "seconds": round(seconds, 2),
+        "images_per_s": round(len(names) / seconds, 2),
+        "peak_memory_mib": round(peak_kib / 1024, 1),
+        **kernels,
+    }
 
 
 def main():
@@ -88,14 +106,21 @@ def main():
     if results.get("machine") != machine:  # numbers from another machine do not mix with these
         results = {}
     for impl in args.only:
-        proc = subprocess.run([sys.executable, __file__, "--worker", impl, "--images", str(args.images)],
-                              capture_output=True, text=True, cwd=ROOT)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", impl, "--images", str(args.images)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         if proc.returncode:
             sys.exit(f"{impl} failed:\n{proc.stderr[-3000:]}")
         run = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("RESULT "))[7:])
         results[f"{impl}_{run['images']}"] = run
-        print(f"{impl}: {run['images']} images in {run['seconds']:.1f} s = {run['images_per_s']:.1f} images/s, "
-              f"peak memory {run['peak_memory_mib']:.0f} MiB", flush=True)
+        print(
+            f"{impl}: {run['images']} images in {run['seconds']:.1f} s = {run['images_per_s']:.1f} images/s, "
+            f"peak memory {run['peak_memory_mib']:.0f} MiB",
+            flush=True,
+        )
     plain = [v for k, v in results.items() if k.startswith("plain_")]
     pipe = [v for k, v in results.items() if k.startswith("pipeline_") and plain and v["images"] == plain[-1]["images"]]
     if plain and pipe:

@@ -29,6 +29,7 @@ It needs the data of a `dvc repro` (data/fashion_mnist.npz, data/images, data/fe
 
 Writes bench/results/kernels.json (machine, command, seconds of each round, each way over native).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,9 +52,10 @@ def work(stage: str) -> None:
 
     cap, cnn = params()["captioning"], params()["cnn"]
     if stage == "train_cnn":
+        from hw2.common.runtime import cpu_budget
         from hw2.fashion.data import load_splits
         from hw2.fashion.train import RateConfig, train_sweep
-        from hw2.common.runtime import cpu_budget
+
         lrs = params()["lr"] if isinstance(params()["lr"], list) else [params()["lr"]]
         cfg = RateConfig(lrs[0], 1, cnn["batch_size"], cnn["dropout"], cnn["l2_decay"], cnn["seed"])
         train_sweep(load_splits(ROOT / "data" / "fashion_mnist.npz"), cfg, lrs, processes=cpu_budget(), progress=False)
@@ -63,20 +65,30 @@ def work(stage: str) -> None:
 
         from hw2.captioning.dataset import load_caption_set
         from hw2.captioning.features import build_encoder, extract_features
+
         enc = cap["encoder"]
         images = load_caption_set(ROOT / "data" / "captions.json").images
         with tempfile.TemporaryDirectory() as tmp:
-            extract_features(ROOT / "data" / "images", [im.filename for im in images], [im.split for im in images],
-                             Path(tmp) / "features.h5", build_encoder("none"), image_size=enc["image_size"],
-                             batch_size=enc["batch_size"], dtype=enc["dtype"],
-                             progress=False)
+            extract_features(
+                ROOT / "data" / "images",
+                [im.filename for im in images],
+                [im.split for im in images],
+                Path(tmp) / "features.h5",
+                build_encoder("none"),
+                image_size=enc["image_size"],
+                batch_size=enc["batch_size"],
+                dtype=enc["dtype"],
+                progress=False,
+            )
     else:
         from _machine import caption_config
+
         from hw2.captioning.decoding import decode_captions
         from hw2.captioning.encoded import load_encoded
         from hw2.captioning.feature_file import load_features
         from hw2.captioning.train import train_captioner
         from hw2.captioning.vocab import END, START, load_vocabulary
+
         vocab, _ = load_vocabulary(ROOT / "data" / "vocab" / "vocab.json")
         features, _ = load_features(ROOT / "data" / "features" / "features.h5")
         data = load_encoded(features, ROOT / "data" / "vocab" / "captions.npz")
@@ -84,24 +96,31 @@ def work(stage: str) -> None:
         for kind in ("vanilla", "attention"):
             cfg = caption_config(kind, cap, epochs=1, patience=1)
             if stage == "train_captioner":
-                train_captioner(data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
-                                progress=False)
+                train_captioner(
+                    data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg, progress=False
+                )
             else:  # an untrained decoder: every caption runs to the length limit, the worst case
                 torch.manual_seed(0)
                 model = cfg.build(len(vocab), features.shape[2]).eval()
                 decode_captions(model, test, vocab, None)
-                decode_captions(model, test, vocab, cap["decode"]["beam_size"],
-                                length_penalty=cap["decode"]["length_penalty"])
+                decode_captions(
+                    model, test, vocab, cap["decode"]["beam_size"], length_penalty=cap["decode"]["length_penalty"]
+                )
 
 
 def worker(stage: str, way: str) -> dict:
     from hw2.common.runtime import use_kernels
 
-    precision = {"extract_features": params()["captioning"]["encoder"]["precision"],
-                 "train_cnn": "float32"}.get(stage, params()["captioning"]["train"]["precision"])
-    kernels = use_kernels("native" if way == "native" else "portable", precision,
-                          1 if stage == "train_cnn" else params()["captioning"]["threads"],
-                          avx2=False if way == "no-avx2" else None, onednn=way != "before")
+    precision = {"extract_features": params()["captioning"]["encoder"]["precision"], "train_cnn": "float32"}.get(
+        stage, params()["captioning"]["train"]["precision"]
+    )
+    kernels = use_kernels(
+        "native" if way == "native" else "portable",
+        precision,
+        1 if stage == "train_cnn" else params()["captioning"]["threads"],
+        avx2=False if way == "no-avx2" else None,
+        onednn=way != "before",
+    )
     start = time.perf_counter()
     work(stage)
     return {"seconds": time.perf_counter() - start, **kernels}
@@ -125,8 +144,9 @@ def main():
         kernels = {}
         for _ in range(args.rounds):
             for how in args.ways:
-                proc = subprocess.run([sys.executable, __file__, "--worker", stage, how], capture_output=True,
-                                      text=True, cwd=ROOT)
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--worker", stage, how], capture_output=True, text=True, cwd=ROOT
+                )
                 if proc.returncode:
                     sys.exit(f"{stage} ({how}) failed:\n{proc.stderr[-3000:]}")
                 got = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("RESULT "))[7:])
@@ -136,13 +156,29 @@ def main():
         results[stage] = {"seconds": seconds, "kernels": kernels, "median": median}
         if "native" in median:
             results[stage]["over_native"] = {how: round(m / median["native"], 2) for how, m in median.items()}
-        print(f"{stage}: " + ", ".join(f"{how} {m:.1f} s" + (f" ({m / median['native']:.2f}x)" if "native" in median else "")
-                                       for how, m in median.items()), flush=True)
+        print(
+            f"{stage}: "
+            + ", ".join(
+                f"{how} {m:.1f} s" + (f" ({m / median['native']:.2f}x)" if "native" in median else "")
+                for how, m in median.items()
+            ),
+            flush=True,
+        )
     previous = json.loads(out.read_text()) if out.is_file() else {}
     machine = f"{cpu_name()}, {os.cpu_count()} cores"
     merged = {**(previous.get("results", {}) if previous.get("machine") == machine else {}), **results}
-    out.write_text(json.dumps({"machine": machine, "command": " ".join(["python bench/kernels.py", *sys.argv[1:]]),
-                               "date": time.strftime("%Y-%m-%d"), "results": merged}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "machine": machine,
+                "command": " ".join(["python bench/kernels.py", *sys.argv[1:]]),
+                "date": time.strftime("%Y-%m-%d"),
+                "results": merged,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"written {out.relative_to(ROOT)}")
 
 

@@ -21,6 +21,7 @@ Writes bench/results/real_captions.json (one entry per variant name, merged with
 every run's numbers, and each decoder's mean and spread (sample standard deviation) over the seeds.
 A difference smaller than the spread is not a finding.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,13 +43,13 @@ PENALTIES = (0.0, 0.5, 1.0, 1.5)
 
 
 class Prepared(NamedTuple):
-    captions: object        # the caption set (hw2.captioning.dataset.CaptionSet)
-    names: list[str]        # the feature file's image names, in its row order
-    features: object        # (N, R, E) region features
+    captions: object  # the caption set (hw2.captioning.dataset.CaptionSet)
+    names: list[str]  # the feature file's image names, in its row order
+    features: object  # (N, R, E) region features
     vocab: object
-    data: object            # the encoded captions the trainer reads
-    weights: str            # the encoder's weights: "random" without ImageNet's
-    work: Path              # where the set's images and features are kept between runs
+    data: object  # the encoded captions the trainer reads
+    weights: str  # the encoder's weights: "random" without ImageNet's
+    work: Path  # where the set's images and features are kept between runs
 
 
 def prepare(folder: Path, cap: dict) -> Prepared:
@@ -71,18 +72,29 @@ def prepare(folder: Path, cap: dict) -> Prepared:
     enc = cap["encoder"]
     work = WORK / f"real-{captions.name}-{len(captions.images)}-{enc['image_size']}"
     names = [im.filename for im in captions.images]
-    encoder = build_encoder(enc["weights"] if enc["weights"] in ("auto", "IMAGENET1K_V1", "none")
-                            else str(ROOT / enc["weights"]), ROOT / "data" / "weights")
+    encoder = build_encoder(
+        enc["weights"] if enc["weights"] in ("auto", "IMAGENET1K_V1", "none") else str(ROOT / enc["weights"]),
+        ROOT / "data" / "weights",
+    )
     if not (work / "features.h5").is_file():
         extract_images(zip_path, work / "images", names)
-        extract_features(work / "images", names, [im.split for im in captions.images], work / "features.h5", encoder,
-                         image_size=enc["image_size"], batch_size=enc["batch_size"], dtype=enc["dtype"],
-                         precision=enc["precision"])
+        extract_features(
+            work / "images",
+            names,
+            [im.split for im in captions.images],
+            work / "features.h5",
+            encoder,
+            image_size=enc["image_size"],
+            batch_size=enc["batch_size"],
+            dtype=enc["dtype"],
+            precision=enc["precision"],
+        )
     vocab, _ = build_vocabulary(captions, cap["vocab"]["min_freq"], cap["vocab"]["max_length"])
     save_encoded(work / "captions.npz", vocab, captions)
     features, feature_names = load_features(work / "features.h5")
-    return Prepared(captions, feature_names, features, vocab, load_encoded(features, work / "captions.npz"),
-                    encoder.weights, work)
+    return Prepared(
+        captions, feature_names, features, vocab, load_encoded(features, work / "captions.npz"), encoder.weights, work
+    )
 
 
 def split_scores(net, prepared: Prepared, split: str, cap: dict, grid: bool, also: list[tuple[int, float]]) -> dict:
@@ -128,7 +140,7 @@ def attention_on_val(net, prepared: Prepared, cap: dict, name: str, maps: int) -
     images = eval_images(prepared.captions, prepared.names, "val")
     beam, lp = cap["decode"]["beam_size"], cap["decode"]["length_penalty"]
     peak, entropy, spread, drawn = [], [], [], []
-    for k, (image, row) in enumerate(zip(images.names, images.rows)):
+    for k, (image, row) in enumerate(zip(images.names, images.rows, strict=True)):
         _, tokens, alphas = caption_one(net, torch.from_numpy(prepared.features[row]), prepared.vocab, beam, 0, lp)
         regions = alphas.shape[1]
         peak.append(alphas.max(dim=1).values.mean().item())
@@ -136,11 +148,20 @@ def attention_on_val(net, prepared: Prepared, cap: dict, name: str, maps: int) -
         spread.append(alphas.sum(dim=0).std().item())
         if k < maps:
             out = ROOT / "bench" / "results" / f"real_attention_{name}_{Path(image).stem}.png"
-            captioned_image(out, prepared.work / "images" / image, tokens, alphas.numpy(),
-                            f"{image} (validation): attention decoder, {name}, {beam_label(beam, lp)}")
+            captioned_image(
+                out,
+                prepared.work / "images" / image,
+                tokens,
+                alphas.numpy(),
+                f"{image} (validation): attention decoder, {name}, {beam_label(beam, lp)}",
+            )
             drawn.append(str(out.relative_to(ROOT)))
-    stats = {"peak": round(statistics.mean(peak), 4), "entropy": round(statistics.mean(entropy), 4),
-             "regions": regions, "total_spread": round(statistics.mean(spread), 4)}
+    stats = {
+        "peak": round(statistics.mean(peak), 4),
+        "entropy": round(statistics.mean(entropy), 4),
+        "regions": regions,
+        "total_spread": round(statistics.mean(spread), 4),
+    }
     return {"attention": stats, **({"attention_maps": drawn} if drawn else {})}
 
 
@@ -153,12 +174,23 @@ def baseline(prepared: Prepared) -> dict:
     return {"caption": " ".join(prior), "bleu4": scores["bleu4"], "cider": scores["cider"]}
 
 
-def run(model: str, seed: int, prepared: Prepared, cap: dict, override: dict, grid: bool,
-        also: list[tuple[int, float]], name: str, maps: int, keep: Path | None) -> dict:
+def run(
+    model: str,
+    seed: int,
+    prepared: Prepared,
+    cap: dict,
+    override: dict,
+    grid: bool,
+    also: list[tuple[int, float]],
+    name: str,
+    maps: int,
+    keep: Path | None,
+) -> dict:
     """One decoder trained (or, kept from an earlier run of this name, loaded) and scored."""
     import torch
 
-    from hw2.captioning.train import CaptionHistory, train_captioner
+    from hw2.captioning.history import CaptionHistory
+    from hw2.captioning.train import train_captioner
     from hw2.captioning.vocab import END, START
 
     vocab = prepared.vocab
@@ -172,21 +204,32 @@ def run(model: str, seed: int, prepared: Prepared, cap: dict, override: dict, gr
         hist, seconds = CaptionHistory(**saved["history"]), saved["train_s"]
     else:
         start = time.perf_counter()
-        net, hist = train_captioner(prepared.data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
-                                    progress=False)
+        net, hist = train_captioner(
+            prepared.data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg, progress=False
+        )
         seconds = time.perf_counter() - start
         if kept:
             kept.parent.mkdir(parents=True, exist_ok=True)
             torch.save({"state": net.state_dict(), "history": asdict(hist), "train_s": round(seconds, 1)}, kept)
-    out = {"seed": seed, "train_s": round(seconds, 1), "epochs_run": len(hist.val_bleu4), "best_epoch": hist.best_epoch,
-           "lr_cuts": len(hist.cuts()), "val_bleu4_curve": [round(v, 4) for v in hist.val_bleu4],
-           "train_loss": [round(v, 4) for v in hist.train_loss],
-           "val": split_scores(net, prepared, "val", cap, grid, also), "test": split_scores(net, prepared, "test", cap, False, also)}
+    out = {
+        "seed": seed,
+        "train_s": round(seconds, 1),
+        "epochs_run": len(hist.val_bleu4),
+        "best_epoch": hist.best_epoch,
+        "lr_cuts": len(hist.cuts()),
+        "val_bleu4_curve": [round(v, 4) for v in hist.val_bleu4],
+        "train_loss": [round(v, 4) for v in hist.train_loss],
+        "val": split_scores(net, prepared, "val", cap, grid, also),
+        "test": split_scores(net, prepared, "test", cap, False, also),
+    }
     if net.attends:
         out |= attention_on_val(net, prepared, cap, name, maps)
-    print(f"{model} seed {seed}: best val BLEU-4 {hist.val_bleu4[hist.best_epoch - 1]:.4f} at epoch {hist.best_epoch} "
-          f"of {len(hist.val_bleu4)}; test BLEU-4 greedy {out['test']['greedy']['bleu4']:.4f}, beam "
-          f"{out['test']['beam']['bleu4']:.4f}, beam+lp {out['test']['beam_lp']['bleu4']:.4f} ({seconds:.0f} s)", flush=True)
+    print(
+        f"{model} seed {seed}: best val BLEU-4 {hist.val_bleu4[hist.best_epoch - 1]:.4f} at epoch {hist.best_epoch} "
+        f"of {len(hist.val_bleu4)}; test BLEU-4 greedy {out['test']['greedy']['bleu4']:.4f}, beam "
+        f"{out['test']['beam']['bleu4']:.4f}, beam+lp {out['test']['beam_lp']['bleu4']:.4f} ({seconds:.0f} s)",
+        flush=True,
+    )
     return out
 
 
@@ -197,8 +240,10 @@ def summary(runs: list[dict]) -> dict:
         for how in runs[0][split]:
             for metric in ("bleu4", "cider"):
                 values = [r[split][how][metric] for r in runs]
-                out[f"{split}.{how}.{metric}"] = {"mean": round(statistics.mean(values), 4),
-                                                  "sd": round(statistics.stdev(values), 4) if len(values) > 1 else None}
+                out[f"{split}.{how}.{metric}"] = {
+                    "mean": round(statistics.mean(values), 4),
+                    "sd": round(statistics.stdev(values), 4) if len(values) > 1 else None,
+                }
     return out
 
 
@@ -206,38 +251,71 @@ def table(names: list[str]) -> str:
     """A markdown table of the named entries of the results: each decoder's BLEU-4 (mean ± sd over
     the seeds) on validation and test, CIDEr of beam search, and how peaked the attention is."""
     results = json.loads(OUT.read_text())
-    pm = lambda s, key: f"{s[key]['mean']:.4f} ± {s[key]['sd']:.4f}" if s[key]["sd"] is not None else f"{s[key]['mean']:.4f}"
-    rows = ["| variant | decoder | seeds | val greedy | val beam | test greedy | test beam | test beam+penalty "
-            "| test CIDEr beam | attention peak / entropy |", "|" + "---|" * 10]
+
+    def pm(s, key):
+        return f"{s[key]['mean']:.4f} ± {s[key]['sd']:.4f}" if s[key]["sd"] is not None else f"{s[key]['mean']:.4f}"
+
+    rows = [
+        "| variant | decoder | seeds | val greedy | val beam | test greedy | test beam | test beam+penalty "
+        "| test CIDEr beam | attention peak / entropy |",
+        "|" + "---|" * 10,
+    ]
     for name in names:
         entry = results[name]
         for model, m in entry["models"].items():
             s, runs = m["summary"], m["runs"]
             att = [r["attention"] for r in runs if "attention" in r]
-            rows.append(f"| {name} | {model} | {len(runs)} | {pm(s, 'val.greedy.bleu4')} | {pm(s, 'val.beam.bleu4')} | "
-                        f"{pm(s, 'test.greedy.bleu4')} | {pm(s, 'test.beam.bleu4')} | {pm(s, 'test.beam_lp.bleu4')} | "
-                        f"{s['test.beam.cider']['mean']:.3f} | " + (
-                            f"{statistics.mean(a['peak'] for a in att):.3f} / {statistics.mean(a['entropy'] for a in att):.3f}"
-                            if att else "") + " |")
+            rows.append(
+                f"| {name} | {model} | {len(runs)} | {pm(s, 'val.greedy.bleu4')} | {pm(s, 'val.beam.bleu4')} | "
+                f"{pm(s, 'test.greedy.bleu4')} | {pm(s, 'test.beam.bleu4')} | {pm(s, 'test.beam_lp.bleu4')} | "
+                f"{s['test.beam.cider']['mean']:.3f} | "
+                + (
+                    f"{statistics.mean(a['peak'] for a in att):.3f} / {statistics.mean(a['entropy'] for a in att):.3f}"
+                    if att
+                    else ""
+                )
+                + " |"
+            )
     return "\n".join(rows)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a folder with images.zip and a captions .json, or "
-                    "synthetic: the pipeline's synthetic set as params.yaml's captioning.synthetic makes it")
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="a folder with images.zip and a captions .json, or "
+        "synthetic: the pipeline's synthetic set as params.yaml's captioning.synthetic makes it",
+    )
     ap.add_argument("--models", nargs="+", choices=("vanilla", "attention"), default=["vanilla", "attention"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
-                    help="captioning.decoder or captioning.train keys to change, e.g. alpha_c=0.1")
+    ap.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="captioning.decoder or captioning.train keys to change, e.g. alpha_c=0.1",
+    )
     ap.add_argument("--name", help="the variant's name in the results (default: params, or the --set values)")
     ap.add_argument("--kernels", choices=("portable", "native"), default="portable")
-    ap.add_argument("--grid", action="store_true", help=f"also validation scores for beams {BEAMS} x penalties {PENALTIES}")
+    ap.add_argument(
+        "--grid", action="store_true", help=f"also validation scores for beams {BEAMS} x penalties {PENALTIES}"
+    )
     ap.add_argument("--maps", type=int, default=2, help="attention figures of this many validation images (first seed)")
-    ap.add_argument("--also", nargs="+", default=[], metavar="BEAM:PENALTY",
-                    help="also scores of these decodings, on both splits, e.g. 5:0 (beam 5, no length penalty)")
-    ap.add_argument("--keep", action="store_true", help="keep the trained decoders in bench/.work/models/<name>/, "
-                    "and score those already there instead of training them again")
+    ap.add_argument(
+        "--also",
+        nargs="+",
+        default=[],
+        metavar="BEAM:PENALTY",
+        help="also scores of these decodings, on both splits, e.g. 5:0 (beam 5, no length penalty)",
+    )
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the trained decoders in bench/.work/models/<name>/, "
+        "and score those already there instead of training them again",
+    )
     ap.add_argument("--table", nargs="+", metavar="NAME", help="print the named results as a markdown table, and stop")
     args = ap.parse_args()
     if args.table:
@@ -259,18 +337,40 @@ def main():
     name = args.name or (",".join(args.set) if args.set else "params")
     prepared = prepare(args.data, cap)
     results = json.loads(OUT.read_text()) if OUT.is_file() else {}
-    entry = {"command": " ".join(["python bench/real_captions.py", *sys.argv[1:]]), "override": override,
-             "data": f"{prepared.captions.name}: " + ", ".join(f"{k} {v}" for k, v in prepared.captions.counts().items()),
-             "encoder_weights": prepared.weights, "machine": cpu_name(), **kernels,
-             "date": time.strftime("%Y-%m-%d"), "baseline_test": baseline(prepared), "models": {}}
+    entry = {
+        "command": " ".join(["python bench/real_captions.py", *sys.argv[1:]]),
+        "override": override,
+        "data": f"{prepared.captions.name}: " + ", ".join(f"{k} {v}" for k, v in prepared.captions.counts().items()),
+        "encoder_weights": prepared.weights,
+        "machine": cpu_name(),
+        **kernels,
+        "date": time.strftime("%Y-%m-%d"),
+        "baseline_test": baseline(prepared),
+        "models": {},
+    }
     for model in args.models:
-        runs = [run(model, seed, prepared, cap, override, args.grid, also, name, args.maps if k == 0 else 0,
-                    WORK / "models" / name if args.keep else None)
-                for k, seed in enumerate(args.seeds)]
+        runs = [
+            run(
+                model,
+                seed,
+                prepared,
+                cap,
+                override,
+                args.grid,
+                also,
+                name,
+                args.maps if k == 0 else 0,
+                WORK / "models" / name if args.keep else None,
+            )
+            for k, seed in enumerate(args.seeds)
+        ]
         entry["models"][model] = {"summary": summary(runs), "runs": runs}
         s = entry["models"][model]["summary"]
-        print(f"{model}: test BLEU-4 greedy {s['test.greedy.bleu4']}, beam {s['test.beam.bleu4']}, "
-              f"beam+lp {s['test.beam_lp.bleu4']}; val greedy {s['val.greedy.bleu4']}", flush=True)
+        print(
+            f"{model}: test BLEU-4 greedy {s['test.greedy.bleu4']}, beam {s['test.beam.bleu4']}, "
+            f"beam+lp {s['test.beam_lp.bleu4']}; val greedy {s['val.greedy.bleu4']}",
+            flush=True,
+        )
         results[name] = entry
         OUT.write_text(json.dumps(results, indent=2) + "\n")  # after each decoder: a long run keeps what it has
     print(f"caption-prior baseline: test BLEU-4 {entry['baseline_test']['bleu4']:.4f} → {OUT.relative_to(ROOT)}")

@@ -20,6 +20,7 @@ penalties shows how the default was chosen (on validation, not test).
 
 Writes bench/results/schedule.json (merged with what is there: a run of one set keeps the other's).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,15 +31,15 @@ import time
 from dataclasses import asdict
 
 import torch
-
 from _machine import ROOT, caption_config, cpu_name, params
+
+from hw2.captioning.curves import training_curves
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.decoding import decode_captions
 from hw2.captioning.encoded import load_encoded, save_encoded
 from hw2.captioning.evaluation import eval_images
 from hw2.captioning.feature_file import load_features
 from hw2.captioning.features import build_encoder, extract_features
-from hw2.captioning.figures import training_curves
 from hw2.captioning.scoring import bleu
 from hw2.captioning.synthetic import generate
 from hw2.captioning.train import CaptionTrainConfig, train_captioner
@@ -60,11 +61,20 @@ def prepare(name: str, hard: bool, images: int, cap: dict):
         captions = load_caption_set(folder / "dataset.json")
         names = [im.filename for im in captions.images]
         extract_images(folder / "images.zip", folder / "images", names)
-        extract_features(folder / "images", names, [im.split for im in captions.images], folder / "features.h5",
-                         build_encoder(enc["weights"] if enc["weights"] in ("auto", "IMAGENET1K_V1", "none")
-                                       else str(ROOT / enc["weights"]), ROOT / "data" / "weights"),
-                         image_size=enc["image_size"], batch_size=enc["batch_size"], dtype=enc["dtype"],
-                         precision=enc["precision"])
+        extract_features(
+            folder / "images",
+            names,
+            [im.split for im in captions.images],
+            folder / "features.h5",
+            build_encoder(
+                enc["weights"] if enc["weights"] in ("auto", "IMAGENET1K_V1", "none") else str(ROOT / enc["weights"]),
+                ROOT / "data" / "weights",
+            ),
+            image_size=enc["image_size"],
+            batch_size=enc["batch_size"],
+            dtype=enc["dtype"],
+            precision=enc["precision"],
+        )
     captions = load_caption_set(folder / "dataset.json")
     vocab, _ = build_vocabulary(captions, cap["vocab"]["min_freq"], cap["vocab"]["max_length"])
     save_encoded(folder / "captions.npz", vocab, captions)
@@ -74,8 +84,9 @@ def prepare(name: str, hard: bool, images: int, cap: dict):
 
 def config(model: str, cap: dict, setting: str, epochs: int | None, override: dict) -> CaptionTrainConfig:
     before = {"lr_decay": 1.0, "patience": 5, "smooth": 1}  # the settings before issue 14
-    return caption_config(model, cap, **(before if setting == "before" else override),
-                          **({"epochs": epochs} if epochs else {}))
+    return caption_config(
+        model, cap, **(before if setting == "before" else override), **({"epochs": epochs} if epochs else {})
+    )
 
 
 def scores(net, captions, names, features, vocab, split: str, beam: int, penalties) -> dict:
@@ -92,20 +103,33 @@ def run(model: str, setting: str, prepared, cap: dict, epochs: int | None = None
     captions, names, features, vocab, data = prepared
     cfg = config(model, cap, setting, epochs, override or {})
     start = time.perf_counter()
-    net, hist = train_captioner(data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
-                                progress=False)
+    net, hist = train_captioner(
+        data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg, progress=False
+    )
     seconds = time.perf_counter() - start
     beam, lp = cap["decode"]["beam_size"], cap["decode"]["length_penalty"]
-    out = {"train_s": round(seconds, 1), "epochs_run": len(hist.val_bleu4), "best_epoch": hist.best_epoch,
-           "train_loss": [round(v, 4) for v in hist.train_loss],
-           "best_val_bleu4": round(hist.val_bleu4[hist.best_epoch - 1], 4),
-           "val_bleu4": [round(v, 4) for v in hist.val_bleu4], "lr": hist.lr,
-           "test": scores(net, captions, names, features, vocab, "test", beam, sorted({0.0, lp})),
-           "val": scores(net, captions, names, features, vocab, "val", beam, PENALTIES),
-           "config": {k: v for k, v in asdict(cfg).items() if k in ("lr", "lr_decay", "lr_patience", "patience",
-                                                                   "smooth", "epochs", "precision")}}
-    print(f"{model} {setting} ({cfg.epochs} epochs at most): best val BLEU-4 {out['best_val_bleu4']:.4f} at epoch {hist.best_epoch} of "
-          f"{len(hist.val_bleu4)}, test {out['test']}, {seconds:.0f} s", flush=True)
+    out = {
+        "train_s": round(seconds, 1),
+        "epochs_run": len(hist.val_bleu4),
+        "best_epoch": hist.best_epoch,
+        "train_loss": [round(v, 4) for v in hist.train_loss],
+        "best_val_bleu4": round(hist.val_bleu4[hist.best_epoch - 1], 4),
+        "val_bleu4": [round(v, 4) for v in hist.val_bleu4],
+        "lr": hist.lr,
+        "test": scores(net, captions, names, features, vocab, "test", beam, sorted({0.0, lp})),
+        "val": scores(net, captions, names, features, vocab, "val", beam, PENALTIES),
+        "config": {
+            k: v
+            for k, v in asdict(cfg).items()
+            if k in ("lr", "lr_decay", "lr_patience", "patience", "smooth", "epochs", "precision")
+        },
+    }
+    print(
+        f"{model} {setting} ({cfg.epochs} epochs at most): best val BLEU-4 "
+        f"{out['best_val_bleu4']:.4f} at epoch {hist.best_epoch} of "
+        f"{len(hist.val_bleu4)}, test {out['test']}, {seconds:.0f} s",
+        flush=True,
+    )
     return out
 
 
@@ -114,12 +138,23 @@ def main():
     ap.add_argument("--sets", nargs="+", choices=("standard", "hard"), default=["standard", "hard"])
     ap.add_argument("--settings", nargs="+", choices=("before", "after"), default=["before", "after"])
     ap.add_argument("--models", nargs="+", choices=("vanilla", "attention"), default=["vanilla", "attention"])
-    ap.add_argument("--epochs", type=int, help="at most this many epochs (default captioning.train.epochs); "
-                                                "the results are kept as <setting>_<N>_epochs")
-    ap.add_argument("--images", type=int, help="a set of this many images (default captioning.synthetic.images); "
-                                                "the results are kept as <set>_<N>")
-    ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
-                    help="the after setting with other values, e.g. lr_patience=2 (kept as after[lr_patience=2])")
+    ap.add_argument(
+        "--epochs",
+        type=int,
+        help="at most this many epochs (default captioning.train.epochs); the results are kept as <setting>_<N>_epochs",
+    )
+    ap.add_argument(
+        "--images",
+        type=int,
+        help="a set of this many images (default captioning.synthetic.images); the results are kept as <set>_<N>",
+    )
+    ap.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="the after setting with other values, e.g. lr_patience=2 (kept as after[lr_patience=2])",
+    )
     args = ap.parse_args()
     cap = params()["captioning"]
     threads = use_kernels(params()["kernels"], cap["train"]["precision"], cap["threads"])["threads"]
@@ -130,22 +165,37 @@ def main():
         for setting in args.settings:
             for model in args.models:
                 override = {k: type(cap["train"][k])(v) for k, v in (kv.split("=", 1) for kv in args.set)}
-                key = (setting + (f"[{','.join(args.set)}]" if args.set and setting == "after" else "")
-                       + (f"_{args.epochs}_epochs" if args.epochs else ""))
-                results.setdefault(name, {}).setdefault(key, {})[model] = run(model, setting, prepared, cap, args.epochs,
-                                                                              override if setting == "after" else {})
-                OUT.write_text(json.dumps({
-                    "machine": f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads",
-                    "torch": torch.__version__, "threads": threads, "command": "python bench/schedule.py",
-                    "data": "the synthetic set, 600 images (480/60/60; <set>_<N>: N images, 80/10/10), seed 0, standard "
+                key = (
+                    setting
+                    + (f"[{','.join(args.set)}]" if args.set and setting == "after" else "")
+                    + (f"_{args.epochs}_epochs" if args.epochs else "")
+                )
+                results.setdefault(name, {}).setdefault(key, {})[model] = run(
+                    model, setting, prepared, cap, args.epochs, override if setting == "after" else {}
+                )
+                OUT.write_text(
+                    json.dumps(
+                        {
+                            "machine": f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads",
+                            "torch": torch.__version__,
+                            "threads": threads,
+                            "command": "python bench/schedule.py",
+                            "data": "the synthetic set, 600 images (480/60/60; <set>_<N>: N images, "
+                            "80/10/10), seed 0, standard "
                             "and hard variants; BLEU-4 with nltk's corpus_bleu against all references, as the "
                             "evaluate stage scores",
-                    "results": results}, indent=2) + "\n")
+                            "results": results,
+                        },
+                        indent=2,
+                    )
+                    + "\n"
+                )
             runs = results[name][key]
             if all("train_loss" in r for r in runs.values()):  # the pipeline's figure, for these runs
                 figure = OUT.parent / f"schedule_{name}_{re.sub(r'[^0-9A-Za-z]+', '_', key).strip('_')}.png"
-                training_curves(figure, {m: {"epoch": list(range(1, len(r["val_bleu4"]) + 1)), **r}
-                                         for m, r in runs.items()})
+                training_curves(
+                    figure, {m: {"epoch": list(range(1, len(r["val_bleu4"]) + 1)), **r} for m, r in runs.items()}
+                )
                 print(f"written {figure.relative_to(ROOT)}")
     print(f"written {OUT.relative_to(ROOT)}")
 

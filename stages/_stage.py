@@ -14,6 +14,7 @@ A stage script reads::
 ``stages/python`` runs it with the project's interpreter and this checkout's ``src/`` first on the path
 (a queued experiment runs in a copy of the repository, with its own library).
 """
+
 from __future__ import annotations
 
 import errno
@@ -23,8 +24,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from pipeline import params as _params
 from hw2.common.errors import InputError, StaleInputError
+from pipeline import params as _params
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +51,7 @@ def stage(main):
     The project's input errors (:class:`InputError`: a bad param, a missing or broken file) become
     ``error: <message>``, one line, exit 1; an interruption exits 130; anything else is a bug and
     keeps its traceback."""
+
     @functools.wraps(main)
     def run():
         try:
@@ -78,6 +80,7 @@ def stage(main):
         except Exception:
             traceback.print_exc()
             sys.exit(2)
+
     return run
 
 

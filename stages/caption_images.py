@@ -1,5 +1,6 @@
 """Stage caption_images: the attention decoder captions captioning.images (the homework's three),
 written to the homework's JSON file and drawn with one attention map per word."""
+
 import sys
 
 import numpy as np
@@ -34,21 +35,40 @@ def main(params):
     row = {n: i for i, n in enumerate(names)}
     missing = [n for n in wanted if n not in row]
     if missing:
-        raise InputError(f"params.yaml: captioning.images names {', '.join(missing)}, not in the dataset "
-                         f"(data/captions.json has {len(names):,} images, e.g. {names[0]})")
-    model, _ = load_decoder(require(ROOT / "models" / "captioner" / "attention.pt", "train_captioner@attention"),
-                            vocab, VOCAB, features.shape[2], device)
+        raise InputError(
+            f"params.yaml: captioning.images names {', '.join(missing)}, not in the dataset "
+            f"(data/captions.json has {len(names):,} images, e.g. {names[0]})"
+        )
+    model, _ = load_decoder(
+        require(ROOT / "models" / "captioner" / "attention.pt", "train_captioner@attention"),
+        vocab,
+        VOCAB,
+        features.shape[2],
+        device,
+    )
     captions, sheet = {}, []
     with atomic_dir(OUT) as work:  # figures of images no longer asked for go too
         for k, name in enumerate(wanted, 1):
-            words, tokens, alphas = caption_one(model, torch.from_numpy(np.asarray(features[row[name]], np.float32)),
-                                                vocab, beam, cap.decode.max_length, penalty)
+            words, tokens, alphas = caption_one(
+                model,
+                torch.from_numpy(np.asarray(features[row[name]], np.float32)),
+                vocab,
+                beam,
+                cap.decode.max_length,
+                penalty,
+            )
             captions[name] = " ".join(words)
+            assert alphas is not None  # the attention decoder's
             # Named by position, not by image, so that dvc.yaml can declare them as plots whatever
             # captioning.images holds (and not "219.png": dvc-render 1.0.2 fails to sort image plots
             # whose names mix digits and words).
-            captioned_image(work / f"attention_{k}.png", IMAGES / name, tokens, alphas.numpy(),
-                            f"{name}: what the attention decoder looks at for each word ({how})")
+            captioned_image(
+                work / f"attention_{k}.png",
+                IMAGES / name,
+                tokens,
+                alphas.numpy(),
+                f"{name}: what the attention decoder looks at for each word ({how})",
+            )
             sheet.append((IMAGES / name, name, captions[name]))
             print(f"{name}: {captions[name]}")
         if sheet:

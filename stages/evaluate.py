@@ -1,4 +1,5 @@
 """Stage evaluate@{vanilla,attention}: test-split captions, greedy and beam search, and their scores."""
+
 import sys
 import time
 
@@ -33,28 +34,54 @@ def main(params):
     features, names = load_features(require(FEATURES, "extract_features"))
     check_same_images(names, FEATURES, meta, VOCAB)
     test = eval_images(load_caption_set(CAPTIONS), names)
-    model, state = load_decoder(require(ROOT / "models" / "captioner" / f"{kind}.pt", f"train_captioner@{kind}"),
-                                vocab, VOCAB, features.shape[2], device)
+    model, state = load_decoder(
+        require(ROOT / "models" / "captioner" / f"{kind}.pt", f"train_captioner@{kind}"),
+        vocab,
+        VOCAB,
+        features.shape[2],
+        device,
+    )
     started = time.perf_counter()
 
     def scored(how, s, seconds):
-        size = "" if how == "greedy" else f" ({beam_label(cap.decode.beam_size, cap.decode.length_penalty if how == 'beam_lp' else 0)})"
-        print(f"{kind} {how}{size}: BLEU-4 {s['bleu4']:.4f}, CIDEr {s['cider']:.3f}, "
-              f"METEOR {'n/a' if s['meteor'] is None else format(s['meteor'], '.4f')} "
-              f"on {len(test.names)} test images ({seconds:.1f} s)")
+        size = (
+            ""
+            if how == "greedy"
+            else f" ({beam_label(cap.decode.beam_size, cap.decode.length_penalty if how == 'beam_lp' else 0)})"
+        )
+        print(
+            f"{kind} {how}{size}: BLEU-4 {s['bleu4']:.4f}, CIDEr {s['cider']:.3f}, "
+            f"METEOR {'n/a' if s['meteor'] is None else format(s['meteor'], '.4f')} "
+            f"on {len(test.names)} test images ({seconds:.1f} s)"
+        )
 
     with Scorer(meteor=cap.scores.meteor) as scorer:
         if cap.scores.meteor and scorer.meteor_missing:
             warn(scorer.meteor_missing)
-        result = evaluate_decoder(model, torch.from_numpy(features[test.rows]), test, vocab, cap.decode.beam_size,
-                                  cap.decode.max_length, scorer, kind, cap.decode.length_penalty, on_scored=scored)
+        result = evaluate_decoder(
+            model,
+            torch.from_numpy(features[test.rows]),
+            test,
+            vocab,
+            cap.decode.beam_size,
+            cap.decode.max_length,
+            scorer,
+            kind,
+            cap.decode.length_penalty,
+            on_scored=scored,
+        )
         if cap.scores.meteor and scorer.meteor_missing:
             warn(scorer.meteor_missing)
-    result["meteor"] = ("left out (captioning.scores.meteor: false)" if not cap.scores.meteor
-                        else scorer.meteor_missing or "pycocoevalcap 1.2 (METEOR 1.5)")
+    result["meteor"] = (
+        "left out (captioning.scores.meteor: false)"
+        if not cap.scores.meteor
+        else scorer.meteor_missing or "pycocoevalcap 1.2 (METEOR 1.5)"
+    )
     write_json(ROOT / "data" / "evaluation" / f"{kind}.json", result)
-    print(f"{kind}: test captions scored in {time.perf_counter() - started:.0f} s "
-          f"(best epoch {state['best_epoch']}) → data/evaluation/{kind}.json")
+    print(
+        f"{kind}: test captions scored in {time.perf_counter() - started:.0f} s "
+        f"(best epoch {state['best_epoch']}) → data/evaluation/{kind}.json"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Stage extract_features: ResNet-18 region features of every image, streamed to HDF5."""
+
 from _stage import ROOT, device_for, stage, warn
 
 from hw2.captioning.dataset import load_caption_set
@@ -27,14 +28,35 @@ def main(params):
     if encoder.note:
         warn(encoder.note)
     stats = extract_features(
-        IMAGES, [im.filename for im in captions.images], [im.split for im in captions.images], FEATURES,
-        encoder, image_size=size, batch_size=enc.batch_size, dtype=enc.dtype, device=device, precision=enc.precision)
+        IMAGES,
+        [im.filename for im in captions.images],
+        [im.split for im in captions.images],
+        FEATURES,
+        encoder,
+        image_size=size,
+        batch_size=enc.batch_size,
+        dtype=enc.dtype,
+        device=device,
+        precision=enc.precision,
+    )
     regions = (size // 32) ** 2
-    write_json(METRICS, {"encoder_weights": encoder.weights, "images": stats["images"], "regions": regions,
-                         "image_size": size, **kernels, "device": device.type})
-    print(f"features of {stats['images']:,} images ({regions} regions x 512, {enc.dtype}) computed in "
-          f"{enc.precision} on {device.type} ({kernels['kernels']} kernels: {kernels['kernel_path']}) → {FEATURES.relative_to(ROOT)} in "
-          f"{stats['seconds']:.1f} s ({stats['images_per_s']:.1f} images/s); encoder weights: {encoder.weights}")
+    write_json(
+        METRICS,
+        {
+            "encoder_weights": encoder.weights,
+            "images": stats["images"],
+            "regions": regions,
+            "image_size": size,
+            **kernels,
+            "device": device.type,
+        },
+    )
+    print(
+        f"features of {stats['images']:,} images ({regions} regions x 512, {enc.dtype}) computed in "
+        f"{enc.precision} on {device.type} ({kernels['kernels']} kernels: {kernels['kernel_path']}) "
+        f"→ {FEATURES.relative_to(ROOT)} in "
+        f"{stats['seconds']:.1f} s ({stats['images_per_s']:.1f} images/s); encoder weights: {encoder.weights}"
+    )
     if encoder.note:
         warn(encoder.note + " (repeated)")
 

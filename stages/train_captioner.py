@@ -1,4 +1,5 @@
 """Stage train_captioner@{vanilla,attention}: one caption decoder on the features and captions."""
+
 import sys
 import time
 
@@ -30,8 +31,11 @@ def main(params):
     features, names = load_features(require(FEATURES, "extract_features"))
     check_same_images(names, FEATURES, meta, VOCAB)
     data = load_encoded(features, ENCODED)
-    print(f"{kind}: {int((data.split == 0).sum()):,} training captions, {cfg.precision} arithmetic on "
-          f"{device.type} ({kernels['kernels']} kernels: {kernels['kernel_path']}, {kernels['threads']} threads)", flush=True)
+    print(
+        f"{kind}: {int((data.split == 0).sum()):,} training captions, {cfg.precision} arithmetic on "
+        f"{device.type} ({kernels['kernels']} kernels: {kernels['kernel_path']}, {kernels['threads']} threads)",
+        flush=True,
+    )
     metrics = ROOT / "metrics" / f"captioner_{kind}.json"
     live = StageLive(metrics, ROOT / "plots" / "captioner" / kind)  # the latest epoch's values while it trains
 
@@ -41,20 +45,33 @@ def main(params):
 
     start = time.perf_counter()
     resume = ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt"
-    model, hist = train_captioner(data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg,
-                                  resume_path=resume, on_epoch=report)
+    model, hist = train_captioner(
+        data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg, resume_path=resume, on_epoch=report
+    )
     save_decoder(ROOT / "models" / "captioner" / f"{kind}.pt", model, cfg, len(vocab), hist)
     cuts = len(hist.cuts())
-    live.rewrite({"train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4, "lr": hist.lr}, {  # the best epoch's values
-        "best_epoch": hist.best_epoch, "epochs_run": len(hist.train_loss), "lr_cuts": cuts, "final_lr": hist.lr[-1],
-        "val_bleu4": hist.val_bleu4[hist.best_epoch - 1], "train_loss": hist.train_loss[hist.best_epoch - 1],
-        **kernels, "device": cfg.device}, len(hist.train_loss))
+    live.rewrite(
+        {"train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4, "lr": hist.lr},
+        {  # the best epoch's values
+            "best_epoch": hist.best_epoch,
+            "epochs_run": len(hist.train_loss),
+            "lr_cuts": cuts,
+            "final_lr": hist.lr[-1],
+            "val_bleu4": hist.val_bleu4[hist.best_epoch - 1],
+            "train_loss": hist.train_loss[hist.best_epoch - 1],
+            **kernels,
+            "device": cfg.device,
+        },
+        len(hist.train_loss),
+    )
     if hist.resumed_from:
         print(f"{kind}: resumed after epoch {hist.resumed_from} ({resume.relative_to(ROOT)})")
     resume.unlink(missing_ok=True)
-    print(f"{kind}: best validation BLEU-4 {hist.val_bleu4[hist.best_epoch - 1]:.4f} at epoch {hist.best_epoch} "
-          f"of {len(hist.train_loss)}, learning rate cut {cuts} time(s) to {hist.lr[-1]:.3g} "
-          f"({time.perf_counter() - start:.0f} s)")
+    print(
+        f"{kind}: best validation BLEU-4 {hist.val_bleu4[hist.best_epoch - 1]:.4f} at epoch {hist.best_epoch} "
+        f"of {len(hist.train_loss)}, learning rate cut {cuts} time(s) to {hist.lr[-1]:.3g} "
+        f"({time.perf_counter() - start:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Stage unzip_images: the user's caption set (or the synthetic demo set) into data/images/."""
+
 import sys
+from typing import Any
 
 from _stage import ROOT, queued_from, stage
 
@@ -15,9 +17,11 @@ IMAGES = ROOT / "data" / "images"
 CAPTIONS = ROOT / "data" / "captions.json"
 METRICS = ROOT / "metrics" / "dataset.json"
 SHEET = ROOT / "plots" / "captioning" / "samples.png"
-SYNTHETIC_NOTICE = ("NOTICE: no images.zip and captions .json in {folder}: using the SYNTHETIC demo set "
-                    "({n} generated scenes). Its numbers show that the pipeline works; they are not results "
-                    "on real imagery. See {folder}/README.md to run on a real caption set.")
+SYNTHETIC_NOTICE = (
+    "NOTICE: no images.zip and captions .json in {folder}: using the SYNTHETIC demo set "
+    "({n} generated scenes). Its numbers show that the pipeline works; they are not results "
+    "on real imagery. See {folder}/README.md to run on a real caption set."
+)
 
 
 @stage
@@ -25,8 +29,10 @@ def main(params):
     cap = params.captioning
     folder = ROOT / cap.data
     if not folder.is_dir():
-        raise InputError(f"params.yaml: captioning.data: {cap.data} is not a folder (create it and put the caption "
-                         "set in it, or set the key back to data/raw_dataset)")
+        raise InputError(
+            f"params.yaml: captioning.data: {cap.data} is not a folder (create it and put the caption "
+            "set in it, or set the key back to data/raw_dataset)"
+        )
     inputs = find_inputs(folder)
     origin = queued_from()
     if inputs is None and origin is not None and find_inputs(origin / cap.data) is not None:
@@ -34,41 +40,58 @@ def main(params):
             f"{cap.data}: the workspace this experiment was queued from holds a caption set there that "
             f"neither Git nor DVC tracks, so DVC did not copy it here and the run would silently use the "
             f"synthetic set instead: track it with `dvc add {cap.data}/<zip> {cap.data}/<json>` and "
-            f"commit the .dvc files (data/raw_dataset/README.md)")
+            f"commit the .dvc files (data/raw_dataset/README.md)"
+        )
     # the synthetic set's zip and JSON while they are made (one left by a killed run goes first)
     with scratch_dir(ROOT / "data" / ".synthetic.partial") as work:
         if inputs is None:
             n = cap.synthetic.images
             outside = [name for name in cap.images if name not in {f"{k}.tif" for k in range(1, n + 1)}]
             if outside:
-                raise InputError(f"params.yaml: captioning.images names {', '.join(outside)}, not in the synthetic "
-                                 f"set of captioning.synthetic.images = {n} (1.tif … {n}.tif)")
+                raise InputError(
+                    f"params.yaml: captioning.images names {', '.join(outside)}, not in the synthetic "
+                    f"set of captioning.synthetic.images = {n} (1.tif … {n}.tif)"
+                )
             print(SYNTHETIC_NOTICE.format(folder=cap.data, n=n), file=sys.stderr)
             generate(work, n=n, seed=cap.synthetic.seed, test_images=tuple(cap.images), hard=cap.synthetic.hard)
             zip_path, json_path = work / "images.zip", work / "dataset.json"
-            source = {"dataset": "synthetic (hard)" if cap.synthetic.hard else "synthetic", "synthetic": True}
+            source: dict[str, Any] = {
+                "dataset": "synthetic (hard)" if cap.synthetic.hard else "synthetic",
+                "synthetic": True,
+            }
         else:
             zip_path, json_path = inputs
-            source = {"dataset": None, "synthetic": False,
-                      "inputs": {p.name: file_sha256(p) for p in (zip_path, json_path)}}
+            source = {
+                "dataset": None,
+                "synthetic": False,
+                "inputs": {p.name: file_sha256(p) for p in (zip_path, json_path)},
+            }
         captions = load_caption_set(json_path)
         known = {im.filename for im in captions.images}
         outside = [name for name in cap.images if name not in known]
         if outside:
-            raise InputError(f"params.yaml: captioning.images names {', '.join(outside)}, not in {json_path.name} "
-                             f"({len(known):,} images, e.g. {captions.images[0].filename})")
+            raise InputError(
+                f"params.yaml: captioning.images names {', '.join(outside)}, not in {json_path.name} "
+                f"({len(known):,} images, e.g. {captions.images[0].filename})"
+            )
         source["dataset"] = source["dataset"] or captions.name
-        extra = extract_images(zip_path, IMAGES, [im.filename for im in captions.images],
-                               max_image_bytes=int(cap.unzip.max_image_mb * 2**20),
-                               max_total_bytes=int(cap.unzip.max_total_mb * 2**20),
-                               max_megapixels=cap.unzip.max_megapixels)
+        extra = extract_images(
+            zip_path,
+            IMAGES,
+            [im.filename for im in captions.images],
+            max_image_bytes=int(cap.unzip.max_image_mb * 2**20),
+            max_total_bytes=int(cap.unzip.max_total_mb * 2**20),
+            max_megapixels=cap.unzip.max_megapixels,
+        )
     save_caption_set(CAPTIONS, captions)
     contact_sheet(SHEET, IMAGES, captions)
     counts = captions.counts()
     write_json(METRICS, {**source, "images": counts, "captions": sum(len(im.captions) for im in captions.images)})
     note = f"; {len(extra)} image(s) in the zip without captions were skipped" if extra else ""
-    print(f"{source['dataset']}: {len(captions.images):,} images extracted to {IMAGES.relative_to(ROOT)} "
-          f"(train {counts['train']:,}, val {counts['val']:,}, test {counts['test']:,}){note}")
+    print(
+        f"{source['dataset']}: {len(captions.images):,} images extracted to {IMAGES.relative_to(ROOT)} "
+        f"(train {counts['train']:,}, val {counts['val']:,}, test {counts['test']:,}){note}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Shared fixtures: a temporary copy of the repository to run the real stages and `dvc` in."""
+
 from __future__ import annotations
 
 import os
@@ -12,12 +13,15 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "stages")]  # tools' helpers; the params schema (_params)
 
-from repo_copy import copy_repo  # noqa: E402,F401  (the tests' copy of the repository)
+from repo_copy import copy_repo  # noqa: E402  (the tests' copy of the repository)
+
 from hw2.common.runtime import use_kernels  # noqa: E402
 
 use_kernels()  # the stages' kernels for the tests run here (one thread each: two test workers share two cores)
 BIN = Path(sys.executable).parent  # the virtual environment's bin: python, dvc
 SYSTEM_FMNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
 def env() -> dict:
     e = dict(os.environ)
     e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"
@@ -26,13 +30,16 @@ def env() -> dict:
     return e
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True, timeout: float = 600, extra_env: dict | None = None,
-        **kw) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, cwd=cwd, env={**env(), **(extra_env or {})}, capture_output=True, text=True,
-                          timeout=timeout, **kw)
+def run(
+    cmd: list[str], cwd: Path, check: bool = True, timeout: float = 600, extra_env: dict | None = None, **kw
+) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        cmd, cwd=cwd, env={**env(), **(extra_env or {})}, capture_output=True, text=True, timeout=timeout, **kw
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}\nstdout:\n{proc.stdout[-4000:]}\n"
-                             f"stderr:\n{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} exited {proc.returncode}\nstdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 
@@ -54,9 +61,13 @@ def set_params(repo: Path, **updates) -> None:
 def git_init(repo: Path) -> None:
     """A git repository with one commit (`dvc exp run` needs one), with its own identity so that
     DVC's experiment commits work on a machine without a global git user."""
-    for cmd in (["git", "init", "-q", "-b", "main"], ["git", "config", "user.name", "hw2 tests"],
-                ["git", "config", "user.email", "tests@hw2.invalid"], ["git", "add", "-A"],
-                ["git", "commit", "-q", "-m", "copy"]):
+    for cmd in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "config", "user.name", "hw2 tests"],
+        ["git", "config", "user.email", "tests@hw2.invalid"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-q", "-m", "copy"],
+    ):
         run(cmd, repo)
 
 
@@ -66,8 +77,10 @@ def repo(tmp_path) -> Path:
     return copy_repo(tmp_path / "repo")
 
 
-needs_fmnist = pytest.mark.skipif(not (SYSTEM_FMNIST / "train-images-idx3-ubyte.gz").is_file(),
-                                  reason=f"Fashion-MNIST not in {SYSTEM_FMNIST} (make test installs it where apt works)")
+needs_fmnist = pytest.mark.skipif(
+    not (SYSTEM_FMNIST / "train-images-idx3-ubyte.gz").is_file(),
+    reason=f"Fashion-MNIST not in {SYSTEM_FMNIST} (make test installs it where apt works)",
+)
 
 
 def pytest_collection_modifyitems(items):
@@ -81,7 +94,25 @@ def caption_config(**changes):
     """A small decoder's training settings (every field of CaptionTrainConfig), with ``changes``."""
     from hw2.captioning.train import CaptionTrainConfig
 
-    return CaptionTrainConfig(**{
-        "model": "attention", "embed_dim": 16, "decoder_dim": 32, "attention_dim": 16, "dropout": 0.0, "lr": 3e-3,
-        "batch_size": 16, "epochs": 3, "smooth": 1, "patience": 5, "lr_decay": 1.0, "lr_patience": 3, "grad_clip": 5.0,
-        "alpha_c": 1.0, "seed": 0, "precision": "float32", "device": "cpu", **changes})
+    return CaptionTrainConfig(
+        **{
+            "model": "attention",
+            "embed_dim": 16,
+            "decoder_dim": 32,
+            "attention_dim": 16,
+            "dropout": 0.0,
+            "lr": 3e-3,
+            "batch_size": 16,
+            "epochs": 3,
+            "smooth": 1,
+            "patience": 5,
+            "lr_decay": 1.0,
+            "lr_patience": 3,
+            "grad_clip": 5.0,
+            "alpha_c": 1.0,
+            "seed": 0,
+            "precision": "float32",
+            "device": "cpu",
+            **changes,
+        }
+    )

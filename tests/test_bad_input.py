@@ -5,6 +5,7 @@ must print. Each must exit 1 with exactly one line ``error: …`` naming the fil
 image, or sentence), before any work: no output of the pipeline is created or changed, no work
 folder is left, nothing suggests ``weights_only=False``, no temporary path is named.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,19 +20,20 @@ import runpy
 import stat
 import sys
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import cast
 
 import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import ROOT, copy_repo, merge, run
 from PIL import Image
+from test_fashion_data import idx_bytes
 
 from pipeline import params as _params
-from conftest import ROOT, copy_repo, merge, run
-from test_fashion_data import idx_bytes
 
 OUTPUTS = ("data", "models", "metrics", "plots", "REPORT.md", "REPORT.html")
 PWNED = Path("/tmp/hw2-bad-input-code-ran")
@@ -40,14 +42,15 @@ PWNED = Path("/tmp/hw2-bad-input-code-ran")
 @dataclass
 class Case:
     id: str
-    stage: str                                   # "train_cnn" or "evaluate attention"
-    expect: str                                  # the line must contain this
-    params: dict = field(default_factory=dict)   # merged into params.yaml
-    setup: Callable[[Path], None] | None = None  # files put in place before the run
-    edit: Callable[[dict], None] | None = None   # an edit merging cannot express (a deleted key)
+    stage: str  # "train_cnn" or "evaluate attention"
+    expect: str  # the line must contain this
+    params: dict = field(default_factory=dict)  # merged into params.yaml
+    setup: Callable[[Path], object] | None = None  # files put in place before the run
+    edit: Callable[[dict], None] | None = None  # an edit merging cannot express (a deleted key)
 
 
 # --- things put in place ---------------------------------------------------------------------
+
 
 def tif(colour=(90, 120, 60), size=(32, 32)) -> bytes:
     buf = io.BytesIO()
@@ -57,6 +60,7 @@ def tif(colour=(90, 120, 60), size=(32, 32)) -> bytes:
 
 def user_set(images=None, sentences=None, entries=None, json_text=None, zip_bytes=None):
     """A caption set in data/raw_dataset: 3 images (1.tif train, 2.tif val, 3.tif test)."""
+
     def setup(repo):
         raw = repo / "data/raw_dataset"
         names = ["1.tif", "2.tif", "3.tif"]
@@ -64,7 +68,7 @@ def user_set(images=None, sentences=None, entries=None, json_text=None, zip_byte
             (raw / "images.zip").write_bytes(zip_bytes)
         else:
             with zipfile.ZipFile(raw / "images.zip", "w") as zf:
-                for name, data in (entries if entries is not None else [(n, tif()) for n in names]):
+                for name, data in entries if entries is not None else [(n, tif()) for n in names]:
                     if isinstance(name, zipfile.ZipInfo):
                         zf.writestr(name, data)
                     else:
@@ -72,10 +76,22 @@ def user_set(images=None, sentences=None, entries=None, json_text=None, zip_byte
         if json_text is not None:
             (raw / "dataset.json").write_text(json_text)
             return
-        listed = images if images is not None else [
-            {"filename": n, "split": s, "sentences": sentences if (sentences is not None and n == "1.tif")
-             else [{"tokens": ["a", "river"]}]} for n, s in zip(names, ["train", "val", "test"])]
+        listed = (
+            images
+            if images is not None
+            else [
+                {
+                    "filename": n,
+                    "split": s,
+                    "sentences": sentences
+                    if (sentences is not None and n == "1.tif")
+                    else [{"tokens": ["a", "river"]}],
+                }
+                for n, s in zip(names, ["train", "val", "test"], strict=True)
+            ]
+        )
         (raw / "dataset.json").write_text(json.dumps({"dataset": "mine", "images": listed}))
+
     return setup
 
 
@@ -102,8 +118,12 @@ def fashion_files(corruption: str):
     def setup(repo):
         local = repo / "data/raw_fashion_mnist"
         labels = np.zeros(10000, np.uint8)
-        for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                     "t10k-labels-idx1-ubyte"):
+        for stem in (
+            "train-images-idx3-ubyte",
+            "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte",
+            "t10k-labels-idx1-ubyte",
+        ):
             (local / f"{stem}.gz").write_bytes(gzip.compress(idx_bytes(labels)))
         first = local / "train-images-idx3-ubyte.gz"  # label-shaped bytes: a valid IDX with the wrong digest
         if corruption == "truncated":
@@ -114,11 +134,13 @@ def fashion_files(corruption: str):
             first.write_bytes(gzip.compress(b"\x00\x00\x09\x03" + bytes(12)))
         elif corruption == "missing":
             first.unlink()
+
     return setup
 
 
 class RunsCode:
     """A pickle that would create PWNED when loaded without weights_only=True."""
+
     def __reduce__(self):
         return (Path.touch, (PWNED,))
 
@@ -131,6 +153,7 @@ def file_at(rel: str, content: bytes | Callable[[], object]):
             torch.save(content(), path)
         else:
             path.write_bytes(content)
+
     return setup
 
 
@@ -138,13 +161,22 @@ def both(*setups):
     def setup(repo):
         for s in setups:
             s(repo)
+
     return setup
 
 
 def captions_in_data(repo):  # data/captions.json as unzip_images writes it, for the stages after it
-    (repo / "data/captions.json").write_text(json.dumps({"dataset": "mine", "images": [
-        {"filename": f"{i}.tif", "split": s, "sentences": [{"tokens": ["a", "river"]}]}
-        for i, s in enumerate(["train", "val", "test"], 1)]}))
+    (repo / "data/captions.json").write_text(
+        json.dumps(
+            {
+                "dataset": "mine",
+                "images": [
+                    {"filename": f"{i}.tif", "split": s, "sentences": [{"tokens": ["a", "river"]}]}
+                    for i, s in enumerate(["train", "val", "test"], 1)
+                ],
+            }
+        )
+    )
 
 
 def delete(*keys):
@@ -153,6 +185,7 @@ def delete(*keys):
         for k in keys[:-1]:
             node = node[k]
         del node[keys[-1]]
+
     return edit
 
 
@@ -160,19 +193,59 @@ NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has
 
 SCHEMA_CASES = [  # (case, what is merged into params.yaml or an edit, the line): checked in-process against the schema
     ("cnn.epochs 0", {"cnn": {"epochs": 0}}, "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 0"),
-    ("cnn.epochs text", {"cnn": {"epochs": "ten"}}, "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 'ten'"),
-    ("cnn.epochs 2.5", {"cnn": {"epochs": 2.5}}, "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 2.5"),
+    (
+        "cnn.epochs text",
+        {"cnn": {"epochs": "ten"}},
+        "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 'ten'",
+    ),
+    (
+        "cnn.epochs 2.5",
+        {"cnn": {"epochs": 2.5}},
+        "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 2.5",
+    ),
     ("cnn.epochs deleted", delete("cnn", "epochs"), "params.yaml: cnn.epochs is missing"),
-    ("cnn.batch_size 0", {"cnn": {"batch_size": 0}}, "params.yaml: cnn.batch_size must be an integer between 1 and 50000, not 0"),
+    (
+        "cnn.batch_size 0",
+        {"cnn": {"batch_size": 0}},
+        "params.yaml: cnn.batch_size must be an integer between 1 and 50000, not 0",
+    ),
     ("cnn.dropout 1", {"cnn": {"dropout": 1}}, "params.yaml: cnn.dropout must be a number in [0, 1), not 1"),
-    ("cnn.dropout negative", {"cnn": {"dropout": -0.1}}, "params.yaml: cnn.dropout must be a number in [0, 1), not -0.1"),
+    (
+        "cnn.dropout negative",
+        {"cnn": {"dropout": -0.1}},
+        "params.yaml: cnn.dropout must be a number in [0, 1), not -0.1",
+    ),
     ("cnn.optimizer adam", {"cnn": {"optimizer": "adam"}}, "params.yaml: cnn.optimizer must be sgd"),
-    ("cnn.l2_decay negative", {"cnn": {"l2_decay": -1}}, "params.yaml: cnn.l2_decay must be a number in [0, 1), not -1"),
-    ("cnn.seed negative", {"cnn": {"seed": -1}}, "params.yaml: cnn.seed must be an integer between 0 and 4294967295, not -1"),
-    ("cnn.seed true", {"cnn": {"seed": True}}, "params.yaml: cnn.seed must be an integer between 0 and 4294967295, not True"),
-    ("cnn.dev_size 0", {"cnn": {"dev_size": 0}}, "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 0"),
-    ("cnn.dev_size 60000", {"cnn": {"dev_size": 60000}}, "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 60000"),
-    ("cnn.limit negative", {"cnn": {"limit": -5}}, "params.yaml: cnn.limit must be a number of images between 0 and 60000 (0: all), not -5"),
+    (
+        "cnn.l2_decay negative",
+        {"cnn": {"l2_decay": -1}},
+        "params.yaml: cnn.l2_decay must be a number in [0, 1), not -1",
+    ),
+    (
+        "cnn.seed negative",
+        {"cnn": {"seed": -1}},
+        "params.yaml: cnn.seed must be an integer between 0 and 4294967295, not -1",
+    ),
+    (
+        "cnn.seed true",
+        {"cnn": {"seed": True}},
+        "params.yaml: cnn.seed must be an integer between 0 and 4294967295, not True",
+    ),
+    (
+        "cnn.dev_size 0",
+        {"cnn": {"dev_size": 0}},
+        "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 0",
+    ),
+    (
+        "cnn.dev_size 60000",
+        {"cnn": {"dev_size": 60000}},
+        "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 60000",
+    ),
+    (
+        "cnn.limit negative",
+        {"cnn": {"limit": -5}},
+        "params.yaml: cnn.limit must be a number of images between 0 and 60000 (0: all), not -5",
+    ),
     ("cnn.device gpu", {"cnn": {"device": "gpu"}}, "params.yaml: cnn.device must be auto, cpu or cuda, not 'gpu'"),
     ("cnn.epoch typo", {"cnn": {"epoch": 3}}, "params.yaml: cnn.epoch is not a parameter of this pipeline"),
     ("cnn not a mapping", {"cnn": 5}, "params.yaml: cnn must be a mapping of its parameters, not 5"),
@@ -183,54 +256,230 @@ SCHEMA_CASES = [  # (case, what is merged into params.yaml or an edit, the line)
     ("lr nan", {"lr": float("nan")}, "params.yaml: lr nan is not a number"),
     ("lr twice", {"lr": [0.1, 0.1]}, "params.yaml: lr lists a rate twice"),
     ("lr deleted", delete("lr"), "params.yaml: lr is missing"),
-    ("fashion_mnist.source web", {"fashion_mnist": {"source": "web"}}, "params.yaml: fashion_mnist.source must be auto, local, system or download, not 'web'"),
-    ("fashion_mnist.local_dir outside", {"fashion_mnist": {"local_dir": "/srv/fashion-mnist"}}, "params.yaml: fashion_mnist.local_dir must be inside data/raw_fashion_mnist/"),
-    ("fashion_mnist.url ftp", {"fashion_mnist": {"url": "ftp://x/"}}, "params.yaml: fashion_mnist.url must be an http(s) URL ending in /, not 'ftp://x/'"),
-    ("captioning.train.epochs 0", {"captioning": {"train": {"epochs": 0}}}, "params.yaml: captioning.train.epochs must be an integer between 1 and 10000, not 0"),
-    ("captioning.train.epochs text", {"captioning": {"train": {"epochs": "ten"}}}, "params.yaml: captioning.train.epochs must be an integer between 1 and 10000, not 'ten'"),
-    ("captioning.train.lr text", {"captioning": {"train": {"lr": "abc"}}}, "params.yaml: captioning.train.lr must be a number in (0, 10], not 'abc'"),
-    ("captioning.train.lr negative", {"captioning": {"train": {"lr": -0.1}}}, "params.yaml: captioning.train.lr must be a number in (0, 10], not -0.1"),
-    ("captioning.train.batch_size 0", {"captioning": {"train": {"batch_size": 0}}}, "params.yaml: captioning.train.batch_size must be an integer between 1 and 65536, not 0"),
-    ("captioning.train.patience 0", {"captioning": {"train": {"patience": 0}}}, "params.yaml: captioning.train.patience must be a number of epochs between 1 and 10000, not 0"),
-    ("captioning.train.lr_decay 0", {"captioning": {"train": {"lr_decay": 0}}}, "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 0"),
-    ("captioning.train.lr_decay 2", {"captioning": {"train": {"lr_decay": 2}}}, "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 2"),
-    ("captioning.train.lr_patience 0", {"captioning": {"train": {"lr_patience": 0}}}, "params.yaml: captioning.train.lr_patience must be a number of epochs between 1 and 10000, not 0"),
-    ("captioning.train.grad_clip 0", {"captioning": {"train": {"grad_clip": 0}}}, "params.yaml: captioning.train.grad_clip must be a number in (0, 1e6], not 0"),
-    ("captioning.train.alpha_c negative", {"captioning": {"train": {"alpha_c": -1}}}, "params.yaml: captioning.train.alpha_c must be a number in [0, 1000], not -1"),
+    (
+        "fashion_mnist.source web",
+        {"fashion_mnist": {"source": "web"}},
+        "params.yaml: fashion_mnist.source must be auto, local, system or download, not 'web'",
+    ),
+    (
+        "fashion_mnist.local_dir outside",
+        {"fashion_mnist": {"local_dir": "/srv/fashion-mnist"}},
+        "params.yaml: fashion_mnist.local_dir must be inside data/raw_fashion_mnist/",
+    ),
+    (
+        "fashion_mnist.url ftp",
+        {"fashion_mnist": {"url": "ftp://x/"}},
+        "params.yaml: fashion_mnist.url must be an http(s) URL ending in /, not 'ftp://x/'",
+    ),
+    (
+        "captioning.train.epochs 0",
+        {"captioning": {"train": {"epochs": 0}}},
+        "params.yaml: captioning.train.epochs must be an integer between 1 and 10000, not 0",
+    ),
+    (
+        "captioning.train.epochs text",
+        {"captioning": {"train": {"epochs": "ten"}}},
+        "params.yaml: captioning.train.epochs must be an integer between 1 and 10000, not 'ten'",
+    ),
+    (
+        "captioning.train.lr text",
+        {"captioning": {"train": {"lr": "abc"}}},
+        "params.yaml: captioning.train.lr must be a number in (0, 10], not 'abc'",
+    ),
+    (
+        "captioning.train.lr negative",
+        {"captioning": {"train": {"lr": -0.1}}},
+        "params.yaml: captioning.train.lr must be a number in (0, 10], not -0.1",
+    ),
+    (
+        "captioning.train.batch_size 0",
+        {"captioning": {"train": {"batch_size": 0}}},
+        "params.yaml: captioning.train.batch_size must be an integer between 1 and 65536, not 0",
+    ),
+    (
+        "captioning.train.patience 0",
+        {"captioning": {"train": {"patience": 0}}},
+        "params.yaml: captioning.train.patience must be a number of epochs between 1 and 10000, not 0",
+    ),
+    (
+        "captioning.train.lr_decay 0",
+        {"captioning": {"train": {"lr_decay": 0}}},
+        "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 0",
+    ),
+    (
+        "captioning.train.lr_decay 2",
+        {"captioning": {"train": {"lr_decay": 2}}},
+        "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 2",
+    ),
+    (
+        "captioning.train.lr_patience 0",
+        {"captioning": {"train": {"lr_patience": 0}}},
+        "params.yaml: captioning.train.lr_patience must be a number of epochs between 1 and 10000, not 0",
+    ),
+    (
+        "captioning.train.grad_clip 0",
+        {"captioning": {"train": {"grad_clip": 0}}},
+        "params.yaml: captioning.train.grad_clip must be a number in (0, 1e6], not 0",
+    ),
+    (
+        "captioning.train.alpha_c negative",
+        {"captioning": {"train": {"alpha_c": -1}}},
+        "params.yaml: captioning.train.alpha_c must be a number in [0, 1000], not -1",
+    ),
     ("kernels fast", {"kernels": "fast"}, "params.yaml: kernels must be portable or native, not 'fast'"),
-    ("captioning.train.precision fp16", {"captioning": {"train": {"precision": "fp16"}}}, "params.yaml: captioning.train.precision must be float32 or bfloat16, not 'fp16'"),
-    ("captioning.train.device tpu", {"captioning": {"train": {"device": "tpu"}}}, "params.yaml: captioning.train.device must be auto, cpu or cuda, not 'tpu'"),
-    ("captioning.decoder.embed_dim 0", {"captioning": {"decoder": {"embed_dim": 0}}}, "params.yaml: captioning.decoder.embed_dim must be an integer between 1 and 16384, not 0"),
-    ("captioning.decoder.dropout 1", {"captioning": {"decoder": {"dropout": 1}}}, "params.yaml: captioning.decoder.dropout must be a number in [0, 1), not 1"),
-    ("captioning.decode.beam_size 0", {"captioning": {"decode": {"beam_size": 0}}}, "params.yaml: captioning.decode.beam_size must be an integer between 1 and 100, not 0"),
-    ("captioning.decode.length_penalty negative", {"captioning": {"decode": {"length_penalty": -0.5}}}, "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not -0.5"),
-    ("captioning.decode.max_length negative", {"captioning": {"decode": {"max_length": -1}}}, "params.yaml: captioning.decode.max_length must be a number of words between 0 and 1000 (0: the vocabulary's longest caption), not -1"),
-    ("captioning.vocab.min_freq 0", {"captioning": {"vocab": {"min_freq": 0}}}, "params.yaml: captioning.vocab.min_freq must be an integer between 1 and 1000000, not 0"),
-    ("captioning.encoder.image_size 100", {"captioning": {"encoder": {"image_size": 100}}}, "params.yaml: captioning.encoder.image_size must be a multiple of 32"),
-    ("captioning.encoder.dtype int8", {"captioning": {"encoder": {"dtype": "int8"}}}, "params.yaml: captioning.encoder.dtype must be float16 or float32, not 'int8'"),
-    ("captioning.encoder.precision fp16", {"captioning": {"encoder": {"precision": "fp16"}}}, "params.yaml: captioning.encoder.precision must be float32 or bfloat16, not 'fp16'"),
-    ("captioning.encoder.device tpu", {"captioning": {"encoder": {"device": "tpu"}}}, "params.yaml: captioning.encoder.device must be auto, cpu or cuda, not 'tpu'"),
-    ("captioning.encoder.batch_size 0", {"captioning": {"encoder": {"batch_size": 0}}}, "params.yaml: captioning.encoder.batch_size must be an integer between 1 and 4096, not 0"),
-    ("captioning.encoder.weights outside", {"captioning": {"encoder": {"weights": "/mnt/weights/resnet.pth"}}}, "params.yaml: captioning.encoder.weights must be inside data/weights/"),
-    ("captioning.encoder.workers gone", {"captioning": {"encoder": {"workers": 2}}}, "params.yaml: captioning.encoder.workers is not a parameter of this pipeline"),
-    ("captioning.images a string", {"captioning": {"images": "4.tif"}}, "params.yaml: captioning.images must be a list of image file names (.tif, .jpg, …), not '4.tif'"),
-    ("captioning.images a number in it", {"captioning": {"images": ["4.tif", 3]}}, "params.yaml: captioning.images[1] must be an image file name (.tif, .jpg, …), not 3"),
-    ("captioning.images not images", {"captioning": {"images": ["4.txt"]}}, "params.yaml: captioning.images must name image files (.tif, .jpg, .png, no folders), not '4.txt'"),
-    ("captioning.images twice", {"captioning": {"images": ["1.tif", "1.tif"]}}, "params.yaml: captioning.images names an image twice"),
-    ("captioning.synthetic.images 5", {"captioning": {"synthetic": {"images": 5}}}, "params.yaml: captioning.synthetic.images must be a number of images between 9 and 1000000 (one of each of the nine scene kinds at least), not 5"),
-    ("captioning.synthetic.hard text", {"captioning": {"synthetic": {"hard": "yes"}}}, "params.yaml: captioning.synthetic.hard must be true or false, not 'yes'"),
-    ("captioning.data outside", {"captioning": {"data": "/mnt/sets/ucm"}}, "params.yaml: captioning.data must be inside data/raw_dataset/"),
-    ("captioning.unzip.max_image_mb 0", {"captioning": {"unzip": {"max_image_mb": 0}}}, "params.yaml: captioning.unzip.max_image_mb must be a number of megabytes in (0, 1e6], not 0"),
+    (
+        "captioning.train.precision fp16",
+        {"captioning": {"train": {"precision": "fp16"}}},
+        "params.yaml: captioning.train.precision must be float32 or bfloat16, not 'fp16'",
+    ),
+    (
+        "captioning.train.device tpu",
+        {"captioning": {"train": {"device": "tpu"}}},
+        "params.yaml: captioning.train.device must be auto, cpu or cuda, not 'tpu'",
+    ),
+    (
+        "captioning.decoder.embed_dim 0",
+        {"captioning": {"decoder": {"embed_dim": 0}}},
+        "params.yaml: captioning.decoder.embed_dim must be an integer between 1 and 16384, not 0",
+    ),
+    (
+        "captioning.decoder.dropout 1",
+        {"captioning": {"decoder": {"dropout": 1}}},
+        "params.yaml: captioning.decoder.dropout must be a number in [0, 1), not 1",
+    ),
+    (
+        "captioning.decode.beam_size 0",
+        {"captioning": {"decode": {"beam_size": 0}}},
+        "params.yaml: captioning.decode.beam_size must be an integer between 1 and 100, not 0",
+    ),
+    (
+        "captioning.decode.length_penalty negative",
+        {"captioning": {"decode": {"length_penalty": -0.5}}},
+        "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not -0.5",
+    ),
+    (
+        "captioning.decode.max_length negative",
+        {"captioning": {"decode": {"max_length": -1}}},
+        "params.yaml: captioning.decode.max_length must be a number of words between 0 and 1000 (0: the vocabulary's longest caption), not -1",
+    ),
+    (
+        "captioning.vocab.min_freq 0",
+        {"captioning": {"vocab": {"min_freq": 0}}},
+        "params.yaml: captioning.vocab.min_freq must be an integer between 1 and 1000000, not 0",
+    ),
+    (
+        "captioning.encoder.image_size 100",
+        {"captioning": {"encoder": {"image_size": 100}}},
+        "params.yaml: captioning.encoder.image_size must be a multiple of 32",
+    ),
+    (
+        "captioning.encoder.dtype int8",
+        {"captioning": {"encoder": {"dtype": "int8"}}},
+        "params.yaml: captioning.encoder.dtype must be float16 or float32, not 'int8'",
+    ),
+    (
+        "captioning.encoder.precision fp16",
+        {"captioning": {"encoder": {"precision": "fp16"}}},
+        "params.yaml: captioning.encoder.precision must be float32 or bfloat16, not 'fp16'",
+    ),
+    (
+        "captioning.encoder.device tpu",
+        {"captioning": {"encoder": {"device": "tpu"}}},
+        "params.yaml: captioning.encoder.device must be auto, cpu or cuda, not 'tpu'",
+    ),
+    (
+        "captioning.encoder.batch_size 0",
+        {"captioning": {"encoder": {"batch_size": 0}}},
+        "params.yaml: captioning.encoder.batch_size must be an integer between 1 and 4096, not 0",
+    ),
+    (
+        "captioning.encoder.weights outside",
+        {"captioning": {"encoder": {"weights": "/mnt/weights/resnet.pth"}}},
+        "params.yaml: captioning.encoder.weights must be inside data/weights/",
+    ),
+    (
+        "captioning.encoder.workers gone",
+        {"captioning": {"encoder": {"workers": 2}}},
+        "params.yaml: captioning.encoder.workers is not a parameter of this pipeline",
+    ),
+    (
+        "captioning.images a string",
+        {"captioning": {"images": "4.tif"}},
+        "params.yaml: captioning.images must be a list of image file names (.tif, .jpg, …), not '4.tif'",
+    ),
+    (
+        "captioning.images a number in it",
+        {"captioning": {"images": ["4.tif", 3]}},
+        "params.yaml: captioning.images[1] must be an image file name (.tif, .jpg, …), not 3",
+    ),
+    (
+        "captioning.images not images",
+        {"captioning": {"images": ["4.txt"]}},
+        "params.yaml: captioning.images must name image files (.tif, .jpg, .png, no folders), not '4.txt'",
+    ),
+    (
+        "captioning.images twice",
+        {"captioning": {"images": ["1.tif", "1.tif"]}},
+        "params.yaml: captioning.images names an image twice",
+    ),
+    (
+        "captioning.synthetic.images 5",
+        {"captioning": {"synthetic": {"images": 5}}},
+        "params.yaml: captioning.synthetic.images must be a number of images between 9 and 1000000 (one of each of the nine scene kinds at least), not 5",
+    ),
+    (
+        "captioning.synthetic.hard text",
+        {"captioning": {"synthetic": {"hard": "yes"}}},
+        "params.yaml: captioning.synthetic.hard must be true or false, not 'yes'",
+    ),
+    (
+        "captioning.data outside",
+        {"captioning": {"data": "/mnt/sets/ucm"}},
+        "params.yaml: captioning.data must be inside data/raw_dataset/",
+    ),
+    (
+        "captioning.unzip.max_image_mb 0",
+        {"captioning": {"unzip": {"max_image_mb": 0}}},
+        "params.yaml: captioning.unzip.max_image_mb must be a number of megabytes in (0, 1e6], not 0",
+    ),
     ("captioning deleted", delete("captioning"), "params.yaml: captioning is missing"),
     # every number bounded, so that none overflows later (issue 21: 1e9 raised to a caption's length)
-    ("length_penalty 1e9", {"captioning": {"decode": {"length_penalty": 1e9}}}, "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not 1000000000.0"),
-    ("beam_size 1000", {"captioning": {"decode": {"beam_size": 1000}}}, "params.yaml: captioning.decode.beam_size must be an integer between 1 and 100, not 1000"),
-    ("decode.max_length 1e6", {"captioning": {"decode": {"max_length": 10**6}}}, "params.yaml: captioning.decode.max_length must be a number of words between 0 and 1000 (0: the vocabulary's longest caption), not 1000000"),
-    ("vocab.max_length 5000", {"captioning": {"vocab": {"max_length": 5000}}}, "params.yaml: captioning.vocab.max_length must be a number of words between 0 and 1000 (0: the longest training caption that is not an outlier), not 5000"),
-    ("cnn.epochs 1e9", {"cnn": {"epochs": 10**9}}, "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 1000000000"),
-    ("seed 2**64", {"captioning": {"train": {"seed": 2**64}}}, "params.yaml: captioning.train.seed must be an integer between 0 and 4294967295, not 18446744073709551616"),
+    (
+        "length_penalty 1e9",
+        {"captioning": {"decode": {"length_penalty": 1e9}}},
+        "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not 1000000000.0",
+    ),
+    (
+        "beam_size 1000",
+        {"captioning": {"decode": {"beam_size": 1000}}},
+        "params.yaml: captioning.decode.beam_size must be an integer between 1 and 100, not 1000",
+    ),
+    (
+        "decode.max_length 1e6",
+        {"captioning": {"decode": {"max_length": 10**6}}},
+        "params.yaml: captioning.decode.max_length must be a number of words between 0 and 1000 (0: the vocabulary's longest caption), not 1000000",
+    ),
+    (
+        "vocab.max_length 5000",
+        {"captioning": {"vocab": {"max_length": 5000}}},
+        "params.yaml: captioning.vocab.max_length must be a number of words between 0 and 1000 (0: the longest training caption that is not an outlier), not 5000",
+    ),
+    (
+        "cnn.epochs 1e9",
+        {"cnn": {"epochs": 10**9}},
+        "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 1000000000",
+    ),
+    (
+        "seed 2**64",
+        {"captioning": {"train": {"seed": 2**64}}},
+        "params.yaml: captioning.train.seed must be an integer between 0 and 4294967295, not 18446744073709551616",
+    ),
     ("lr 1e9", {"lr": 1e9}, "params.yaml: lr 1000000000.0 must be a number in (0, 10]"),
-    ("max_megapixels 0", {"captioning": {"unzip": {"max_megapixels": 0}}}, "params.yaml: captioning.unzip.max_megapixels must be a number of megapixels in (0, 10000], not 0"),
+    (
+        "max_megapixels 0",
+        {"captioning": {"unzip": {"max_megapixels": 0}}},
+        "params.yaml: captioning.unzip.max_megapixels must be a number of megapixels in (0, 10000], not 0",
+    ),
 ]
 
 COMMITTED = (ROOT / "params.yaml").read_text()
@@ -238,101 +487,460 @@ RAW_PARAMS = [  # (case, params.yaml's text, the line)
     ("params.yaml not YAML", "lr: [0.1\n", "params.yaml: cannot read parameters"),
     ("params.yaml a list", "- 1\n", "params.yaml: expected a mapping of parameters, not list"),
     # read as DVC reads it (YAML 1.2, ruamel): a key given twice is refused, as `dvc repro` refuses it
-    ("a key twice", COMMITTED + "lr: 0.5\n", f"params.yaml: line {COMMITTED.count(chr(10)) + 1}: 'lr' is given twice in one mapping (DVC refuses such a file; keep one)"),
-    ("a nested key twice", COMMITTED.replace("    max_megapixels:", "    max_image_mb: 5\n    max_megapixels:"), "'max_image_mb' is given twice in one mapping"),
+    (
+        "a key twice",
+        COMMITTED + "lr: 0.5\n",
+        f"params.yaml: line {COMMITTED.count(chr(10)) + 1}: 'lr' is given twice in one mapping (DVC refuses such a file; keep one)",
+    ),
+    (
+        "a nested key twice",
+        COMMITTED.replace("    max_megapixels:", "    max_image_mb: 5\n    max_megapixels:"),
+        "'max_image_mb' is given twice in one mapping",
+    ),
     # YAML 1.1 read `yes` as true; DVC (YAML 1.2) records the string 'yes'
-    ("hard: yes", COMMITTED.replace("hard: false", "hard: yes"), "params.yaml: captioning.synthetic.hard must be true or false, not 'yes'"),
+    (
+        "hard: yes",
+        COMMITTED.replace("hard: false", "hard: yes"),
+        "params.yaml: captioning.synthetic.hard must be true or false, not 'yes'",
+    ),
     # YAML 1.1 read 1.0e+9 as a number and 1e9 as a string; both are numbers to DVC, and out of range
-    ("length_penalty: 1.0e+9", re.sub(r"length_penalty: [0-9.]+", "length_penalty: 1.0e+9", COMMITTED), "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not 1000000000.0"),
-    ("length_penalty: 1e9", re.sub(r"length_penalty: [0-9.]+", "length_penalty: 1e9", COMMITTED), "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not 1000000000.0"),
+    (
+        "length_penalty: 1.0e+9",
+        re.sub(r"length_penalty: [0-9.]+", "length_penalty: 1.0e+9", COMMITTED),
+        "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not 1000000000.0",
+    ),
+    (
+        "length_penalty: 1e9",
+        re.sub(r"length_penalty: [0-9.]+", "length_penalty: 1e9", COMMITTED),
+        "params.yaml: captioning.decode.length_penalty must be a number in [0, 10] (0: no length normalisation), not 1000000000.0",
+    ),
 ]
 
 
 CASES = [
     # --- params.yaml: every stage checks it first (each key's message: SCHEMA_CASES, in-process) -------
-    Case("cnn.epochs 0", "train_cnn", "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 0", {"cnn": {"epochs": 0}}),
-    Case("cnn.dev_size 0", "download_fashion_mnist", "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 0", {"cnn": {"dev_size": 0}}),
-    Case("captioning.train.lr text", "train_captioner attention", "params.yaml: captioning.train.lr must be a number in (0, 10], not 'abc'", {"captioning": {"train": {"lr": "abc"}}}),
-    Case("captioning.train.lr_decay 0", "train_captioner vanilla", "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 0", {"captioning": {"train": {"lr_decay": 0}}}),
-    Case("captioning.train.device tpu", "evaluate vanilla", "params.yaml: captioning.train.device must be auto, cpu or cuda, not 'tpu'", {"captioning": {"train": {"device": "tpu"}}}),
-    Case("captioning.decode.beam_size 0", "evaluate attention", "params.yaml: captioning.decode.beam_size must be an integer between 1 and 100, not 0", {"captioning": {"decode": {"beam_size": 0}}}),
-    Case("captioning.decode.max_length negative", "caption_images", "params.yaml: captioning.decode.max_length must be a number of words between 0 and 1000 (0: the vocabulary's longest caption), not -1", {"captioning": {"decode": {"max_length": -1}}}),
-    Case("captioning.vocab.min_freq 0", "build_vocab", "params.yaml: captioning.vocab.min_freq must be an integer between 1 and 1000000, not 0", {"captioning": {"vocab": {"min_freq": 0}}}),
-    Case("captioning.encoder.image_size 100", "extract_features", "params.yaml: captioning.encoder.image_size must be a multiple of 32", {"captioning": {"encoder": {"image_size": 100}}}),
-    Case("captioning.images twice", "caption_images", "params.yaml: captioning.images names an image twice", {"captioning": {"images": ["1.tif", "1.tif"]}}),
-    Case("captioning.synthetic.hard text", "unzip_images", "params.yaml: captioning.synthetic.hard must be true or false, not 'yes'", {"captioning": {"synthetic": {"hard": "yes"}}}),
+    Case(
+        "cnn.epochs 0",
+        "train_cnn",
+        "params.yaml: cnn.epochs must be an integer between 1 and 1000, not 0",
+        {"cnn": {"epochs": 0}},
+    ),
+    Case(
+        "cnn.dev_size 0",
+        "download_fashion_mnist",
+        "params.yaml: cnn.dev_size must be a number of images between 1 and 59999, not 0",
+        {"cnn": {"dev_size": 0}},
+    ),
+    Case(
+        "captioning.train.lr text",
+        "train_captioner attention",
+        "params.yaml: captioning.train.lr must be a number in (0, 10], not 'abc'",
+        {"captioning": {"train": {"lr": "abc"}}},
+    ),
+    Case(
+        "captioning.train.lr_decay 0",
+        "train_captioner vanilla",
+        "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 0",
+        {"captioning": {"train": {"lr_decay": 0}}},
+    ),
+    Case(
+        "captioning.train.device tpu",
+        "evaluate vanilla",
+        "params.yaml: captioning.train.device must be auto, cpu or cuda, not 'tpu'",
+        {"captioning": {"train": {"device": "tpu"}}},
+    ),
+    Case(
+        "captioning.decode.beam_size 0",
+        "evaluate attention",
+        "params.yaml: captioning.decode.beam_size must be an integer between 1 and 100, not 0",
+        {"captioning": {"decode": {"beam_size": 0}}},
+    ),
+    Case(
+        "captioning.decode.max_length negative",
+        "caption_images",
+        "params.yaml: captioning.decode.max_length must be a number of words between 0 and 1000 (0: the vocabulary's longest caption), not -1",
+        {"captioning": {"decode": {"max_length": -1}}},
+    ),
+    Case(
+        "captioning.vocab.min_freq 0",
+        "build_vocab",
+        "params.yaml: captioning.vocab.min_freq must be an integer between 1 and 1000000, not 0",
+        {"captioning": {"vocab": {"min_freq": 0}}},
+    ),
+    Case(
+        "captioning.encoder.image_size 100",
+        "extract_features",
+        "params.yaml: captioning.encoder.image_size must be a multiple of 32",
+        {"captioning": {"encoder": {"image_size": 100}}},
+    ),
+    Case(
+        "captioning.images twice",
+        "caption_images",
+        "params.yaml: captioning.images names an image twice",
+        {"captioning": {"images": ["1.tif", "1.tif"]}},
+    ),
+    Case(
+        "captioning.synthetic.hard text",
+        "unzip_images",
+        "params.yaml: captioning.synthetic.hard must be true or false, not 'yes'",
+        {"captioning": {"synthetic": {"hard": "yes"}}},
+    ),
     Case("captioning deleted", "report", "params.yaml: captioning is missing", edit=delete("captioning")),
-    Case("params.yaml not YAML", "theory", "params.yaml: cannot read parameters", setup=lambda r: (r / "params.yaml").write_text("lr: [0.1\n")),
-    Case("params.yaml a list", "theory", "params.yaml: expected a mapping of parameters, not list", setup=lambda r: (r / "params.yaml").write_text("- 1\n")),
-    Case("a key twice, the stage run directly", "train_cnn", "'lr' is given twice in one mapping", setup=lambda r: (r / "params.yaml").write_text((r / "params.yaml").read_text() + "lr: 0.5\n")),
+    Case(
+        "params.yaml not YAML",
+        "theory",
+        "params.yaml: cannot read parameters",
+        setup=lambda r: (r / "params.yaml").write_text("lr: [0.1\n"),
+    ),
+    Case(
+        "params.yaml a list",
+        "theory",
+        "params.yaml: expected a mapping of parameters, not list",
+        setup=lambda r: (r / "params.yaml").write_text("- 1\n"),
+    ),
+    Case(
+        "a key twice, the stage run directly",
+        "train_cnn",
+        "'lr' is given twice in one mapping",
+        setup=lambda r: (r / "params.yaml").write_text((r / "params.yaml").read_text() + "lr: 0.5\n"),
+    ),
     # --- a device that is not there ---------------------------------------------------------------
-    pytest.param(Case("cnn.device cuda without CUDA", "train_cnn", "params.yaml: cnn.device: device is 'cuda' but torch sees no CUDA device", {"cnn": {"device": "cuda"}}), marks=NO_CUDA),
-    pytest.param(Case("encoder cuda without CUDA", "extract_features", "params.yaml: captioning.encoder.device: device is 'cuda' but torch sees no CUDA device", {"captioning": {"encoder": {"device": "cuda"}}}), marks=NO_CUDA),
-    pytest.param(Case("decoders cuda without CUDA", "train_captioner attention", "params.yaml: captioning.train.device: device is 'cuda' but torch sees no CUDA device", {"captioning": {"train": {"device": "cuda"}}}), marks=NO_CUDA),
-    pytest.param(Case("decoding cuda without CUDA", "caption_images", "params.yaml: captioning.train.device: device is 'cuda' but torch sees no CUDA device", {"captioning": {"train": {"device": "cuda"}}}), marks=NO_CUDA),
+    pytest.param(
+        Case(
+            "cnn.device cuda without CUDA",
+            "train_cnn",
+            "params.yaml: cnn.device: device is 'cuda' but torch sees no CUDA device",
+            {"cnn": {"device": "cuda"}},
+        ),
+        marks=NO_CUDA,
+    ),
+    pytest.param(
+        Case(
+            "encoder cuda without CUDA",
+            "extract_features",
+            "params.yaml: captioning.encoder.device: device is 'cuda' but torch sees no CUDA device",
+            {"captioning": {"encoder": {"device": "cuda"}}},
+        ),
+        marks=NO_CUDA,
+    ),
+    pytest.param(
+        Case(
+            "decoders cuda without CUDA",
+            "train_captioner attention",
+            "params.yaml: captioning.train.device: device is 'cuda' but torch sees no CUDA device",
+            {"captioning": {"train": {"device": "cuda"}}},
+        ),
+        marks=NO_CUDA,
+    ),
+    pytest.param(
+        Case(
+            "decoding cuda without CUDA",
+            "caption_images",
+            "params.yaml: captioning.train.device: device is 'cuda' but torch sees no CUDA device",
+            {"captioning": {"train": {"device": "cuda"}}},
+        ),
+        marks=NO_CUDA,
+    ),
     # --- the caption set: folder, zip, captions file ----------------------------------------------
-    Case("captioning.data folder missing", "unzip_images", "params.yaml: captioning.data: data/raw_dataset/ucm is not a folder", {"captioning": {"data": "data/raw_dataset/ucm"}}),
-    Case("images not in the synthetic set", "unzip_images", "params.yaml: captioning.images names 540.tif, not in the synthetic set of captioning.synthetic.images = 27", {"captioning": {"synthetic": {"images": 27}, "images": ["2.tif", "540.tif"]}}),
-    Case("default images, small synthetic set", "unzip_images", "params.yaml: captioning.images names 219.tif, 540.tif, 357.tif, not in the synthetic set", {"captioning": {"synthetic": {"images": 100}}}),
-    Case("half a set", "unzip_images", "data/raw_dataset: expected one images .zip and one captions .json, found: images.zip", setup=lambda r: (r / "data/raw_dataset/images.zip").write_bytes(b"PK")),
+    Case(
+        "captioning.data folder missing",
+        "unzip_images",
+        "params.yaml: captioning.data: data/raw_dataset/ucm is not a folder",
+        {"captioning": {"data": "data/raw_dataset/ucm"}},
+    ),
+    Case(
+        "images not in the synthetic set",
+        "unzip_images",
+        "params.yaml: captioning.images names 540.tif, not in the synthetic set of captioning.synthetic.images = 27",
+        {"captioning": {"synthetic": {"images": 27}, "images": ["2.tif", "540.tif"]}},
+    ),
+    Case(
+        "default images, small synthetic set",
+        "unzip_images",
+        "params.yaml: captioning.images names 219.tif, 540.tif, 357.tif, not in the synthetic set",
+        {"captioning": {"synthetic": {"images": 100}}},
+    ),
+    Case(
+        "half a set",
+        "unzip_images",
+        "data/raw_dataset: expected one images .zip and one captions .json, found: images.zip",
+        setup=lambda r: (r / "data/raw_dataset/images.zip").write_bytes(b"PK"),
+    ),
     Case("captions not JSON", "unzip_images", "dataset.json: not valid JSON", setup=user_set(json_text="{")),
-    Case("captions without images", "unzip_images", "dataset.json: no 'images' list", setup=user_set(json_text='{"imgs": []}')),
-    Case("sentence a plain string", "unzip_images", "dataset.json: images[0] (1.tif): sentences[0] must be an object with 'tokens' (a list of words) or 'raw' text, not 'a plain string'", setup=user_set(sentences=["a plain string"])),
-    Case("tokens a number", "unzip_images", "dataset.json: images[0] (1.tif): sentences[0].tokens must be a list of words, not 5", setup=user_set(sentences=[{"tokens": 5}])),
-    Case("tokens a string", "unzip_images", "dataset.json: images[0] (1.tif): sentences[0].tokens must be a list of words, not 'a river'", setup=user_set(sentences=[{"tokens": "a river"}])),
-    Case("a token a number", "unzip_images", "dataset.json: images[0] (1.tif): sentences[0].tokens[1] must be a word (a string), not 7", setup=user_set(sentences=[{"tokens": ["a", 7]}])),
-    Case("no sentences", "unzip_images", "dataset.json: images[0] (1.tif): sentences must be a non-empty list of sentences, not []", setup=user_set(sentences=[])),
-    Case("sentences without words", "unzip_images", "dataset.json: images[0] (1.tif) has no sentence with words", setup=user_set(sentences=[{"tokens": [], "raw": " . "}])),
-    Case("split unknown", "unzip_images", "dataset.json: images[1] (2.tif): split must be train, val or test, not 'dev'", setup=user_set(images=[
-        {"filename": "1.tif", "split": "train", "sentences": [{"raw": "a river"}]},
-        {"filename": "2.tif", "split": "dev", "sentences": [{"raw": "a river"}]}])),
-    Case("image without a name", "unzip_images", "dataset.json: images[0]: filename is missing", setup=user_set(images=[{"split": "train", "sentences": [{"raw": "a"}]}])),
-    Case("image listed twice", "unzip_images", "dataset.json: images[1] (1.tif) is listed twice", setup=user_set(images=[
-        {"filename": "1.tif", "split": "train", "sentences": [{"raw": "a"}]},
-        {"filename": "1.tif", "split": "test", "sentences": [{"raw": "a"}]}])),
-    Case("no test split", "unzip_images", "dataset.json: no image in the test split", setup=user_set(images=[
-        {"filename": "1.tif", "split": "train", "sentences": [{"raw": "a"}]}])),
-    Case("image to caption not in the set", "unzip_images", "params.yaml: captioning.images names 9.tif, not in dataset.json", {"captioning": {"images": ["9.tif"]}}, setup=user_set()),
-    Case("zip not a zip", "unzip_images", "images.zip: not a readable zip file", {"captioning": {"images": ["3.tif"]}}, setup=user_set(zip_bytes=b"not a zip")),
-    Case("zip entry escapes", "unzip_images", "images.zip: entry '../1.tif' would escape the target folder", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("../1.tif", tif()))),
-    Case("zip entry absolute", "unzip_images", "images.zip: entry '/1.tif' has an absolute path", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("/1.tif", tif()))),
-    Case("zip entry a symlink", "unzip_images", "images.zip: entry '1.tif' is a symbolic link", {"captioning": {"images": ["3.tif"]}}, setup=zip_with((symlink_entry(), b"/etc/passwd"))),
-    Case("zip two entries one name", "unzip_images", "images.zip: two entries are named 1.tif", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("a/1.tif", tif()), ("b/1.tif", tif()))),
-    Case("zip lacks a captioned image", "unzip_images", "images.zip: captioned image(s) missing from the zip: 3.tif", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("1.tif", tif()), ("2.tif", tif()))),
-    Case("zip image not decodable", "unzip_images", "images.zip: 2.tif: not a decodable image (UnidentifiedImageError", {"captioning": {"images": ["3.tif"]}}, setup=zip_with(("1.tif", tif()), ("2.tif", b"not an image"), ("3.tif", tif()))),
-    Case("zip image over the size cap", "unzip_images", "images.zip: 1.tif would unpack to 2.0 MB, more than the 1.0 MB allowed per image", {"captioning": {"images": ["3.tif"], "unzip": {"max_image_mb": 1}}}, setup=user_set(zip_bytes=bomb_zip())),
-    Case("zip over the total cap", "unzip_images", "images.zip: the captioned images would unpack to 2.0 MB, more than the 0.5 MB allowed in all", {"captioning": {"images": ["3.tif"], "unzip": {"max_total_mb": 0.5}}}, setup=user_set(zip_bytes=bomb_zip())),
-    Case("queued run, untracked set", "unzip_images", "data/raw_dataset: the workspace this experiment was queued from holds a caption set", setup=lambda r: None),
+    Case(
+        "captions without images",
+        "unzip_images",
+        "dataset.json: no 'images' list",
+        setup=user_set(json_text='{"imgs": []}'),
+    ),
+    Case(
+        "sentence a plain string",
+        "unzip_images",
+        "dataset.json: images[0] (1.tif): sentences[0] must be an object with 'tokens' (a list of words) or 'raw' text, not 'a plain string'",
+        setup=user_set(sentences=["a plain string"]),
+    ),
+    Case(
+        "tokens a number",
+        "unzip_images",
+        "dataset.json: images[0] (1.tif): sentences[0].tokens must be a list of words, not 5",
+        setup=user_set(sentences=[{"tokens": 5}]),
+    ),
+    Case(
+        "tokens a string",
+        "unzip_images",
+        "dataset.json: images[0] (1.tif): sentences[0].tokens must be a list of words, not 'a river'",
+        setup=user_set(sentences=[{"tokens": "a river"}]),
+    ),
+    Case(
+        "a token a number",
+        "unzip_images",
+        "dataset.json: images[0] (1.tif): sentences[0].tokens[1] must be a word (a string), not 7",
+        setup=user_set(sentences=[{"tokens": ["a", 7]}]),
+    ),
+    Case(
+        "no sentences",
+        "unzip_images",
+        "dataset.json: images[0] (1.tif): sentences must be a non-empty list of sentences, not []",
+        setup=user_set(sentences=[]),
+    ),
+    Case(
+        "sentences without words",
+        "unzip_images",
+        "dataset.json: images[0] (1.tif) has no sentence with words",
+        setup=user_set(sentences=[{"tokens": [], "raw": " . "}]),
+    ),
+    Case(
+        "split unknown",
+        "unzip_images",
+        "dataset.json: images[1] (2.tif): split must be train, val or test, not 'dev'",
+        setup=user_set(
+            images=[
+                {"filename": "1.tif", "split": "train", "sentences": [{"raw": "a river"}]},
+                {"filename": "2.tif", "split": "dev", "sentences": [{"raw": "a river"}]},
+            ]
+        ),
+    ),
+    Case(
+        "image without a name",
+        "unzip_images",
+        "dataset.json: images[0]: filename is missing",
+        setup=user_set(images=[{"split": "train", "sentences": [{"raw": "a"}]}]),
+    ),
+    Case(
+        "image listed twice",
+        "unzip_images",
+        "dataset.json: images[1] (1.tif) is listed twice",
+        setup=user_set(
+            images=[
+                {"filename": "1.tif", "split": "train", "sentences": [{"raw": "a"}]},
+                {"filename": "1.tif", "split": "test", "sentences": [{"raw": "a"}]},
+            ]
+        ),
+    ),
+    Case(
+        "no test split",
+        "unzip_images",
+        "dataset.json: no image in the test split",
+        setup=user_set(images=[{"filename": "1.tif", "split": "train", "sentences": [{"raw": "a"}]}]),
+    ),
+    Case(
+        "image to caption not in the set",
+        "unzip_images",
+        "params.yaml: captioning.images names 9.tif, not in dataset.json",
+        {"captioning": {"images": ["9.tif"]}},
+        setup=user_set(),
+    ),
+    Case(
+        "zip not a zip",
+        "unzip_images",
+        "images.zip: not a readable zip file",
+        {"captioning": {"images": ["3.tif"]}},
+        setup=user_set(zip_bytes=b"not a zip"),
+    ),
+    Case(
+        "zip entry escapes",
+        "unzip_images",
+        "images.zip: entry '../1.tif' would escape the target folder",
+        {"captioning": {"images": ["3.tif"]}},
+        setup=zip_with(("../1.tif", tif())),
+    ),
+    Case(
+        "zip entry absolute",
+        "unzip_images",
+        "images.zip: entry '/1.tif' has an absolute path",
+        {"captioning": {"images": ["3.tif"]}},
+        setup=zip_with(("/1.tif", tif())),
+    ),
+    Case(
+        "zip entry a symlink",
+        "unzip_images",
+        "images.zip: entry '1.tif' is a symbolic link",
+        {"captioning": {"images": ["3.tif"]}},
+        setup=zip_with((symlink_entry(), b"/etc/passwd")),
+    ),
+    Case(
+        "zip two entries one name",
+        "unzip_images",
+        "images.zip: two entries are named 1.tif",
+        {"captioning": {"images": ["3.tif"]}},
+        setup=zip_with(("a/1.tif", tif()), ("b/1.tif", tif())),
+    ),
+    Case(
+        "zip lacks a captioned image",
+        "unzip_images",
+        "images.zip: captioned image(s) missing from the zip: 3.tif",
+        {"captioning": {"images": ["3.tif"]}},
+        setup=zip_with(("1.tif", tif()), ("2.tif", tif())),
+    ),
+    Case(
+        "zip image not decodable",
+        "unzip_images",
+        "images.zip: 2.tif: not a decodable image (UnidentifiedImageError",
+        {"captioning": {"images": ["3.tif"]}},
+        setup=zip_with(("1.tif", tif()), ("2.tif", b"not an image"), ("3.tif", tif())),
+    ),
+    Case(
+        "zip image over the size cap",
+        "unzip_images",
+        "images.zip: 1.tif would unpack to 2.0 MB, more than the 1.0 MB allowed per image",
+        {"captioning": {"images": ["3.tif"], "unzip": {"max_image_mb": 1}}},
+        setup=user_set(zip_bytes=bomb_zip()),
+    ),
+    Case(
+        "zip over the total cap",
+        "unzip_images",
+        "images.zip: the captioned images would unpack to 2.0 MB, more than the 0.5 MB allowed in all",
+        {"captioning": {"images": ["3.tif"], "unzip": {"max_total_mb": 0.5}}},
+        setup=user_set(zip_bytes=bomb_zip()),
+    ),
+    Case(
+        "queued run, untracked set",
+        "unzip_images",
+        "data/raw_dataset: the workspace this experiment was queued from holds a caption set",
+        setup=lambda r: None,
+    ),
     # --- Fashion-MNIST files -----------------------------------------------------------------------
-    Case("fashion checksum", "download_fashion_mnist", "train-images-idx3-ubyte.gz: SHA-256 mismatch", {"fashion_mnist": {"source": "local"}}, setup=fashion_files("checksum")),
-    Case("fashion truncated", "download_fashion_mnist", "train-images-idx3-ubyte.gz: truncated gzip file", {"fashion_mnist": {"source": "local"}}, setup=fashion_files("truncated")),
-    Case("fashion not gzip", "download_fashion_mnist", "train-images-idx3-ubyte.gz: not a valid gzip file", {"fashion_mnist": {"source": "local"}}, setup=fashion_files("not-gzip")),
-    Case("fashion magic", "download_fashion_mnist", "train-images-idx3-ubyte.gz: wrong IDX magic number", {"fashion_mnist": {"source": "local"}}, setup=fashion_files("magic")),
-    Case("fashion missing", "download_fashion_mnist", "train-images-idx3-ubyte.gz: missing; install Debian's package", {"fashion_mnist": {"source": "local"}}, setup=fashion_files("missing")),
-    Case("fashion local_dir missing", "download_fashion_mnist", "data/raw_fashion_mnist/mine/train-images-idx3-ubyte.gz: missing", {"fashion_mnist": {"source": "local", "local_dir": "data/raw_fashion_mnist/mine"}}),
+    Case(
+        "fashion checksum",
+        "download_fashion_mnist",
+        "train-images-idx3-ubyte.gz: SHA-256 mismatch",
+        {"fashion_mnist": {"source": "local"}},
+        setup=fashion_files("checksum"),
+    ),
+    Case(
+        "fashion truncated",
+        "download_fashion_mnist",
+        "train-images-idx3-ubyte.gz: truncated gzip file",
+        {"fashion_mnist": {"source": "local"}},
+        setup=fashion_files("truncated"),
+    ),
+    Case(
+        "fashion not gzip",
+        "download_fashion_mnist",
+        "train-images-idx3-ubyte.gz: not a valid gzip file",
+        {"fashion_mnist": {"source": "local"}},
+        setup=fashion_files("not-gzip"),
+    ),
+    Case(
+        "fashion magic",
+        "download_fashion_mnist",
+        "train-images-idx3-ubyte.gz: wrong IDX magic number",
+        {"fashion_mnist": {"source": "local"}},
+        setup=fashion_files("magic"),
+    ),
+    Case(
+        "fashion missing",
+        "download_fashion_mnist",
+        "train-images-idx3-ubyte.gz: missing; install Debian's package",
+        {"fashion_mnist": {"source": "local"}},
+        setup=fashion_files("missing"),
+    ),
+    Case(
+        "fashion local_dir missing",
+        "download_fashion_mnist",
+        "data/raw_fashion_mnist/mine/train-images-idx3-ubyte.gz: missing",
+        {"fashion_mnist": {"source": "local", "local_dir": "data/raw_fashion_mnist/mine"}},
+    ),
     # --- an earlier stage's output missing or broken -----------------------------------------------
-    Case("no Fashion-MNIST arrays", "train_cnn", "data/fashion_mnist.npz: not found; run the download_fashion_mnist stage first"),
-    Case("Fashion-MNIST arrays broken", "train_cnn", "data/fashion_mnist.npz: not a readable array file", setup=file_at("data/fashion_mnist.npz", b"garbage")),
+    Case(
+        "no Fashion-MNIST arrays",
+        "train_cnn",
+        "data/fashion_mnist.npz: not found; run the download_fashion_mnist stage first",
+    ),
+    Case(
+        "Fashion-MNIST arrays broken",
+        "train_cnn",
+        "data/fashion_mnist.npz: not a readable array file",
+        setup=file_at("data/fashion_mnist.npz", b"garbage"),
+    ),
     Case("no CNN to dump", "dump_kernels", "models/cnn/best.pt: not found; run the train_cnn stage first"),
     Case("no CNN for Q2.1", "equivariance", "models/cnn/best.pt: not found; run the train_cnn stage first"),
-    Case("CNN checkpoint of another net", "equivariance", "models/cnn/best.pt: not the homework's ConvNet",
-         setup=file_at("models/cnn/best.pt", lambda: {"state_dict": {"conv.weight": torch.zeros(3)}})),
-    Case("CNN checkpoint garbage", "dump_kernels", "models/cnn/best.pt: not a readable checkpoint", setup=file_at("models/cnn/best.pt", b"garbage")),
-    Case("CNN checkpoint runs code", "dump_kernels", "models/cnn/best.pt: not a readable checkpoint (it holds Python objects", setup=file_at("models/cnn/best.pt", lambda: {"state_dict": RunsCode()})),
+    Case(
+        "CNN checkpoint of another net",
+        "equivariance",
+        "models/cnn/best.pt: not the homework's ConvNet",
+        setup=file_at("models/cnn/best.pt", lambda: {"state_dict": {"conv.weight": torch.zeros(3)}}),
+    ),
+    Case(
+        "CNN checkpoint garbage",
+        "dump_kernels",
+        "models/cnn/best.pt: not a readable checkpoint",
+        setup=file_at("models/cnn/best.pt", b"garbage"),
+    ),
+    Case(
+        "CNN checkpoint runs code",
+        "dump_kernels",
+        "models/cnn/best.pt: not a readable checkpoint (it holds Python objects",
+        setup=file_at("models/cnn/best.pt", lambda: {"state_dict": RunsCode()}),
+    ),
     Case("no captions for the features", "extract_features", "data/captions.json: cannot read"),
-    Case("encoder weights missing", "extract_features", "data/weights/mine.pth: encoder weights file not found", {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}}, setup=captions_in_data),
-    Case("encoder weights garbage", "extract_features", "data/weights/mine.pth: not a ResNet-18 state dict", {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}}, setup=both(captions_in_data, file_at("data/weights/mine.pth", b"garbage"))),
-    Case("encoder weights run code", "extract_features", "data/weights/mine.pth: not a ResNet-18 state dict (it holds Python objects", {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}}, setup=both(captions_in_data, file_at("data/weights/mine.pth", lambda: {"conv1.weight": RunsCode()}))),
-    Case("encoder weights of another net", "extract_features", "data/weights/mine.pth: not a ResNet-18 state dict", {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}}, setup=both(captions_in_data, file_at("data/weights/mine.pth", lambda: {"conv.weight": torch.zeros(3, 3)}))),
+    Case(
+        "encoder weights missing",
+        "extract_features",
+        "data/weights/mine.pth: encoder weights file not found",
+        {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}},
+        setup=captions_in_data,
+    ),
+    Case(
+        "encoder weights garbage",
+        "extract_features",
+        "data/weights/mine.pth: not a ResNet-18 state dict",
+        {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}},
+        setup=both(captions_in_data, file_at("data/weights/mine.pth", b"garbage")),
+    ),
+    Case(
+        "encoder weights run code",
+        "extract_features",
+        "data/weights/mine.pth: not a ResNet-18 state dict (it holds Python objects",
+        {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}},
+        setup=both(captions_in_data, file_at("data/weights/mine.pth", lambda: {"conv1.weight": RunsCode()})),
+    ),
+    Case(
+        "encoder weights of another net",
+        "extract_features",
+        "data/weights/mine.pth: not a ResNet-18 state dict",
+        {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}},
+        setup=both(captions_in_data, file_at("data/weights/mine.pth", lambda: {"conv.weight": torch.zeros(3, 3)})),
+    ),
     Case("no captions for the vocabulary", "build_vocab", "data/captions.json: cannot read"),
-    Case("captions for the vocabulary broken", "build_vocab", "data/captions.json: not valid JSON", setup=file_at("data/captions.json", b"{")),
+    Case(
+        "captions for the vocabulary broken",
+        "build_vocab",
+        "data/captions.json: not valid JSON",
+        setup=file_at("data/captions.json", b"{"),
+    ),
     Case("no features to train on", "train_captioner attention", "data/vocab/vocab.json: not found"),
     Case("no decoder named", "train_captioner", "usage: train_captioner.py vanilla|attention"),
     Case("no decoder to evaluate", "evaluate attention", "data/vocab/vocab.json: not found"),
     Case("evaluate what", "evaluate", "usage: evaluate.py vanilla|attention"),
     Case("no scores to compare", "compare_captioners", "data/evaluation/vanilla.json: not found"),
     Case("no decoder to caption with", "caption_images", "data/vocab/vocab.json: not found"),
-    Case("report without metrics", "report", "metrics/captioning.json: cannot read", setup=lambda r: (r / "metrics/captioning.json").unlink()),
+    Case(
+        "report without metrics",
+        "report",
+        "metrics/captioning.json: cannot read",
+        setup=lambda r: (r / "metrics/captioning.json").unlink(),
+    ),
 ]
 
 
@@ -345,7 +953,7 @@ def snapshot(repo: Path) -> dict[str, str]:
     files = {}
     for top in OUTPUTS:
         root = repo / top
-        for path in ([root] if root.is_file() else sorted(root.rglob("*")) if root.exists() else []):
+        for path in [root] if root.is_file() else sorted(root.rglob("*")) if root.exists() else []:
             if path.is_file():
                 files[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return files
@@ -418,7 +1026,7 @@ def attempt(case: Case, folder: Path):
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
     """Every case, each in a fresh copy of the repository."""
-    cases = [c.values[0] if hasattr(c, "values") else c for c in CASES]
+    cases = [cast(Case, c.values[0] if hasattr(c, "values") else c) for c in CASES]
     runnable = [c for c in cases if not (torch.cuda.is_available() and "without CUDA" in c.id)]
     root = tmp_path_factory.mktemp("bad_input")
     PWNED.unlink(missing_ok=True)
@@ -426,7 +1034,7 @@ def outcomes(tmp_path_factory):
 
 
 def test_some_cases_ran_as_processes_of_their_own():
-    assert IN_A_PROCESS <= {(c.values[0] if hasattr(c, "values") else c).id for c in CASES}
+    assert IN_A_PROCESS <= {cast(Case, c.values[0] if hasattr(c, "values") else c).id for c in CASES}
 
 
 BASE = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -455,8 +1063,9 @@ def test_the_committed_params_pass_the_schema():
 
 def test_numbers_are_read_as_dvc_reads_them(tmp_path):
     """`lr: 1e-3` written by hand is the number DVC records (YAML 1.1 read it as a string)."""
-    (tmp_path / "params.yaml").write_text(COMMITTED.replace("  - 0.001\n  - 0.01\n", "  - 1e-3\n  - 1E-2\n")
-                                          .replace("lr: 0.0004", "lr: 4e-4"))
+    (tmp_path / "params.yaml").write_text(
+        COMMITTED.replace("  - 0.001\n  - 0.01\n", "  - 1e-3\n  - 1E-2\n").replace("lr: 0.0004", "lr: 4e-4")
+    )
     params = _params.load(tmp_path / "params.yaml")
     assert params.lr == [0.001, 0.01, 0.1] and params.captioning.train.lr == 0.0004
 
@@ -473,16 +1082,27 @@ def test_bad_input_is_one_line_exit_1_and_nothing_written(outcomes, case):
     assert after == before, sorted(set(after.items()) ^ set(before.items()))
 
 
-@pytest.mark.parametrize("params, stage, expect", [
-    ({"captioning": {"images": "4.tif"}}, None,
-     "error: params.yaml: captioning.images must be a list of image file names (.tif, .jpg, …), not '4.tif'"),
-    ({"captioning": {"data": "data/raw_dataset/ucm"}}, "unzip_images",
-     "error: params.yaml: captioning.data: data/raw_dataset/ucm is not a folder"),
-], ids=["captioning.images a string", "captioning.data folder missing"])
+@pytest.mark.parametrize(
+    "params, stage, expect",
+    [
+        (
+            {"captioning": {"images": "4.tif"}},
+            None,
+            "error: params.yaml: captioning.images must be a list of image file names (.tif, .jpg, …), not '4.tif'",
+        ),
+        (
+            {"captioning": {"data": "data/raw_dataset/ucm"}},
+            "unzip_images",
+            "error: params.yaml: captioning.data: data/raw_dataset/ucm is not a folder",
+        ),
+    ],
+    ids=["captioning.images a string", "captioning.data folder missing"],
+)
 def test_through_dvc_repro_the_first_stage_stops_with_the_line_and_nothing_runs(tmp_path, params, stage, expect):
     """The same checks seen through `dvc repro`: the first stage to run refuses, naming the key,
     before any stage has trained or written anything (no DVC-level `[Errno 2]`)."""
     from conftest import git_init, set_params
+
     repo = copy_repo(tmp_path / "repo")
     set_params(repo, **params)
     git_init(repo)
@@ -504,12 +1124,14 @@ def test_only_the_projects_input_errors_become_one_line(capsys):
     """A bug (here a ValueError, as torch or the library would raise one) keeps its traceback and
     exits 2; bad input (InputError) is one line and exit 1."""
     import _stage
+
     from hw2.common.errors import InputError
 
     def fail_with(exc):
         @_stage.stage
         def main(params):
             raise exc
+
         with pytest.raises(SystemExit) as stopped:
             main()
         return stopped.value.code, capsys.readouterr().err

@@ -1,5 +1,6 @@
 """Caption datasets: the Karpathy format as UCM, Sydney and RSICD publish it, safe unzip, and
 the synthetic demo set."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,17 +33,30 @@ def karpathy(names_splits, dataset, capitalise=False) -> dict:
     images = []
     for i, (name, split) in enumerate(names_splits):
         tokens = ["There", "are", "many", "Buildings"] if capitalise else ["there", "are", "many", "buildings"]
-        images.append({"filename": name, "imgid": i, "split": split, "sentids": [2 * i, 2 * i + 1],
-                       "sentences": [{"raw": "There are many buildings.", "tokens": tokens, "imgid": i, "sentid": 2 * i},
-                                     {"raw": "A River.", "tokens": [], "imgid": i, "sentid": 2 * i + 1}]})
+        images.append(
+            {
+                "filename": name,
+                "imgid": i,
+                "split": split,
+                "sentids": [2 * i, 2 * i + 1],
+                "sentences": [
+                    {"raw": "There are many buildings.", "tokens": tokens, "imgid": i, "sentid": 2 * i},
+                    {"raw": "A River.", "tokens": [], "imgid": i, "sentid": 2 * i + 1},
+                ],
+            }
+        )
     return {"images": images, "dataset": dataset}
 
 
 LAYOUTS = {  # as the public sets are distributed: image type, folder inside the zip, size, names
     "ucm": ("TIFF", "imgs/", (256, 256), [f"{i}.tif" for i in range(1, 7)]),
     "sydney": ("TIFF", "", (500, 500), [f"{i}.tif" for i in range(1, 7)]),
-    "rsicd": ("JPEG", "RSICD_images/", (224, 224), ["airport_1.jpg", "beach_12.jpg", "park_3.jpg",
-                                                    "port_40.jpg", "school_2.jpg", "viaduct_9.jpg"]),
+    "rsicd": (
+        "JPEG",
+        "RSICD_images/",
+        (224, 224),
+        ["airport_1.jpg", "beach_12.jpg", "park_3.jpg", "port_40.jpg", "school_2.jpg", "viaduct_9.jpg"],
+    ),
 }
 
 
@@ -58,8 +72,12 @@ def test_public_layouts_read_and_extract(tmp_path, layout):
         for k, name in enumerate(names):  # sizes vary slightly, as in the real sets
             zf.writestr(folder + name, image_bytes(fmt, (size[0] - k, size[1])))
         zf.writestr("__MACOSX/._1.tif", b"junk")
-    (raw / f"dataset_{layout}.json").write_text(json.dumps(karpathy(zip(names, splits), layout, capitalise=True)))
-    zip_path, json_path = find_inputs(raw)
+    (raw / f"dataset_{layout}.json").write_text(
+        json.dumps(karpathy(zip(names, splits, strict=True), layout, capitalise=True))
+    )
+    found = find_inputs(raw)
+    assert found is not None
+    zip_path, json_path = found
     captions = load_caption_set(json_path)
     assert captions.name == layout and captions.counts() == {"train": 3, "val": 1, "test": 2}
     assert captions.images[0].captions == [["there", "are", "many", "buildings"], ["a", "river"]]
@@ -74,11 +92,14 @@ def write_zip(path, entries):
     return path
 
 
-@pytest.mark.parametrize("entry, message", [
-    ("../evil.tif", "would escape the target folder"),
-    ("imgs/../../evil.tif", "would escape the target folder"),
-    ("/etc/evil.tif", "absolute path"),
-])
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ("../evil.tif", "would escape the target folder"),
+        ("imgs/../../evil.tif", "would escape the target folder"),
+        ("/etc/evil.tif", "absolute path"),
+    ],
+)
 def test_unsafe_zip_entries_are_refused(tmp_path, entry, message):
     zip_path = write_zip(tmp_path / "images.zip", {"1.tif": image_bytes("TIFF"), entry: image_bytes("TIFF")})
     with pytest.raises(InputError, match=message):
@@ -109,13 +130,14 @@ def test_an_entry_larger_than_its_header_says_is_refused_and_nothing_is_left(tmp
     """A zip whose headers understate an entry's size (a zip bomb's trick): never more than the
     declared size is written, and the mismatch is one clear error."""
     import struct
+
     path = tmp_path / "lie.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("1.tif", bytes(3 * 2**20))
     data = bytearray(path.read_bytes())
     for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # local and central headers
         at = data.find(signature) + offset
-        data[at:at + 4] = struct.pack("<I", 1000)
+        data[at : at + 4] = struct.pack("<I", 1000)
     path.write_bytes(bytes(data))
     with pytest.raises(InputError, match=r"lie.zip: 1.tif is corrupt"):
         extract_images(path, tmp_path / "out", ["1.tif"], max_image_bytes=2**20)
@@ -145,13 +167,19 @@ def test_empty_zip_is_refused(tmp_path):
         extract_images(zip_path, tmp_path / "out", [])
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{not json", "not valid JSON"),
-    (json.dumps({"dataset": "x"}), "no 'images' list"),
-    (json.dumps(karpathy([("1.tif", "train"), ("2.tif", "val")], "x")), "no image in the test split"),
-    (json.dumps(karpathy([("1.tif", "test"), ("2.tif", "val")], "x")), "no image in the train split"),
-    (json.dumps({"images": [{"filename": "1.tif", "split": "train", "sentences": []}]}), r"images\[0\] \(1.tif\): sentences must be a non-empty list of sentences, not \[\]"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({"dataset": "x"}), "no 'images' list"),
+        (json.dumps(karpathy([("1.tif", "train"), ("2.tif", "val")], "x")), "no image in the test split"),
+        (json.dumps(karpathy([("1.tif", "test"), ("2.tif", "val")], "x")), "no image in the train split"),
+        (
+            json.dumps({"images": [{"filename": "1.tif", "split": "train", "sentences": []}]}),
+            r"images\[0\] \(1.tif\): sentences must be a non-empty list of sentences, not \[\]",
+        ),
+    ],
+)
 def test_bad_captions_files_are_refused_with_their_name(tmp_path, content, message):
     path = tmp_path / "dataset.json"
     path.write_text(content)
@@ -168,6 +196,7 @@ def test_an_empty_or_absent_folder_means_no_user_data(tmp_path):
 
 
 # --- the synthetic demo set -------------------------------------------------------------------
+
 
 def test_synthetic_set_is_deterministic_and_in_the_published_format(tmp_path):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
@@ -206,8 +235,13 @@ def test_the_hard_variant_draws_the_same_scenes_harder_and_leaves_the_standard_s
     words_b = {w for im in b.images for c in im.captions for w in c}
     assert len(words_b - words_a) >= 25  # synonyms, openings, vague sentences
     assert all(len(im.captions) == 5 for im in b.images)
-    assert sum(any(c[:2] in (["an", "aerial"], ["it", "is"], ["the", "picture"], ["this", "is"]) or "remote" in c
-                   for c in im.captions) for im in b.images) == len(b.images)  # one or two vague sentences each
+    assert sum(
+        any(
+            c[:2] in (["an", "aerial"], ["it", "is"], ["the", "picture"], ["this", "is"]) or "remote" in c
+            for c in im.captions
+        )
+        for im in b.images
+    ) == len(b.images)  # one or two vague sentences each
     with zipfile.ZipFile(std / "images.zip") as za, zipfile.ZipFile(hard / "images.zip") as zb:
         for name in ("1.tif", "5.tif"):
             x = np.asarray(Image.open(io.BytesIO(za.read(name))), dtype=np.int16)
@@ -227,7 +261,7 @@ def components(mask: np.ndarray) -> list[tuple[float, float]]:
     """Centroids (x, y) of the 4-connected components of a boolean mask."""
     seen = np.zeros_like(mask)
     out = []
-    for y0, x0 in zip(*np.nonzero(mask)):
+    for y0, x0 in zip(*np.nonzero(mask), strict=True):
         if seen[y0, x0]:
             continue
         queue, pixels = deque([(y0, x0)]), []
@@ -240,7 +274,7 @@ def components(mask: np.ndarray) -> list[tuple[float, float]]:
                     seen[ny, nx] = True
                     queue.append((ny, nx))
         if len(pixels) > 40:  # an object, not noise
-            ys, xs = zip(*pixels)
+            ys, xs = zip(*pixels, strict=True)
             out.append((float(np.mean(xs)), float(np.mean(ys))))
     return out
 
@@ -258,7 +292,7 @@ def test_parking_captions_state_the_drawn_car_count_colour_and_side(index):
     colour = next(w for w in words if w in ("red", "blue", "white", "yellow"))
     side = next(w for w in words if w in synthetic.SIDES)
     a = np.asarray(s.image, dtype=np.int16)
-    mask = (np.abs(a - np.array(COLOURS[colour])).max(-1) < 40)
+    mask = np.abs(a - np.array(COLOURS[colour])).max(-1) < 40
     cars = components(mask)
     assert len(cars) == count
     assert all(side in side_of(x, y) for x, y in cars)
@@ -274,4 +308,5 @@ def test_beach_captions_put_the_sea_where_it_is_drawn(index):
     drawn = {"left": xs.mean() < 100, "right": xs.mean() > 156, "top": ys.mean() < 100, "bottom": ys.mean() > 156}
     (true_side,) = [k for k, v in drawn.items() if v]
     for caption in s.captions:
-        assert re.search(r"(sea|ocean|water)( is)? on the (\w+)", caption).group(3) == true_side, caption
+        said = re.search(r"(sea|ocean|water)( is)? on the (\w+)", caption)
+        assert said is not None and said.group(3) == true_side, caption

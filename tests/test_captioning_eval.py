@@ -1,5 +1,6 @@
 """Scoring captions (BLEU on hand-checked examples, METEOR, ROUGE-L, CIDEr), the caption-prior
 baseline, loading a trained decoder, and the caption figures."""
+
 from __future__ import annotations
 
 import math
@@ -7,21 +8,24 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import caption_config
 from PIL import Image
 
 from hw2.captioning import scoring
-from hw2.captioning.dataset import CaptionedImage, CaptionSet
 from hw2.captioning.comparison import most_common_caption
+from hw2.captioning.curves import training_curves
+from hw2.captioning.dataset import CaptionedImage, CaptionSet
 from hw2.captioning.decoder_file import load_decoder, save_decoder
+from hw2.captioning.figures import caption_sheet, captioned_image
+from hw2.captioning.history import CaptionHistory
 from hw2.captioning.scoring import Scorer, names_position
-from hw2.captioning.figures import caption_sheet, captioned_image, training_curves
-from conftest import caption_config
-from hw2.captioning.train import CaptionHistory
 from hw2.captioning.vocab import SPECIALS, Vocabulary
 from hw2.common.checkpoint import save_checkpoint
 from hw2.common.errors import InputError
 
-needs_java = pytest.mark.skipif(not scoring.java_available(), reason="METEOR needs Java (make test installs it where apt works)")
+needs_java = pytest.mark.skipif(
+    not scoring.java_available(), reason="METEOR needs Java (make test installs it where apt works)"
+)
 T = str.split
 
 
@@ -41,10 +45,13 @@ def test_bleu_matches_hand_computed_values(scorer):
     # clipped counts: "the" counts once against a reference that has it once
     assert scorer.score([T("the the the the")], [[T("the cat")]])["bleu1"] == pytest.approx(0.25, abs=1e-6)
     # brevity penalty exp(1 - r/c) with r = 6, c = 2
-    assert scorer.score([T("the cat")], [[T("the cat is on the mat")]])["bleu1"] == pytest.approx(math.exp(-2), abs=1e-6)
+    assert scorer.score([T("the cat")], [[T("the cat is on the mat")]])["bleu1"] == pytest.approx(
+        math.exp(-2), abs=1e-6
+    )
     # a corpus pools its counts: (5 + 1) / (6 + 4) unigrams; c = 10 > r = 6 + 2
-    pooled = scorer.score([T("the cat sat on the mat"), T("the the the the")],
-                          [[T("the cat is on the mat")], [T("the cat")]])
+    pooled = scorer.score(
+        [T("the cat sat on the mat"), T("the the the the")], [[T("the cat is on the mat")], [T("the cat")]]
+    )
     assert pooled["bleu1"] == pytest.approx(0.6, abs=1e-6)
     # with several references, the closest length sets the brevity penalty and any reference matches
     multi = scorer.score([T("a red car")], [[T("a car"), T("a red car on a road today")]])
@@ -88,14 +95,20 @@ def test_without_java_meteor_is_left_out_and_said_so(monkeypatch):
 
 
 def caption_set(captions_by_split):
-    images = [CaptionedImage(f"{i}.tif", split, [T(c) for c in caps])
-              for i, (split, caps) in enumerate(captions_by_split)]
+    images = [
+        CaptionedImage(f"{i}.tif", split, [T(c) for c in caps]) for i, (split, caps) in enumerate(captions_by_split)
+    ]
     return CaptionSet("test", images)
 
 
 def test_the_caption_prior_is_the_most_common_training_caption_ties_broken_by_order():
-    cs = caption_set([("train", ["a road", "a river", "a road"]), ("train", ["a river", "a beach"]),
-                      ("test", ["a beach", "a beach", "a beach"])])
+    cs = caption_set(
+        [
+            ("train", ["a road", "a river", "a road"]),
+            ("train", ["a river", "a beach"]),
+            ("test", ["a beach", "a beach", "a beach"]),
+        ]
+    )
     assert most_common_caption(cs) == T("a river")  # a river 2, a road 2: "a river" sorts first
     with pytest.raises(ValueError, match="no val captions"):
         most_common_caption(cs, "val")
@@ -119,7 +132,9 @@ def test_a_decoder_loads_with_its_vocabulary_and_is_refused_with_another(tmp_pat
     save_decoder(path, model, cfg, len(vocab), CaptionHistory(train_loss=[2.0], val_bleu4=[0.5], best_epoch=1))
     loaded, state = load_decoder(path, vocab, tmp_path / "vocab.json", 32)
     assert not loaded.training and state["best_epoch"] == 1
-    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values(), strict=True)
+    )
     with pytest.raises(InputError, match=r"attention.pt: trained with a vocabulary of 10 words, not the 12"):
         load_decoder(path, tiny_vocab(8), tmp_path / "vocab.json", 32)
     save_checkpoint(tmp_path / "other.pt", {"weights": torch.zeros(3)})
@@ -135,8 +150,16 @@ def test_the_caption_figures_are_written(tmp_path):
     alphas = np.random.default_rng(0).dirichlet(np.ones(49), len(words) + 1)  # and the <end> step
     captioned_image(tmp_path / "one.png", image, words + ["<end>"], alphas, "1.tif")
     caption_sheet(tmp_path / "sheet.png", [(image, "1.tif", " ".join(words)), (image, "2.tif", "")], "captions")
-    runs = {m: {"epoch": [1, 2, 3, 4], "train_loss": [3.0, 2.0, 1.5, 1.4], "val_bleu4": [0.1, 0.3, 0.2, 0.25],
-                "best_epoch": 2, "lr": [4e-4] * 4} for m in ("vanilla", "attention")}
+    runs = {
+        m: {
+            "epoch": [1, 2, 3, 4],
+            "train_loss": [3.0, 2.0, 1.5, 1.4],
+            "val_bleu4": [0.1, 0.3, 0.2, 0.25],
+            "best_epoch": 2,
+            "lr": [4e-4] * 4,
+        }
+        for m in ("vanilla", "attention")
+    }
     training_curves(tmp_path / "curves.png", runs)
     runs["attention"]["lr"] = [4e-4, 4e-4, 4e-4, 2e-4]  # cut before epoch 4: a dashed line
     training_curves(tmp_path / "cut.png", runs)

@@ -1,4 +1,5 @@
 """ResNet-18 features to HDF5, the encoder weights options, and the vocabulary."""
+
 from __future__ import annotations
 
 import copy
@@ -11,12 +12,12 @@ import pytest
 import torch
 from PIL import Image
 
-from hw2.captioning.dataset import load_caption_set
 import hw2.captioning.features as features_module
+from hw2.captioning.dataset import load_caption_set
+from hw2.captioning.encoded import save_encoded
 from hw2.captioning.features import build_encoder, extract_features
 from hw2.captioning.synthetic import generate
 from hw2.captioning.unzip import extract_images
-from hw2.captioning.encoded import save_encoded
 from hw2.captioning.vocab import END, START, build_vocabulary, load_vocabulary, save_vocabulary
 from hw2.common.errors import InputError
 
@@ -34,9 +35,17 @@ def test_features_are_49_regions_of_512_streamed_to_hdf5(tiny_set, tmp_path):
     root, captions = tiny_set
     names = [im.filename for im in captions.images]
     out = tmp_path / "features.h5"
-    stats = extract_features(root / "images", names, [im.split for im in captions.images], out,
-                             build_encoder("none"), image_size=224, batch_size=5, dtype="float16",
-                             progress=False)
+    stats = extract_features(
+        root / "images",
+        names,
+        [im.split for im in captions.images],
+        out,
+        build_encoder("none"),
+        image_size=224,
+        batch_size=5,
+        dtype="float16",
+        progress=False,
+    )
     assert stats["images"] == 18
     with h5py.File(out) as h5:
         assert h5["features"].shape == (18, 49, 512) and h5["features"].dtype == np.float16
@@ -46,6 +55,7 @@ def test_features_are_49_regions_of_512_streamed_to_hdf5(tiny_set, tmp_path):
     # the stored rows are the encoder's 7×7 grid, region by region, for the first image
     net = build_encoder("none").net
     from hw2.captioning.features import image_transform
+
     x = image_transform(224)(Image.open(root / "images" / names[0]).convert("RGB")).unsqueeze(0)
     with torch.inference_mode():
         want = net(x)[0].flatten(1).t().numpy()
@@ -56,8 +66,17 @@ def test_features_are_49_regions_of_512_streamed_to_hdf5(tiny_set, tmp_path):
 def test_float32_and_other_image_sizes(tiny_set, tmp_path):
     root, captions = tiny_set
     names = [im.filename for im in captions.images][:3]
-    extract_features(root / "images", names, ["train"] * 3, tmp_path / "f.h5", build_encoder("none"),
-                     image_size=64, batch_size=2, dtype="float32", progress=False)
+    extract_features(
+        root / "images",
+        names,
+        ["train"] * 3,
+        tmp_path / "f.h5",
+        build_encoder("none"),
+        image_size=64,
+        batch_size=2,
+        dtype="float32",
+        progress=False,
+    )
     with h5py.File(tmp_path / "f.h5") as h5:
         assert h5["features"].shape == (3, 4, 512) and h5["features"].dtype == np.float32
 
@@ -65,12 +84,13 @@ def test_float32_and_other_image_sizes(tiny_set, tmp_path):
 def test_encoder_weights_from_a_path(tmp_path):
     reference = build_encoder("none", seed=3)
     from torchvision.models import resnet18
+
     torch.manual_seed(3)
     path = tmp_path / "resnet18.pth"
     torch.save(resnet18().state_dict(), path)
     loaded = build_encoder(str(path))
     assert loaded.weights == str(path)
-    for a, b in zip(loaded.net.state_dict().values(), reference.net.state_dict().values()):
+    for a, b in zip(loaded.net.state_dict().values(), reference.net.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
 
@@ -91,6 +111,7 @@ def offline(monkeypatch, tmp_path):
 
     def refuse(*args, **kwargs):
         raise urllib.error.URLError("no network")
+
     monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
 
 
@@ -109,6 +130,7 @@ def test_auto_weights_offline_fall_back_to_random_and_say_so(monkeypatch, tmp_pa
 
 def test_imagenet_weights_come_from_the_hub_cache_into_the_folder_and_are_hash_checked(monkeypatch, tmp_path):
     from torchvision.models import resnet18
+
     offline(monkeypatch, tmp_path)
     cached = features_module.hub_weights_path()
     cached.parent.mkdir(parents=True)
@@ -122,7 +144,7 @@ def test_imagenet_weights_come_from_the_hub_cache_into_the_folder_and_are_hash_c
     enc = build_encoder("auto", tmp_path / "weights")
     assert enc.weights == "imagenet" and (tmp_path / "weights" / cached.name).read_bytes() == cached.read_bytes()
     reference = build_encoder("none", seed=5)
-    for a, b in zip(enc.net.state_dict().values(), reference.net.state_dict().values()):
+    for a, b in zip(enc.net.state_dict().values(), reference.net.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     # A file in the folder that is not the right one is refused, not silently replaced.
     monkeypatch.undo()
@@ -175,9 +197,18 @@ def test_bfloat16_features_stay_within_2_percent_of_float32(tiny_set, tmp_path):
     root, captions = tiny_set
     names = [im.filename for im in captions.images][:4]
     for precision in ("float32", "bfloat16"):
-        extract_features(root / "images", names, ["train"] * 4, tmp_path / f"{precision}.h5", build_encoder("none"),
-                         image_size=224, batch_size=4, dtype="float32", precision=precision,
-                         progress=False)
+        extract_features(
+            root / "images",
+            names,
+            ["train"] * 4,
+            tmp_path / f"{precision}.h5",
+            build_encoder("none"),
+            image_size=224,
+            batch_size=4,
+            dtype="float32",
+            precision=precision,
+            progress=False,
+        )
     with h5py.File(tmp_path / "float32.h5") as a, h5py.File(tmp_path / "bfloat16.h5") as b:
         assert b.attrs["precision"] == "bfloat16"
         fa, fb = a["features"][()], b["features"][()]

@@ -1,4 +1,5 @@
 """The caption decoders: shapes, masking, attention over the 49 regions, learning a few captions."""
+
 from __future__ import annotations
 
 import torch
@@ -17,12 +18,12 @@ def batch(seed=0, B=5, lengths=(7, 4, 9, 5, 3)):
     captions = torch.zeros(B, T, dtype=torch.long)
     for i, n in enumerate(lengths):
         captions[i, 0], captions[i, n - 1] = START, END
-        captions[i, 1:n - 1] = torch.randint(4, V, (n - 2,), generator=g)
+        captions[i, 1 : n - 1] = torch.randint(4, V, (n - 2,), generator=g)
     return features, captions, torch.tensor(lengths)
 
 
 def until_end(ids: list[int]) -> list[int]:
-    return ids[:ids.index(END)] if END in ids else ids
+    return ids[: ids.index(END)] if END in ids else ids
 
 
 def test_the_attention_weights_over_the_49_regions_sum_to_1():
@@ -71,7 +72,7 @@ def test_each_decoder_learns_a_handful_of_captions_to_bleu4_of_1():
         model.eval()
         words, _ = greedy_decode(model, features, START, END, max_length=10)
         hyps = [until_end(row.tolist()) for row in words]
-        refs = [[captions[i, 1:n - 1].tolist()] for i, n in enumerate(lengths.tolist())]
+        refs = [[captions[i, 1 : n - 1].tolist()] for i, n in enumerate(lengths.tolist())]
         assert corpus_bleu(refs, hyps) > 0.99, (type(model).__name__, hyps, refs)
 
 
@@ -94,11 +95,11 @@ def test_beam_search_with_beam_1_is_greedy_decoding():
         greedy, greedy_alphas = greedy_decode(model, features, START, END, max_length=12)
         for i in range(len(features)):
             want = greedy[i].tolist()
-            want = want[:want.index(END) + 1] if END in want else want
+            want = want[: want.index(END) + 1] if END in want else want
             got, alphas = beam_search(model, features[i], START, END, max_length=12, beam_size=1)
             assert got == want
             if model.attends:
-                assert torch.allclose(alphas, greedy_alphas[i, :len(got)])
+                assert alphas is not None and torch.allclose(alphas, greedy_alphas[i, : len(got)])
 
 
 def test_a_wider_beam_never_finds_a_less_likely_caption():
@@ -128,7 +129,7 @@ def test_a_wider_beam_never_finds_a_less_likely_caption():
 def test_the_length_penalty_divides_by_gnmts_factor():
     assert length_normalised(-6.0, 7, 0.0) == -6.0
     assert length_normalised(-6.0, 7, 1.0) == -6.0 / 2
-    assert abs(length_normalised(-6.0, 7, 0.5) - -6.0 / 2 ** 0.5) < 1e-12
+    assert abs(length_normalised(-6.0, 7, 0.5) - -6.0 / 2**0.5) < 1e-12
     # a longer caption with a lower sum of log-probabilities wins once the penalty is large enough
     short, long = (-4.0, 3), (-5.0, 11)
     assert length_normalised(*short, 0.0) > length_normalised(*long, 0.0)
@@ -149,7 +150,7 @@ def test_a_length_penalty_picks_among_the_same_finished_captions_never_a_shorter
                 zero, _ = beam_search(model, f, START, END, max_length=12, beam_size=4, length_penalty=0.0)
                 strong, alphas = beam_search(model, f, START, END, max_length=12, beam_size=4, length_penalty=2.0)
                 assert zero == plain
-                assert len(strong) >= len(plain) and alphas.shape[0] == len(strong)
+                assert alphas is not None and len(strong) >= len(plain) and alphas.shape[0] == len(strong)
                 longer += len(strong) > len(plain)
                 one, _ = beam_search(model, f, START, END, max_length=12, beam_size=1, length_penalty=2.0)
                 greedy, _ = beam_search(model, f, START, END, max_length=12, beam_size=1)
@@ -161,11 +162,11 @@ def stepwise_scores(model, features, captions, lengths):
     """Teacher forcing the plain way: ``step`` (the decoding path: LSTMCell, Attention, f_beta, fc)
     word by word for every sequence, as the homework describes it."""
     out = []
-    for f, c, n in zip(features, captions, lengths.tolist()):
+    for f, c, n in zip(features, captions, lengths.tolist(), strict=True):
         state, projected = model.init_state(f[None]), model.precompute(f[None])
         rows = []
         for t in range(n - 1):
-            s, state, alpha = model.step(f[None], c[t:t + 1], state, projected)
+            s, state, alpha = model.step(f[None], c[t : t + 1], state, projected)
             rows.append((s[0], None if alpha is None else alpha[0]))
         out.append(rows)
     return out
@@ -175,8 +176,11 @@ def test_teacher_forcing_computes_what_the_decoding_step_computes():
     # forward() runs the batch sorted by length, the finished sequences dropped at each step; in
     # eval mode (no dropout) it must give every caption's scores and attention as decoding does.
     features, captions, lengths = batch(seed=3)
-    for model in (DecoderRNN(V, 16, 32, 512, 0.5).eval(), DecoderWithAttention(V, 16, 32, 512, 24, 0.5).eval(),
-                  DecoderWithAttention(V, 16, 32, 512, 24, 0.5, gate=False).eval()):
+    for model in (
+        DecoderRNN(V, 16, 32, 512, 0.5).eval(),
+        DecoderWithAttention(V, 16, 32, 512, 24, 0.5).eval(),
+        DecoderWithAttention(V, 16, 32, 512, 24, 0.5, gate=False).eval(),
+    ):
         out = model(features, captions, lengths)
         reference = stepwise_scores(model, features, captions, lengths)
         for k, i in enumerate(out.order.tolist()):
@@ -184,7 +188,7 @@ def test_teacher_forcing_computes_what_the_decoding_step_computes():
                 assert torch.allclose(out.scores[k, t], scores, atol=1e-5)
                 if alpha is not None:
                     assert torch.allclose(out.alphas[k, t], alpha, atol=1e-6)
-            assert not out.scores[k, len(reference[i]):].any()  # nothing after the sequence's end
+            assert not out.scores[k, len(reference[i]) :].any()  # nothing after the sequence's end
 
 
 def test_bfloat16_training_arithmetic_stays_close_to_float32():

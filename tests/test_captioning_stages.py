@@ -1,5 +1,6 @@
 """The captioning stages run one by one on a small synthetic set: a killed training resumes
 through the stage, and images the dataset does not have are reported by name."""
+
 from __future__ import annotations
 
 import json
@@ -10,16 +11,23 @@ import subprocess
 import time
 
 import pytest
+from conftest import copy_repo, env, run, set_params
 from PIL import Image
 
-from conftest import copy_repo, env, run, set_params
 from hw2.captioning.scoring import java_available
 
-TINY = {"captioning": {"threads": 1, "synthetic": {"images": 90, "seed": 1}, "images": ["2.tif", "5.tif", "7.tif"],
-                       "encoder": {"weights": "none", "image_size": 96, "batch_size": 16},
-                       "decoder": {"embed_dim": 32, "decoder_dim": 48, "attention_dim": 32},
-                       "train": {"epochs": 2, "batch_size": 16}, "scores": {"meteor": False},
-                       "decode": {"beam_size": 3, "length_penalty": 1.0}}}
+TINY = {
+    "captioning": {
+        "threads": 1,
+        "synthetic": {"images": 90, "seed": 1},
+        "images": ["2.tif", "5.tif", "7.tif"],
+        "encoder": {"weights": "none", "image_size": 96, "batch_size": 16},
+        "decoder": {"embed_dim": 32, "decoder_dim": 48, "attention_dim": 32},
+        "train": {"epochs": 2, "batch_size": 16},
+        "scores": {"meteor": False},
+        "decode": {"beam_size": 3, "length_penalty": 1.0},
+    }
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +48,16 @@ def test_killed_captioner_training_resumes_through_the_stage_with_the_same_resul
     cmd = ["python", "stages/train_captioner.py", "attention"]
     run(cmd, repo)
     metrics, model = repo / "metrics/captioner_attention.json", repo / "models/captioner/attention.pt"
-    uninterrupted = metrics.read_bytes(), model.read_bytes(), (repo / "plots/captioner/attention/metrics/val_bleu4.tsv").read_bytes()
+    uninterrupted = (
+        metrics.read_bytes(),
+        model.read_bytes(),
+        (repo / "plots/captioner/attention/metrics/val_bleu4.tsv").read_bytes(),
+    )
 
     resume = repo / "models/.resume/train_captioner_attention.pt"
     proc = subprocess.Popen(cmd, cwd=repo, env=env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     seen = []
+    assert proc.stdout is not None
     for line in proc.stdout:  # the first epoch is checkpointed: kill during the second
         seen.append(line)
         if line.startswith("attention epoch  1:"):
@@ -56,8 +69,11 @@ def test_killed_captioner_training_resumes_through_the_stage_with_the_same_resul
     assert proc.returncode == -signal.SIGKILL
     resumed = run(cmd, repo)
     assert "resumed after epoch" in resumed.stdout and "attention epoch  1:" not in resumed.stdout
-    assert (metrics.read_bytes(), model.read_bytes(),
-            (repo / "plots/captioner/attention/metrics/val_bleu4.tsv").read_bytes()) == uninterrupted
+    assert (
+        metrics.read_bytes(),
+        model.read_bytes(),
+        (repo / "plots/captioner/attention/metrics/val_bleu4.tsv").read_bytes(),
+    ) == uninterrupted
     assert not resume.exists()
 
 
@@ -75,7 +91,11 @@ def test_an_image_the_dataset_lacks_is_named_and_nothing_is_written(captioned):
     out = run(["python", "stages/caption_images.py"], repo).stdout
     assert out.startswith("2.tif: ") and "\n5.tif: " in out
     assert sorted(p.name for p in (repo / "plots/captions").iterdir()) == [
-        "attention_1.png", "attention_2.png", "caps_generated_enc_dec_w_attention.json", "captions.png"]
+        "attention_1.png",
+        "attention_2.png",
+        "caps_generated_enc_dec_w_attention.json",
+        "captions.png",
+    ]
 
 
 def test_evaluate_scores_both_decodings_and_refuses_a_decoder_from_another_vocabulary(captioned):
@@ -96,7 +116,8 @@ def test_evaluate_scores_both_decodings_and_refuses_a_decoder_from_another_vocab
     assert "beam_lp" not in out and set(zero["scores"]) == {"greedy", "beam"}
     assert zero["scores"]["beam"]["meteor"] is None and "captioning.scores.meteor: false" in zero["meteor"]
     assert {k: v for k, v in zero["scores"]["beam"].items() if k != "meteor"} == {
-        k: v for k, v in result["scores"]["beam"].items() if k != "meteor"}
+        k: v for k, v in result["scores"]["beam"].items() if k != "meteor"
+    }
     assert zero["captions"].keys() == result["captions"].keys()
     set_params(repo, captioning={"decode": {"length_penalty": 1.0}})
     # a decoder trained with another vocabulary (min_freq changed afterwards) is refused by name

@@ -1,18 +1,20 @@
 """Training a caption decoder on the synthetic set: it learns, is deterministic, resumes, cuts its
 learning rate on a plateau, stops early."""
+
 from __future__ import annotations
 
 import h5py
 import numpy as np
 import pytest
 import torch
+from conftest import caption_config as config
 
 from hw2.captioning.dataset import load_caption_set
-from hw2.captioning.features import build_encoder, extract_features
-from hw2.captioning.synthetic import generate
 from hw2.captioning.encoded import load_encoded, save_encoded
-from conftest import caption_config as config
-from hw2.captioning.train import CaptionHistory, plateau_schedule, train_captioner
+from hw2.captioning.features import build_encoder, extract_features
+from hw2.captioning.history import CaptionHistory
+from hw2.captioning.synthetic import generate
+from hw2.captioning.train import plateau_schedule, train_captioner
 from hw2.captioning.unzip import extract_images
 from hw2.captioning.vocab import END, START, build_vocabulary
 
@@ -24,8 +26,17 @@ def small(tmp_path_factory):
     captions = load_caption_set(root / "dataset.json")
     names = [im.filename for im in captions.images]
     extract_images(root / "images.zip", root / "images", names)
-    extract_features(root / "images", names, [im.split for im in captions.images], root / "f.h5",
-                     build_encoder("none"), image_size=64, batch_size=8, dtype="float16", progress=False)
+    extract_features(
+        root / "images",
+        names,
+        [im.split for im in captions.images],
+        root / "f.h5",
+        build_encoder("none"),
+        image_size=64,
+        batch_size=8,
+        dtype="float16",
+        progress=False,
+    )
     vocab, counts = build_vocabulary(captions, min_freq=1, max_length=0)
     save_encoded(root / "captions.npz", vocab, captions)
     with h5py.File(root / "f.h5") as h5:
@@ -58,7 +69,7 @@ def test_a_resumed_run_ends_like_an_uninterrupted_one(small, tmp_path):
     model, rest = train_captioner(*args, config(epochs=3, **cfg), resume_path=ckpt, progress=False)
     assert rest.resumed_from == 2
     assert rest.train_loss == full.train_loss and rest.val_bleu4 == full.val_bleu4 and rest.lr == full.lr
-    for (name, a), b in zip(full_model.state_dict().items(), model.state_dict().values()):
+    for (name, a), b in zip(full_model.state_dict().items(), model.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     # A checkpoint of a longer run (here 3 epochs) is not continued by a shorter one: it starts afresh
     # and ends as a 2-epoch run does.
@@ -107,10 +118,10 @@ def cuts_of(signal: list[float], **schedule) -> list[float]:
 
 def test_a_better_epoch_restarts_the_count_towards_a_cut():
     rates = cuts_of([0.1, 0.2, 0.15, 0.3, 0.2, 0.25, 0.2, 0.2], lr_decay=0.5, lr_patience=2)
-    assert rates[4] == 1.0                                 # epoch 4 was the best
-    assert rates[6] == 0.5                                 # two epochs since the best: cut
-    assert rates[7] == 0.5                                 # one epoch since the cut
-    assert rates[8] == 0.25                                # two since the cut, four since the best
+    assert rates[4] == 1.0  # epoch 4 was the best
+    assert rates[6] == 0.5  # two epochs since the best: cut
+    assert rates[7] == 0.5  # one epoch since the cut
+    assert rates[8] == 0.25  # two since the cut, four since the best
     assert cuts_of([0.1, 0.1, 0.1], lr_decay=1.0, lr_patience=1) == [1.0] * 4  # lr_decay 1: never cut
 
 
@@ -119,8 +130,8 @@ def test_a_smoothed_signal_rides_out_a_single_bad_or_lucky_epoch():
     hist = CaptionHistory(val_bleu4=[0.2, 0.25, 0.3, 0.5, 0.3, 0.4, 0.45, 0.5], lr=[1.0] * 8)
     assert hist.smoothed(1) == hist.val_bleu4
     assert np.allclose(hist.smoothed(3), [0.25, 0.35, 0.3667, 0.4, 0.3833, 0.45], atol=1e-4)  # from epoch 3
-    assert hist.since_best(1) == 4             # raw: nothing has beaten epoch 4's spike
-    assert hist.since_best(3) == 0             # smoothed: the last epoch is the best
+    assert hist.since_best(1) == 4  # raw: nothing has beaten epoch 4's spike
+    assert hist.since_best(3) == 0  # smoothed: the last epoch is the best
     schedule = dict(lr_decay=0.5, lr_patience=3)
     assert cuts_of(hist.val_bleu4, smooth=1, **schedule)[-1] == 0.5
     assert cuts_of(hist.val_bleu4, smooth=3, **schedule)[-1] == 1.0

@@ -1,5 +1,6 @@
 """The homework's CNN, its training at every rate (deterministic, resumable, a rate alone equal to its
 row of a sweep), its kernels and Q2.1's measurements."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -54,13 +55,18 @@ def test_a_training_run_learns_a_tiny_task_and_is_deterministic():
     assert all(run.train_loss[-1] < 0.69 for run in first)  # below chance-level NLL of two classes
     assert max(run.val_acc[-1] for run in first) == 1.0
     second = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], progress=False)
-    assert all(same_run(a, b) for a, b in zip(first, second))
+    assert all(same_run(a, b) for a, b in zip(first, second, strict=True))
 
 
 def same_run(a, b) -> bool:
-    return (a.lr == b.lr and a.train_loss == b.train_loss and a.val_acc == b.val_acc and a.test_acc == b.test_acc
-            and a.state_dict.keys() == b.state_dict.keys()
-            and all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict))
+    return (
+        a.lr == b.lr
+        and a.train_loss == b.train_loss
+        and a.val_acc == b.val_acc
+        and a.test_acc == b.test_acc
+        and a.state_dict.keys() == b.state_dict.keys()
+        and all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
+    )
 
 
 def test_a_rate_is_the_plain_loop_of_convnet_autograd_and_sgd():
@@ -68,7 +74,10 @@ def test_a_rate_is_the_plain_loop_of_convnet_autograd_and_sgd():
     # compute exactly this (from the same seed: initial weights, batches, dropout masks)
     arrays = tiny_arrays(n=100)  # a short last batch of 4
     cfg = RateConfig(lr=0.05, epochs=2, batch_size=8, dropout=0.3, l2_decay=0.01, seed=2)
-    x_train, y_train = torch.from_numpy(arrays["x_train"]).unsqueeze(1).float() / 255, torch.from_numpy(arrays["y_train"])
+    x_train, y_train = (
+        torch.from_numpy(arrays["x_train"]).unsqueeze(1).float() / 255,
+        torch.from_numpy(arrays["y_train"]),
+    )
     with threads(1):  # as train_rate runs
         torch.manual_seed(cfg.seed)
         model = ConvNet(cfg.dropout)
@@ -80,7 +89,10 @@ def test_a_rate_is_the_plain_loop_of_convnet_autograd_and_sgd():
                 optimizer.zero_grad()
                 F.nll_loss(model(x_train[batch]), y_train[batch]).backward()
                 optimizer.step()
-        x_test, y_test = torch.from_numpy(arrays["x_test"]).unsqueeze(1).float() / 255, torch.from_numpy(arrays["y_test"])
+        x_test, y_test = (
+            torch.from_numpy(arrays["x_test"]).unsqueeze(1).float() / 255,
+            torch.from_numpy(arrays["y_test"]),
+        )
         test_acc = (model.eval()(x_test).argmax(1) == y_test).double().mean().item()
     run = train_rate(arrays, cfg, progress=False)
     for name, want in model.state_dict().items():
@@ -97,7 +109,7 @@ def test_a_rate_alone_equals_its_row_of_a_sweep_whatever_runs_beside_it():
     side_by_side = train_sweep(arrays, cfg, lrs, processes=2, progress=False)  # one process per rate
     assert [run.lr for run in side_by_side] == lrs
     assert same_run(alone, one_by_one[1]) and same_run(alone, side_by_side[1])
-    assert all(same_run(a, b) for a, b in zip(one_by_one, side_by_side))
+    assert all(same_run(a, b) for a, b in zip(one_by_one, side_by_side, strict=True))
     assert not same_run(side_by_side[0], side_by_side[1])  # the rates did differ
     assert best_rate(side_by_side) == max(range(3), key=lambda k: (side_by_side[k].val_acc[-1], -k))
 
@@ -121,11 +133,12 @@ def test_resume_continues_bit_for_bit(tmp_path):
 def test_a_sweep_resumes_each_rate_from_its_own_checkpoint(tmp_path):
     cfg = RateConfig(0.05, 2, 8, 0.3, 0.0, 1)
     full = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], progress=False)
-    train_rate(tiny_arrays(), RateConfig(0.1, 1, 8, 0.3, 0.0, 1), resume_path=tmp_path / "lr_0_1.pt",
-               progress=False)  # as a sweep killed after lr 0.1's first epoch
+    train_rate(
+        tiny_arrays(), RateConfig(0.1, 1, 8, 0.3, 0.0, 1), resume_path=tmp_path / "lr_0_1.pt", progress=False
+    )  # as a sweep killed after lr 0.1's first epoch
     resumed = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], resume_dir=tmp_path, processes=2, progress=False)
     assert [run.resumed_from for run in resumed] == [0, 1]
-    assert all(same_run(a, b) for a, b in zip(full, resumed))
+    assert all(same_run(a, b) for a, b in zip(full, resumed, strict=True))
 
 
 def test_rate_keys_hold_no_dots():
@@ -153,20 +166,33 @@ def test_kernel_figures_are_written(tmp_path):
     assert big.size[1] > big.size[0] > 300  # 32 rows of 16 kernels: taller than wide
     assert len(np.unique(np.asarray(big.convert("L")))) > 50  # an image, not a blank
     positive = np.asarray(Image.open(tmp_path / "conv1.png").convert("RGB")).astype(int)
-    assert ((positive[..., 0] - positive[..., 2]) > 60).any() and ((positive[..., 2] - positive[..., 0]) > 60).any()  # red and blue: signs shown
+    assert ((positive[..., 0] - positive[..., 2]) > 60).any() and (
+        (positive[..., 2] - positive[..., 0]) > 60
+    ).any()  # red and blue: signs shown
     from hw2.fashion.equivariance import layer_outputs
     from hw2.fashion.kernels import plot_feature_maps
+
     x = torch.rand(2, 1, 28, 28)
     maps = layer_outputs(net.eval(), x)
-    plot_feature_maps(tmp_path / "maps.png", x[:, 0].numpy(), ["a", "b"],
-                      {"conv1": maps["conv1"].numpy(), "conv2": maps["conv2"].numpy()}, "maps")
+    plot_feature_maps(
+        tmp_path / "maps.png",
+        x[:, 0].numpy(),
+        ["a", "b"],
+        {"conv1": maps["conv1"].numpy(), "conv2": maps["conv2"].numpy()},
+        "maps",
+    )
     with Image.open(tmp_path / "maps.png") as im:
         assert im.width > 1000 and im.height > 400
 
 
 def test_q2_1_measurements_on_a_convnet():
-    from hw2.fashion.equivariance import (accuracy_under_shifts, change_under_one_pixel_shifts,
-                                          conv_commutes_with_shifts, shift)
+    from hw2.fashion.equivariance import (
+        accuracy_under_shifts,
+        change_under_one_pixel_shifts,
+        conv_commutes_with_shifts,
+        shift,
+    )
+
     x = torch.zeros(1, 1, 5, 5)
     x[0, 0, 1, 2] = 1.0
     moved = shift(x, 2, -1)
@@ -180,9 +206,12 @@ def test_q2_1_measurements_on_a_convnet():
     assert set(change) == {"conv1", "pool1", "conv2", "pool2"} and all(0 < v < 2 for v in change.values())
     rows = accuracy_under_shifts(net, images, torch.zeros(8, dtype=torch.long), sizes=(0, 1, 8))
     assert [r["shift"] for r in rows] == [0, 1, 8] and rows[0]["agreement"] == 1.0
+
     # the check can fail: a layer that is not a convolution does not commute with shifts
-    class Flip(torch.nn.Module):
-        conv1 = torch.nn.Conv2d(1, 1, 3, padding=1)
-    flip = Flip()
-    flip.conv1.forward = lambda t: torch.nn.functional.conv2d(t.flip(-1), flip.conv1.weight, flip.conv1.bias, padding=1)
+    class FlippedConv(torch.nn.Conv2d):
+        def forward(self, input: torch.Tensor) -> torch.Tensor:
+            return super().forward(input.flip(-1))
+
+    flip = ConvNet(0.3)
+    flip.conv1 = FlippedConv(1, 16, 3, padding=1)
     assert conv_commutes_with_shifts(flip, images) > 0.01

@@ -4,6 +4,7 @@ The import closure is read from the code itself (tools/stage_deps.py: every ``im
 relative imports resolved, followed transitively through ``stages/_stage.py`` and ``src/hw2``),
 so that an edit to any module reruns exactly the stages that use it, and nothing else.
 """
+
 from __future__ import annotations
 
 import copy
@@ -45,7 +46,13 @@ def test_the_check_finds_a_missing_module_and_a_folder_listed_instead_of_files()
 
 def test_the_closure_follows_relative_imports_and_skips_empty_packages():
     closure = import_closure(ROOT / "stages/dump_kernels.py")
-    assert {"stages/dump_kernels.py", "stages/_stage.py", "src/hw2/fashion/kernels.py",
-            "src/hw2/common/checkpoint.py", "src/hw2/common/atomic.py", "src/hw2/common/errors.py"} <= closure
+    assert {
+        "stages/dump_kernels.py",
+        "stages/_stage.py",
+        "src/hw2/fashion/kernels.py",
+        "src/hw2/common/checkpoint.py",
+        "src/hw2/common/atomic.py",
+        "src/hw2/common/errors.py",
+    } <= closure
     assert not any(path.endswith("__init__.py") for path in closure)  # docstrings only, today
     assert "src/hw2/fashion/train.py" not in closure

@@ -1,4 +1,5 @@
 """The Fashion-MNIST reader, its checks, the split, and the download stage's bad-input errors."""
+
 from __future__ import annotations
 
 import gzip
@@ -6,15 +7,17 @@ import struct
 
 import numpy as np
 import pytest
-
 from conftest import needs_fmnist
+
 from hw2.common.errors import InputError
 from hw2.fashion.data import load_fashion_mnist, parse_idx, read_verified, save_splits, split_train_dev
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
     magic = 0x0800 | array.ndim
-    return struct.pack(">I", magic) + struct.pack(">" + "I" * array.ndim, *array.shape) + array.astype(np.uint8).tobytes()
+    return (
+        struct.pack(">I", magic) + struct.pack(">" + "I" * array.ndim, *array.shape) + array.astype(np.uint8).tobytes()
+    )
 
 
 def test_parse_idx_reads_images_and_labels():

@@ -3,6 +3,7 @@ stages' kernels (tools/fingerprint.py, in a process of its own as a stage is), g
 committed in tools/fingerprint.json, on this CPU and on emulated ones (QEMU's user-mode emulator
 runs the project's own interpreter on another processor model: its vendor, its CPUID and its
 instruction sets), and a CPU without AVX2 runs the pipeline in its own portable path."""
+
 from __future__ import annotations
 
 import json
@@ -11,15 +12,17 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import BIN, ROOT, env, git_init, needs_fmnist, run, set_params
 
 sys.path.insert(0, str(ROOT / "tools"))
-from fingerprint import EXPECTED, compare  # noqa: E402
+from fingerprint import EXPECTED, compare
 
 QEMU = shutil.which("qemu-x86_64")
-needs_qemu = pytest.mark.skipif(QEMU is None, reason="qemu-x86_64 not on PATH: the emulated CPUs are not tried "
-                                "(make test installs Debian's qemu-user where apt works)")
+needs_qemu = pytest.mark.skipif(
+    QEMU is None,
+    reason="qemu-x86_64 not on PATH: the emulated CPUs are not tried "
+    "(make test installs Debian's qemu-user where apt works)",
+)
 # an AMD and an Intel of AVX2 without AVX-512, as QEMU models them
 EMULATED = ("EPYC-Milan-v1", "Haswell-v4")
 NO_AVX2 = "Westmere-v1"  # an Intel without AVX: PyTorch's AVX2 kernels die there with SIGILL
@@ -27,8 +30,17 @@ NO_AVX2 = "Westmere-v1"  # an Intel without AVX: PyTorch's AVX2 kernels die ther
 
 def fingerprint(*args: str, cpu: str | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "tools/fingerprint.py", "--json", *args]
-    return subprocess.Popen([QEMU, "-cpu", cpu, *cmd] if cpu else cmd, cwd=ROOT, env=env(), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if cpu is not None:
+        assert QEMU is not None  # the tests that emulate are skipped without it
+        cmd = [QEMU, "-cpu", cpu, *cmd]
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def result(proc: subprocess.Popen, what: str) -> dict:
@@ -53,6 +65,7 @@ def test_every_numeric_path_computes_the_committed_bytes_on_this_cpu(args):
     expected["digests"]["beam search"] = "0" * 16
     expected["machine"] = {"name": "another CPU", "flags": ["avx2"]}
     line = compare(here["digests"], here["machine"], expected, EXPECTED.name)
+    assert line is not None
     assert line.startswith(f"on {here['machine']['name']} (") and "than on another CPU (avx2)" in line
     assert line.endswith("fingerprint.json was made: beam search"), line
 
@@ -87,7 +100,7 @@ def test_a_cpu_without_avx2_runs_the_stages_in_its_own_path_and_says_so(repo):
     set_params(repo, lr=[0.1], cnn={"epochs": 1, "limit": 64})
     git_init(repo)
     python = repo.parent / "westmere-python"
-    python.write_text(f"#!/bin/sh\nexec {QEMU} -cpu {NO_AVX2} {BIN / 'python'} \"$@\"\n")
+    python.write_text(f'#!/bin/sh\nexec {QEMU} -cpu {NO_AVX2} {BIN / "python"} "$@"\n')
     python.chmod(0o755)
     proc = run([str(BIN / "dvc"), "repro", "train_cnn"], repo, extra_env={"HW2_PYTHON": str(python)}, timeout=900)
     assert "Illegal instruction" not in proc.stderr
@@ -102,9 +115,10 @@ def test_the_end_of_run_notices_say_once_when_the_digits_are_not_the_portable_av
 
     (tmp_path / "metrics").mkdir()
     for kernels, path, expected in (
-            ("portable", "PyTorch AVX2, MKL COMPATIBLE, oneDNN AVX2", None),
-            ("portable", "PyTorch DEFAULT, MKL COMPATIBLE, oneDNN SSE4.1 (the path of CPUs without AVX2)", "NO AVX2"),
-            ("native", "PyTorch AVX512, MKL and oneDNN as the CPU allows", "NATIVE kernels")):
+        ("portable", "PyTorch AVX2, MKL COMPATIBLE, oneDNN AVX2", None),
+        ("portable", "PyTorch DEFAULT, MKL COMPATIBLE, oneDNN SSE4.1 (the path of CPUs without AVX2)", "NO AVX2"),
+        ("native", "PyTorch AVX512, MKL and oneDNN as the CPU allows", "NATIVE kernels"),
+    ):
         for name in ("cnn", "features", "captioner_vanilla", "captioner_attention"):
             (tmp_path / "metrics" / f"{name}.json").write_text(json.dumps({"kernels": kernels, "kernel_path": path}))
         notices(tmp_path)

@@ -1,5 +1,6 @@
 """The one image loader (hw2.captioning.images.load_rgb): every mode a real caption set may hold,
 decoded to the RGB the encoder expects, checked pixel by pixel on tiny generated files."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -94,16 +95,20 @@ def test_an_image_over_the_pixel_cap_is_refused_from_its_header(tmp_path):
     Image.new("RGB", (400, 300)).save(tmp_path / "big.png")
     with pytest.raises(InputError) as refused:
         load_rgb(tmp_path / "big.png", max_megapixels=0.1)
-    assert str(refused.value) == (f"{tmp_path / 'big.png'}: 400x300 pixels (0.1 megapixels), more than the 0.1 "
-                                  "megapixels allowed per image")
+    assert str(refused.value) == (
+        f"{tmp_path / 'big.png'}: 400x300 pixels (0.1 megapixels), more than the 0.1 megapixels allowed per image"
+    )
     assert load_rgb(tmp_path / "big.png", max_megapixels=0.12).size == (400, 300)
 
 
 def test_pillows_bomb_check_stays_beneath_the_cap(tmp_path, monkeypatch):
     Image.new("1", (300, 300)).save(tmp_path / "bomb.png")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100 * 100 // 2)  # Pillow refuses over twice this
-    with pytest.raises(InputError, match=r"bomb.png: too large to decode safely \(Image size \(90000 pixels\) "
-                                         r"exceeds limit of 10000 pixels"):
+    with pytest.raises(
+        InputError,
+        match=r"bomb.png: too large to decode safely \(Image size \(90000 pixels\) "
+        r"exceeds limit of 10000 pixels",
+    ):
         load_rgb(tmp_path / "bomb.png", max_megapixels=None)
 
 

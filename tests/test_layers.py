@@ -1,5 +1,6 @@
 """The layers stay apart: the library knows no DVC, params.yaml or stage; bench/ and tools/ use the
 library, not the stage scripts or the tests."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,12 @@ PIPELINE_WORDS = re.compile(r"params\.yaml|\bdvc\b|\bstages?\b", re.IGNORECASE)
 
 
 def offending_lines(files, pattern) -> list[str]:
-    return [f"{path.relative_to(ROOT)}:{n}: {line.strip()}" for path in files
-            for n, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
+    return [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in files
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
 
 
 def test_the_library_does_not_know_the_pipeline():
@@ -28,7 +33,9 @@ def test_the_check_finds_a_library_line_that_names_a_stage():
 
 
 def test_bench_and_tools_do_not_reach_into_stages_or_tests():
-    reach = re.compile(r"""sys\.path\.(insert|append)\(.*["'](stages|tests)["']|^\s*(import|from)\s+(_stage|_params|conftest)\b""")
+    reach = re.compile(
+        r"""sys\.path\.(insert|append)\(.*["'](stages|tests)["']|^\s*(import|from)\s+(_stage|_params|conftest)\b"""
+    )
     files = sorted((ROOT / "bench").glob("*.py")) + sorted((ROOT / "tools").glob("*.py"))
     found = offending_lines(files, reach)
     assert not found, "\n".join(found)

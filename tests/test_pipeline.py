@@ -1,6 +1,7 @@
 """End to end: the real `dvc` on a temporary copy of the repository, with smoke parameters. One run
 of the whole pipeline is shared by the scenarios below (each leaves the copy as it found it), on
 one test worker (pyproject.toml: `--dist loadfile`)."""
+
 from __future__ import annotations
 
 import json
@@ -11,25 +12,52 @@ import time
 import h5py
 import pytest
 import yaml
-from PIL import Image
-
 from conftest import SYSTEM_FMNIST, copy_repo, env, git_init, run, set_params
+from PIL import Image
 from test_report import check_report
 
-SMOKE = {"lr": [0.01, 0.1], "cnn": {"epochs": 2, "limit": 400},
-         "captioning": {"threads": 1, "synthetic": {"images": 27, "seed": 0}, "images": ["2.tif", "5.tif", "7.tif"],
-                        "encoder": {"weights": "none", "batch_size": 8, "image_size": 64},
-                        "decoder": {"embed_dim": 16, "decoder_dim": 32, "attention_dim": 16},
-                        "train": {"epochs": 2, "batch_size": 16}, "scores": {"meteor": False},
-                        "decode": {"beam_size": 3, "length_penalty": 1.0}}}  # all three decodings
+SMOKE = {
+    "lr": [0.01, 0.1],
+    "cnn": {"epochs": 2, "limit": 400},
+    "captioning": {
+        "threads": 1,
+        "synthetic": {"images": 27, "seed": 0},
+        "images": ["2.tif", "5.tif", "7.tif"],
+        "encoder": {"weights": "none", "batch_size": 8, "image_size": 64},
+        "decoder": {"embed_dim": 16, "decoder_dim": 32, "attention_dim": 16},
+        "train": {"epochs": 2, "batch_size": 16},
+        "scores": {"meteor": False},
+        "decode": {"beam_size": 3, "length_penalty": 1.0},
+    },
+}  # all three decodings
 # (plots) every figure and series a full run leaves for `dvc plots show`
-CNN_PLOTS = ["best.csv", "sweep.csv", "best_train_loss.png", "best_val_acc.png", "rates_train_loss.png",
-             "rates_val_acc.png"]
+CNN_PLOTS = [
+    "best.csv",
+    "sweep.csv",
+    "best_train_loss.png",
+    "best_val_acc.png",
+    "rates_train_loss.png",
+    "rates_val_acc.png",
+]
 
 
-STAGES = ("download_fashion_mnist", "train_cnn", "dump_kernels", "equivariance", "theory", "unzip_images",
-          "extract_features", "build_vocab", "train_captioner@vanilla", "train_captioner@attention", "evaluate@vanilla",
-          "evaluate@attention", "compare_captioners", "caption_images", "report")
+STAGES = (
+    "download_fashion_mnist",
+    "train_cnn",
+    "dump_kernels",
+    "equivariance",
+    "theory",
+    "unzip_images",
+    "extract_features",
+    "build_vocab",
+    "train_captioner@vanilla",
+    "train_captioner@attention",
+    "evaluate@vanilla",
+    "evaluate@attention",
+    "compare_captioners",
+    "caption_images",
+    "report",
+)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +111,12 @@ def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
         assert Image.open(repo / "plots/kernels" / name).format == "PNG"
     shifts = json.loads((repo / "metrics/equivariance.json").read_text())  # Q2.1 on the 400 test images
     assert shifts["images"] == 400 and shifts["conv1_shift_max_diff"] < 1e-6
-    assert shifts["agreement_by_shift"]["px_0"] == 1.0 and set(shifts["one_pixel_change"]) == {"conv1", "pool1", "conv2", "pool2"}
+    assert shifts["agreement_by_shift"]["px_0"] == 1.0 and set(shifts["one_pixel_change"]) == {
+        "conv1",
+        "pool1",
+        "conv2",
+        "pool2",
+    }
     assert not any((repo / "models/.resume/train_cnn").iterdir())  # removed once the run is complete
 
     # Captioning data on the synthetic demo set, with a randomly initialised encoder.
@@ -92,7 +125,9 @@ def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
     assert sum(dataset["images"].values()) == 27 and dataset["captions"] == 135
     assert len(list((repo / "data/images").glob("*.tif"))) == 27
     features = json.loads((repo / "metrics/features.json").read_text())
-    assert features["encoder_weights"] == "random" and features["precision"] == "float32" and features["threads"] == 1  # captioning.threads
+    assert (
+        features["encoder_weights"] == "random" and features["precision"] == "float32" and features["threads"] == 1
+    )  # captioning.threads
     with h5py.File(repo / "data/features/features.h5") as h5:
         assert h5["features"].shape == (27, 4, 512)  # 64x64 images: 2x2 regions
     vocab = json.loads((repo / "data/vocab/vocab.json").read_text())
@@ -108,13 +143,20 @@ def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
         assert trained["step"] == 2
         assert (repo / f"models/captioner/{kind}.pt").is_file()
         evaluated = json.loads((repo / f"data/evaluation/{kind}.json").read_text())
-        test_images = {im["filename"] for im in json.loads((repo / "data/captions.json").read_text())["images"]
-                       if im["split"] == "test"}
+        test_images = {
+            im["filename"]
+            for im in json.loads((repo / "data/captions.json").read_text())["images"]
+            if im["split"] == "test"
+        }
         assert set(evaluated["captions"]) == test_images and evaluated["images"] == len(test_images)
         assert all(set(c) == {"greedy", "beam", "beam_lp"} for c in evaluated["captions"].values())
     scores = json.loads((repo / "metrics/captioning.json").read_text())
     assert scores["dataset"] == "synthetic" and scores["encoder_weights"] == "random" and scores["beam_size"] == 3
-    assert scores["length_penalty"] == yaml.safe_load((repo / "params.yaml").read_text())["captioning"]["decode"]["length_penalty"] > 0
+    assert (
+        scores["length_penalty"]
+        == yaml.safe_load((repo / "params.yaml").read_text())["captioning"]["decode"]["length_penalty"]
+        > 0
+    )
     for kind in ("vanilla", "attention"):
         for how in ("greedy", "beam", "beam_lp"):
             assert set(scores[kind][how]) >= {"bleu1", "bleu2", "bleu3", "bleu4", "meteor", "rouge_l", "cider"}
@@ -140,10 +182,13 @@ def test_after_a_run_nothing_is_stale_and_dvc_shows_the_metrics_and_plots(smoke,
     html = tmp_path / "plot_html"
     run(["dvc", "plots", "show", "-o", str(html)], repo)
     page = (html / "index.html").read_text()
-    for title in ("Training loss per epoch (best learning rate)", "Validation accuracy per epoch (best learning rate)",
-                  "Validation accuracy per epoch, one line per learning rate",
-                  "Caption decoders, validation BLEU-4 per epoch (greedy decoding)",
-                  "Caption decoders, learning rate per epoch (cut when validation BLEU-4 stalls)"):
+    for title in (
+        "Training loss per epoch (best learning rate)",
+        "Validation accuracy per epoch (best learning rate)",
+        "Validation accuracy per epoch, one line per learning rate",
+        "Caption decoders, validation BLEU-4 per epoch (greedy decoding)",
+        "Caption decoders, learning rate per epoch (cut when validation BLEU-4 stalls)",
+    ):
         assert title in page
     for image in ("plots_captioner_curves.png", "plots_captions_captions.png", "plots_captions_attention_1.png"):
         assert image in page and (html / "static" / f"workspace_{image}").is_file()
@@ -157,8 +202,12 @@ def test_a_single_rate_experiment_reproduces_its_row_of_the_sweep(smoke):
     swept = json.loads((repo / "metrics/cnn.json").read_text())["rates"]["lr_0_1"]
     try:
         out = run(["dvc", "exp", "run", "-S", "lr=0.1", "-n", "only-0.1"], repo).stdout
-        assert {s for s in STAGES if f"Running stage '{s}'" in out} == {"train_cnn", "dump_kernels", "equivariance",
-                                                                         "report"}, out
+        assert {s for s in STAGES if f"Running stage '{s}'" in out} == {
+            "train_cnn",
+            "dump_kernels",
+            "equivariance",
+            "report",
+        }, out
         exp_metrics = json.loads((repo / "metrics/cnn.json").read_text())
         assert set(exp_metrics["rates"]) == {"lr_0_1"} and exp_metrics["best_lr"] == 0.1
         assert exp_metrics["rates"]["lr_0_1"] == swept
@@ -222,17 +271,33 @@ def check_dependencies_and_the_lock_gate(repo):
     vocab = repo / "src/hw2/captioning/vocab.py"
     text = vocab.read_text()
     vocab.write_text(text + "\n# an edit\n")
-    assert stale(repo) == {"build_vocab", "train_captioner@vanilla", "train_captioner@attention", "evaluate@vanilla",
-                           "evaluate@attention", "caption_images"}
+    assert stale(repo) == {
+        "build_vocab",
+        "train_captioner@vanilla",
+        "train_captioner@attention",
+        "evaluate@vanilla",
+        "evaluate@attention",
+        "caption_images",
+    }
     vocab.write_text(text)
     assert stale(repo) == set()
     # The kernels: every stage that computes with torch, and no other.
     params = (repo / "params.yaml").read_text()
     assert params.count("kernels: portable\n") == 1
     (repo / "params.yaml").write_text(params.replace("kernels: portable\n", "kernels: native\n"))
-    assert stale(repo) == {"train_cnn", "dump_kernels", "equivariance", "theory", "extract_features",
-                           "train_captioner@vanilla", "train_captioner@attention", "evaluate@vanilla",
-                           "evaluate@attention", "caption_images", "report"}  # the report prints params.yaml
+    assert stale(repo) == {
+        "train_cnn",
+        "dump_kernels",
+        "equivariance",
+        "theory",
+        "extract_features",
+        "train_captioner@vanilla",
+        "train_captioner@attention",
+        "evaluate@vanilla",
+        "evaluate@attention",
+        "caption_images",
+        "report",
+    }  # the report prints params.yaml
     (repo / "params.yaml").write_text(params)
     # A Fashion-MNIST module: the gate fails naming the four stages that import it (the data, the
     # sweep, and Q2.1's and Q2.3's, which read test images).
@@ -274,8 +339,15 @@ def check_push_then_pull_into_a_fresh_clone(repo, tmp_path):
     run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
     assert not (clone / "models/cnn").exists() and not (clone / "data/features/features.h5").exists()
     run(["dvc", "pull"], clone)
-    for out in ("data/fashion_mnist.npz", "models/cnn/best.pt", "data/features/features.h5", "data/vocab/vocab.json",
-                "models/captioner/attention.pt", "data/evaluation/attention.json", "data/images/2.tif"):
+    for out in (
+        "data/fashion_mnist.npz",
+        "models/cnn/best.pt",
+        "data/features/features.h5",
+        "data/vocab/vocab.json",
+        "models/captioner/attention.pt",
+        "data/evaluation/attention.json",
+        "data/images/2.tif",
+    ):
         assert (clone / out).is_file(), out
     assert stale(clone) == set()
     assert "Running stage" not in run(["dvc", "repro"], clone).stdout
@@ -289,15 +361,26 @@ def check_push_then_pull_into_a_fresh_clone(repo, tmp_path):
     out = run(["dvc", "repro", "--pull", "--allow-missing"], partial).stdout
     assert "Running stage" not in out and not (partial / "models/cnn").exists(), out
     # What `make compare` shows: the homework's comparisons, a handful of columns.
-    keep = re.search(r"^COMPARE = (.*)$", (repo / "Makefile").read_text(), re.M).group(1).replace("$$", "$")
+    compare = re.search(r"^COMPARE = (.*)$", (repo / "Makefile").read_text(), re.M)
+    assert compare is not None
+    keep = compare.group(1).replace("$$", "$")
     table = run(["dvc", "exp", "show", "--csv", "--drop", ".*", "--keep", keep], repo).stdout
-    assert table.splitlines()[0].split(",") == ["Experiment", "best_lr", "best_test_acc", "best_val_acc",
-                                                "attention.beam.bleu4", "attention.beam_lp.bleu4", "vanilla.beam.bleu4",
-                                                "vanilla.beam_lp.bleu4", "lr"], table
+    assert table.splitlines()[0].split(",") == [
+        "Experiment",
+        "best_lr",
+        "best_test_acc",
+        "best_val_acc",
+        "attention.beam.bleu4",
+        "attention.beam_lp.bleu4",
+        "vanilla.beam.bleu4",
+        "vanilla.beam_lp.bleu4",
+        "lr",
+    ], table
 
 
 def experiment_metrics(repo, name: str) -> dict:
     """metrics/cnn.json of experiment ``name``, from `dvc exp show --json`."""
+
     def find(node):
         if isinstance(node, dict):
             if node.get("name") == name and isinstance(node.get("data"), dict):
@@ -308,6 +391,7 @@ def experiment_metrics(repo, name: str) -> dict:
                 if (found := find(child)) is not None:
                     return found
         return None
+
     found = find(json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout))
     assert found is not None, name
     return found
@@ -325,8 +409,14 @@ def test_queued_experiments_run_side_by_side_give_the_numbers_of_the_same_runs_o
             run(["dvc", "exp", "run", "--queue", "-S", setting, "-n", name], repo)
         # Not through pipes: DVC's queue workers inherit the starting command's stdout and stderr and
         # keep them open while they live, so reading them to the end would wait for the workers to exit.
-        started = subprocess.run(["dvc", "queue", "start", "-j", "2"], cwd=repo, env=env(), timeout=120,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started = subprocess.run(
+            ["dvc", "queue", "start", "-j", "2"],
+            cwd=repo,
+            env=env(),
+            timeout=120,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         assert started.returncode == 0
         deadline = time.time() + 400
         while True:
@@ -340,6 +430,12 @@ def test_queued_experiments_run_side_by_side_give_the_numbers_of_the_same_runs_o
             rate = "lr_" + setting.split("=")[1].replace(".", "_")
             assert experiment_metrics(repo, name)["rates"] == {rate: one_by_one[rate]}, name
     finally:
-        subprocess.run(["dvc", "queue", "stop"], cwd=repo, env=env(), timeout=120,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # no idle worker outlives the test
+        subprocess.run(
+            ["dvc", "queue", "stop"],
+            cwd=repo,
+            env=env(),
+            timeout=120,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # no idle worker outlives the test
         restore(repo)

@@ -1,5 +1,6 @@
 """`dvc plots show` seen in a real browser: headless Chromium loads the page DVC writes, offline,
 and every chart and every image must render."""
+
 from __future__ import annotations
 
 import html
@@ -10,13 +11,13 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import git_init, run
 from PIL import Image
 
-from conftest import git_init, run
-
 BROWSER = next((b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
-pytestmark = pytest.mark.skipif(BROWSER is None, reason="no Chromium on PATH (make test installs Debian's "
-                                                        "chromium where apt works)")
+pytestmark = pytest.mark.skipif(
+    BROWSER is None, reason="no Chromium on PATH (make test installs Debian's chromium where apt works)"
+)
 
 # Runs in the page once it has loaded: how many vega charts drew their marks, how many images decoded.
 PROBE = """<script>
@@ -32,8 +33,21 @@ window.addEventListener("load", () => setTimeout(() => {
 
 
 def chromium(*args, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                           "--virtual-time-budget=15000", *args], capture_output=True, text=True, timeout=timeout)
+    assert BROWSER is not None  # the tests that call it are skipped without one
+    return subprocess.run(
+        [
+            BROWSER,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--virtual-time-budget=15000",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_dvc_plots_show_renders_every_chart_and_image_offline(repo, tmp_path):
@@ -94,13 +108,16 @@ window.addEventListener("load", () => setTimeout(() => {
 def second_revision(repo):
     """Commit a second version of every plotted series (values scaled by 0.97), as another run would."""
     import csv
+
     for path in [*repo.glob("plots/cnn/*.csv"), *repo.glob("plots/captioner/*/metrics/*.tsv")]:
         delimiter = "\t" if path.suffix == ".tsv" else ","
         with open(path, newline="") as f:
             rows = list(csv.reader(f, delimiter=delimiter))
         for row in rows[1:]:
             for i, name in enumerate(rows[0]):
-                if name in ("train_loss", "val_acc", "val_bleu4") or name == "lr" and path.suffix == ".tsv":  # not the sweep's rate column
+                if (
+                    name in ("train_loss", "val_acc", "val_bleu4") or name == "lr" and path.suffix == ".tsv"
+                ):  # not the sweep's rate column
                     row[i] = repr(float(row[i]) * 0.97)
         with open(path, "w", newline="") as f:
             csv.writer(f, delimiter=delimiter, lineterminator="\n").writerows(rows)

@@ -1,31 +1,48 @@
 """The report: its two renderers, and the stage on the committed run's outputs."""
+
 from __future__ import annotations
 
 import base64
 import re
 
 import pytest
-
 from conftest import git_init, run, set_params
-from hw2.document import Code, Heading, Image, Para, Table, to_html, to_markdown
 
-SECTIONS = ("## Question 1", "### Q1.1 and Q1.2: parameters", "### Q1.3", "## Question 2", "### Q2.1", "### Q2.2",
-            "### Q2.3", "## Question 3", "### Q3.1", "### Test metrics", "### Three images captioned",
-            "## Appendix: the parameters of this run (params.yaml)")
+from hw2.document import Block, Code, Heading, Image, Para, Table, to_html, to_markdown
+
+SECTIONS = (
+    "## Question 1",
+    "### Q1.1 and Q1.2: parameters",
+    "### Q1.3",
+    "## Question 2",
+    "### Q2.1",
+    "### Q2.2",
+    "### Q2.3",
+    "## Question 3",
+    "### Q3.1",
+    "### Test metrics",
+    "### Three images captioned",
+    "## Appendix: the parameters of this run (params.yaml)",
+)
 
 
 def test_markdown_and_html_render_the_same_blocks():
-    blocks = [Heading(1, "T <1>"), Para("a `x < y` and **b**"), Table(["h|1", "h2"], [["a", "b|c"]]),
-              Image("plots/a b.png", "alt \"q\""), Code("if a < b:\n    pass\n")]
+    blocks: list[Block] = [
+        Heading(1, "T <1>"),
+        Para("a `x < y` and **b**"),
+        Table(["h|1", "h2"], [["a", "b|c"]]),
+        Image("plots/a b.png", 'alt "q"'),
+        Code("if a < b:\n    pass\n"),
+    ]
     md = to_markdown(blocks)
     assert md.startswith("# T <1>\n\n") and "| h\\|1 | h2 |\n| --- | --- |\n| a | b\\|c |" in md
-    assert "![alt \"q\"](plots/a b.png)" in md and "```\nif a < b:\n    pass\n```\n" in md
+    assert '![alt "q"](plots/a b.png)' in md and "```\nif a < b:\n    pass\n```\n" in md
     page = to_html(blocks, "title")
     assert "<h1>T &lt;1&gt;</h1>" in page and "<code>x &lt; y</code>" in page and "<strong>b</strong>" in page
     assert '<img src="plots/a b.png" alt="alt &quot;q&quot;">' in page and "<script" not in page
     assert "<pre><code>if a &lt; b:" in page
     with pytest.raises(TypeError, match="not a report block"):
-        to_markdown(["text"])
+        to_markdown(["text"])  # type: ignore[list-item]  # the wrong type is what is tested
 
 
 def check_report(repo) -> str:
@@ -33,7 +50,9 @@ def check_report(repo) -> str:
     holding those very files, inlined (one self-contained file)."""
     report = (repo / "REPORT.md").read_text()
     found = [report.find(section) for section in SECTIONS]
-    assert -1 not in found and found == sorted(found), dict(zip(SECTIONS, found))  # all, in order: params last
+    assert -1 not in found and found == sorted(found), dict(
+        zip(SECTIONS, found, strict=True)
+    )  # all, in order: params last
     assert report.find("```") > report.find("## Question 3")  # no listing before the answers
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
     assert len(links) >= 12 and all((repo / link).is_file() for link in links), links
@@ -65,5 +84,7 @@ def test_the_report_names_the_commit_and_says_when_the_code_that_ran_differs(rep
     assert f"git commit checked out | `{sha}` |" in (repo / "REPORT.md").read_text()
     set_params(repo, lr=[0.1])  # what `dvc exp run -S lr=0.1` does to the workspace
     run(["python", "stages/report.py"], repo)
-    assert f"| `{sha}` + uncommitted changes to src/, stages/, dvc.yaml or params.yaml |" in (
-        repo / "REPORT.md").read_text()
+    assert (
+        f"| `{sha}` + uncommitted changes to src/, stages/, dvc.yaml or params.yaml |"
+        in (repo / "REPORT.md").read_text()
+    )

@@ -1,5 +1,6 @@
 """Stages run one by one on a copy of the repository: killed work resumes and ends as an
 uninterrupted run, and inputs that do not belong together are refused."""
+
 from __future__ import annotations
 
 import io
@@ -14,9 +15,8 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from PIL import Image
-
 from conftest import env, needs_fmnist, run, set_params
+from PIL import Image
 
 
 def stage_error(repo, script, **params) -> str:
@@ -35,8 +35,16 @@ def unsafe_zip(path):
 
 
 def captions_json(path, splits=("train", "test")):
-    path.write_text(json.dumps({"images": [
-        {"filename": f"{i}.tif", "split": s, "sentences": [{"tokens": ["a", "river"]}]} for i, s in enumerate(splits)]}))
+    path.write_text(
+        json.dumps(
+            {
+                "images": [
+                    {"filename": f"{i}.tif", "split": s, "sentences": [{"tokens": ["a", "river"]}]}
+                    for i, s in enumerate(splits)
+                ]
+            }
+        )
+    )
 
 
 def processes_working_in(folder) -> list[int]:
@@ -59,9 +67,16 @@ def test_killed_training_resumes_and_ends_with_the_same_metrics(repo):
     uninterrupted = (repo / "metrics/cnn.json").read_bytes()
 
     resume = repo / "models/.resume/train_cnn"
-    proc = subprocess.Popen(["python", "stages/train_cnn.py"], cwd=repo, env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        ["python", "stages/train_cnn.py"],
+        cwd=repo,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     seen = []
+    assert proc.stdout is not None
     for line in proc.stdout:  # wait until both rates have finished their first epoch, then kill
         seen.append(line)
         if sum(s.startswith("epoch  1/3") for s in seen) == 2:
@@ -94,18 +109,31 @@ def test_a_queued_run_refuses_to_swap_an_untracked_caption_set_for_the_synthetic
     unsafe_zip(raw / "images.zip")
     captions_json(raw / "dataset.json")
     queued = tmp_path / "queued"
-    shutil.copytree(repo, queued, ignore=lambda folder, names: [n for n in names if Path(folder) == raw
-                                                                 and n in ("images.zip", "dataset.json")])
-    proc = subprocess.run(["python", "stages/unzip_images.py"], cwd=queued, capture_output=True, text=True,
-                          env={**env(), "DVC_ROOT": str(repo)})
+    shutil.copytree(
+        repo,
+        queued,
+        ignore=lambda folder, names: [n for n in names if Path(folder) == raw and n in ("images.zip", "dataset.json")],
+    )
+    proc = subprocess.run(
+        ["python", "stages/unzip_images.py"],
+        cwd=queued,
+        capture_output=True,
+        text=True,
+        env={**env(), "DVC_ROOT": str(repo)},
+    )
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "neither Git nor DVC tracks" in lines[0] and "dvc add" in lines[0], proc.stderr
     assert not (queued / "data/images").exists() and not (queued / "data/captions.json").exists()
     assert (queued / "metrics/dataset.json").read_bytes() == (repo / "metrics/dataset.json").read_bytes()
     # A workspace of its own with no set (DVC_ROOT is the folder itself): the synthetic set, as designed.
-    proc = subprocess.run(["python", "stages/unzip_images.py"], cwd=queued, capture_output=True, text=True,
-                          env={**env(), "DVC_ROOT": str(queued)})
+    proc = subprocess.run(
+        ["python", "stages/unzip_images.py"],
+        cwd=queued,
+        capture_output=True,
+        text=True,
+        env={**env(), "DVC_ROOT": str(queued)},
+    )
     assert proc.returncode == 0 and "SYNTHETIC" in proc.stderr
 
 
@@ -114,8 +142,9 @@ def test_a_killed_unzip_leaves_nothing_behind_once_it_runs_again(repo):
     folder (data/.synthetic.partial, never /tmp) and ends as an uninterrupted run."""
     set_params(repo, captioning={"synthetic": {"images": 300}, "images": ["2.tif"]})
     work = repo / "data/.synthetic.partial"
-    proc = subprocess.Popen(["python", "stages/unzip_images.py"], cwd=repo, env=env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["python", "stages/unzip_images.py"], cwd=repo, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 60
     while not (work / "dataset.json").exists() and not any(work.glob(".images.zip.*")) and time.time() < deadline:
         time.sleep(0.05)
@@ -134,9 +163,16 @@ def test_features_and_vocabulary_from_different_runs_are_refused(repo):
         h5.create_dataset("filenames", data=["1.tif", "2.tif"], dtype=h5py.string_dtype())
         h5.create_dataset("features", data=np.zeros((2, 49, 512), np.float16))
     (repo / "data/vocab").mkdir(parents=True, exist_ok=True)
-    (repo / "data/vocab/vocab.json").write_text(json.dumps(
-        {"itos": ["<pad>", "<start>", "<end>", "<unk>"], "max_length": 3, "images": ["1.tif", "2.tif", "3.tif"],
-         "images_digest": "not-the-same"}))
+    (repo / "data/vocab/vocab.json").write_text(
+        json.dumps(
+            {
+                "itos": ["<pad>", "<start>", "<end>", "<unk>"],
+                "max_length": 3,
+                "images": ["1.tif", "2.tif", "3.tif"],
+                "images_digest": "not-the-same",
+            }
+        )
+    )
     line = stage_error(repo, "train_captioner")
     assert "usage" in line  # no model named
     proc = run(["python", "stages/train_captioner.py", "attention"], repo, check=False)
@@ -152,14 +188,28 @@ def test_unzip_stage_takes_a_users_set_and_records_its_name_and_hashes(repo):
             buf = io.BytesIO()
             Image.new("RGB", (256, 256), (90, 120, 60)).save(buf, format="TIFF")
             zf.writestr("UCM_captions/imgs/" + name, buf.getvalue())
-    (raw / "dataset.json").write_text(json.dumps({"dataset": "ucm", "images": [
-        {"filename": n, "split": s, "sentences": [{"raw": "There are Many Buildings .", "tokens": ["There", "are"]}]}
-        for n, s in zip(names, ["train", "train", "val", "test"])]}))
+    (raw / "dataset.json").write_text(
+        json.dumps(
+            {
+                "dataset": "ucm",
+                "images": [
+                    {
+                        "filename": n,
+                        "split": s,
+                        "sentences": [{"raw": "There are Many Buildings .", "tokens": ["There", "are"]}],
+                    }
+                    for n, s in zip(names, ["train", "train", "val", "test"], strict=True)
+                ],
+            }
+        )
+    )
     out = run(["python", "stages/unzip_images.py"], repo)
     assert "SYNTHETIC" not in out.stderr and "ucm: 4 images extracted" in out.stdout
     metrics = json.loads((repo / "metrics/dataset.json").read_text())
     assert metrics["dataset"] == "ucm" and metrics["synthetic"] is False
-    assert set(metrics["inputs"]) == {"images.zip", "dataset.json"} and all(len(h) == 64 for h in metrics["inputs"].values())
+    assert set(metrics["inputs"]) == {"images.zip", "dataset.json"} and all(
+        len(h) == 64 for h in metrics["inputs"].values()
+    )
     assert sorted(p.name for p in (repo / "data/images").iterdir()) == sorted(names)
     captions = json.loads((repo / "data/captions.json").read_text())
     assert captions["images"][0]["sentences"][0]["tokens"] == ["there", "are"]

@@ -1,4 +1,5 @@
 """Question 1: the parameter counts and the self-attention identities, as the homework states them."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 writer), and a full disk (one line naming the folder and the room needed, nothing half-written,
 no crash). The full-disk cases use a real small filesystem (a tmpfs mounted for the test; skipped
 where this machine does not allow mounting)."""
+
 from __future__ import annotations
 
 import os
@@ -36,12 +37,14 @@ def test_a_killed_writers_temporary_is_removed_by_the_next_writer(tmp_path):
     killed = []
     for _ in range(2):  # each kill used to leave one more
         proc = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
         killed.append(Path(proc.stdout.readline().strip()))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     assert not killed[0].exists()  # the second writer removed the first one's when it started
     assert killed[1].exists() and not target.exists()
     live = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
+    assert live.stdout is not None
     try:
         busy = Path(live.stdout.readline().strip())  # another writer at work: its file stays
         with atomic_path(target, suffix=".h5") as tmp:
@@ -80,8 +83,17 @@ def images(tmp_path_factory):
 def test_features_that_do_not_fit_are_refused_before_writing(small_disk, images):
     root, names = images  # 30 images x 49 regions x 512 float32 = 3.0 MB, on a 3 MB disk
     with pytest.raises(InputError) as refused:
-        extract_features(root / "images", names, ["train"] * 30, small_disk / "features" / "features.h5",
-                         build_encoder("none"), image_size=224, batch_size=8, dtype="float32", progress=False)
+        extract_features(
+            root / "images",
+            names,
+            ["train"] * 30,
+            small_disk / "features" / "features.h5",
+            build_encoder("none"),
+            image_size=224,
+            batch_size=8,
+            dtype="float32",
+            progress=False,
+        )
     assert str(refused.value).startswith(f"{small_disk / 'features'}: the features of 30 images need about 3.")
     assert "MB, and its disk has 3.0 MB free; free some space and run again" in str(refused.value)
     assert list(small_disk.rglob("*")) == []  # nothing written
@@ -91,13 +103,17 @@ def test_images_that_do_not_fit_are_refused_before_unpacking(small_disk, images)
     root, names = images
     big = root / "big.zip"
     import zipfile
+
     with zipfile.ZipFile(big, "w") as zf:  # four incompressible 1 MB images: 4 MB on a 3 MB disk
         for k in range(4):
             image = Image.frombytes("RGB", (512, 683), os.urandom(512 * 683 * 3))
             image.save(root / f"noise{k}.png")
             zf.write(root / f"noise{k}.png", f"noise{k}.png")
-    with pytest.raises(InputError, match=r": the 4 captioned images of big.zip need about 5.\d MB, and its disk "
-                                         r"has 3.0 MB free"):
+    with pytest.raises(
+        InputError,
+        match=r": the 4 captioned images of big.zip need about 5.\d MB, and its disk "
+        r"has 3.0 MB free",
+    ):
         extract_images(big, small_disk / "images", [f"noise{k}.png" for k in range(4)])
     assert list(small_disk.iterdir()) == []
 
@@ -109,7 +125,8 @@ def test_a_disk_that_fills_while_a_stage_writes_is_one_line_and_no_crash(small_d
     script.parent.mkdir()
     (script.parent / "_stage.py").write_text((ROOT / "stages" / "_stage.py").read_text())
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import h5py, numpy as np
         from _stage import stage
         from hw2.common.atomic import atomic_path
@@ -122,7 +139,8 @@ def test_a_disk_that_fills_while_a_stage_writes_is_one_line_and_no_crash(small_d
                     rows[i] = np.ones((49, 512), np.float16)
 
         main()
-    """))
+    """)
+    )
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])
     assert proc.stderr.strip().splitlines() == ["error: no space left on the device; free some space and run again"]

@@ -9,6 +9,7 @@ an encoder built as extract_features built it (the weights, image size, arithmet
 that metrics/features.json and params.yaml record), so an image gets the features the decoder was
 trained on. Figures go to DIR (default captioned/), named after the images.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,10 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("images", nargs="+", type=Path)
     ap.add_argument("--out", type=Path, default=Path("captioned"), help="folder of the figures (default captioned/)")
-    ap.add_argument("--beam", type=int, help="beam size, 1 for greedy decoding (default: params.yaml "
-                    "captioning.decode.beam_size)")
-    ap.add_argument("--length-penalty", type=float,
-                    help="beam search's length penalty (default: params.yaml captioning.decode.length_penalty)")
+    ap.add_argument(
+        "--beam", type=int, help="beam size, 1 for greedy decoding (default: params.yaml captioning.decode.beam_size)"
+    )
+    ap.add_argument(
+        "--length-penalty",
+        type=float,
+        help="beam search's length penalty (default: params.yaml captioning.decode.length_penalty)",
+    )
     args = ap.parse_args(argv)
     return caption(args)
 
@@ -35,8 +40,8 @@ def caption(args) -> int:
     from hw2.captioning.decoder_file import load_decoder
     from hw2.captioning.decoding import beam_label, caption_one
     from hw2.captioning.features import build_encoder, encode_files
-    from hw2.captioning.images import check_image
     from hw2.captioning.figures import captioned_image
+    from hw2.captioning.images import check_image
     from hw2.captioning.vocab import load_vocabulary
     from hw2.common.errors import InputError
     from hw2.common.runtime import KERNELS, use_kernels
@@ -59,27 +64,41 @@ def caption(args) -> int:
         features = json.loads(made.read_text())
         weights = features["encoder_weights"]  # what extract_features loaded: imagenet, random or a path
         if features.get("kernels") not in KERNELS:
-            raise InputError(f"{made.relative_to(ROOT)}: made by an older version of the pipeline; run `make repro` "
-                             "(or `dvc repro`) first")
+            raise InputError(
+                f"{made.relative_to(ROOT)}: made by an older version of the pipeline; run `make repro` "
+                "(or `dvc repro`) first"
+            )
         # the arithmetic of extract_features and caption_images
         use_kernels(features["kernels"], features["precision"], features["threads"])
-        encoder = build_encoder({"imagenet": "IMAGENET1K_V1", "random": "none"}.get(weights, str(ROOT / weights)),
-                                ROOT / "data" / "weights")
+        encoder = build_encoder(
+            {"imagenet": "IMAGENET1K_V1", "random": "none"}.get(weights, str(ROOT / weights)), ROOT / "data" / "weights"
+        )
         vocab, _ = load_vocabulary(ROOT / "data" / "vocab" / "vocab.json")
-        feats = encode_files(encoder, args.images, features["image_size"], features["precision"],
-                             dtype=params.encoder.dtype, max_megapixels=params.unzip.max_megapixels)
-        model, _ = load_decoder(ROOT / "models" / "captioner" / "attention.pt", vocab, ROOT / "data/vocab/vocab.json",
-                                feats.shape[2])
+        feats = encode_files(
+            encoder,
+            args.images,
+            features["image_size"],
+            features["precision"],
+            dtype=params.encoder.dtype,
+            max_megapixels=params.unzip.max_megapixels,
+        )
+        model, _ = load_decoder(
+            ROOT / "models" / "captioner" / "attention.pt", vocab, ROOT / "data/vocab/vocab.json", feats.shape[2]
+        )
         beam, penalty = decode.beam_size, decode.length_penalty
         how = beam_label(beam, penalty)
-        for path, f in zip(args.images, feats):
+        for path, f in zip(args.images, feats, strict=True):
             words, tokens, alphas = caption_one(model, f, vocab, beam, decode.max_length, penalty)
             figure = args.out / f"{path.stem}.png"
+            assert alphas is not None  # the attention decoder's
             captioned_image(figure, path, tokens, alphas.numpy(), f"{path.name}: attention decoder, {how}")
             print(f"{path}: {' '.join(words)}  ({figure})")
         if weights == "random":
-            print("WARNING: the encoder of this run is RANDOMLY INITIALISED (no ImageNet weights), and the decoder "
-                  "was trained on its features: captions of real photographs mean little", file=sys.stderr)
+            print(
+                "WARNING: the encoder of this run is RANDOMLY INITIALISED (no ImageNet weights), and the decoder "
+                "was trained on its features: captions of real photographs mean little",
+                file=sys.stderr,
+            )
     except (InputError, OSError, KeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -100,8 +119,8 @@ def decode_settings(decode, beam: int | None, length_penalty: float | None):
         return Decode.model_validate({**decode.model_dump(), **given})
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
-        flag = flags[error["loc"][0]][0]
-        raise InputError(flag + explain(error, Decode, "").split(error["loc"][0], 1)[1]) from None
+        key = str(error["loc"][0])
+        raise InputError(flags[key][0] + explain(error, Decode, "").split(key, 1)[1]) from None
 
 
 if __name__ == "__main__":

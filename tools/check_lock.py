@@ -6,9 +6,16 @@ and models that live in DVC's cache). Anything else means someone changed a stag
 or command, or committed metrics/plots, without rerunning the pipeline: the stale stages are
 named with what changed, and the exit status is 1.
 
-(`dvc repro --dry --allow-missing` answers the same question with a yes, but stops at the first
-changed stage with an error about its missing data instead of naming the stages.)
+It also compares, in dvc.lock itself, each stage's record of an input that another stage makes
+with what that stage recorded making: on a clean clone the data is missing, so DVC's status cannot
+see that an upstream stage was rerun and its consumer was not.
+
+`dvc repro --dry --allow-missing` answers the same question with an exit status (0: up to date),
+but stops at the first changed stage with an error about its missing data instead of naming the
+stages. Plain `dvc repro --dry` fails on a clean clone even when everything is up to date: it
+counts the missing outputs as changes and then cannot read them as the next stage's inputs.
 """
+
 from __future__ import annotations
 
 import sys
@@ -48,8 +55,29 @@ def stale_stages(root: Path = ROOT) -> dict[str, list[str]]:
     return stale
 
 
+def unmatched_inputs(root: Path = ROOT) -> dict[str, list[str]]:
+    """{stage: [what differs]} for every stage whose dvc.lock entry records an input made by another
+    stage with another hash than that stage's entry records for it (an upstream stage rerun, its
+    consumer not): a check of dvc.lock against itself, which needs no data."""
+    import yaml
+
+    stages = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
+    made = {out["path"]: (name, out.get("md5")) for name, entry in stages.items() for out in entry.get("outs", [])}
+    unmatched: dict[str, list[str]] = {}
+    for name, entry in stages.items():
+        for dep in entry.get("deps", []):
+            producer, md5 = made.get(dep["path"], (None, None))
+            if producer is not None and dep.get("md5") != md5:
+                unmatched.setdefault(name, []).append(
+                    f"{dep['path']} recorded as another version than {producer} made (rerun {name})"
+                )
+    return unmatched
+
+
 def main() -> int:
     stale = stale_stages()
+    for stage, reasons in unmatched_inputs().items():
+        stale.setdefault(stage, []).extend(reasons)
     if not stale:
         print("dvc.lock matches the committed code, params and results of every stage")
         return 0

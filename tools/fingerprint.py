@@ -12,11 +12,12 @@ Pillow), the CNN's SGD steps (one thread), Q2.1's shift measurements, ResNet-18 
 extract_features computes and stores them (a batch of captioning.encoder.batch_size images, at 64
 pixels so that an emulated CPU runs it in seconds) and as tools/caption.py computes them (one image
 at 224 pixels), both decoders' training steps with their validation, greedy and beam decoding, the
-caption scores, Q1.3's float64 checks and figures as the stages draw them. A digest is SHA-256 of the results' bytes (tensors as
-stored, numbers as their repr). The CPU is named by its CPUID instruction, so an emulated one is
-named as such (hw2.common.cpu). Sized for emulation: about 3 s natively, a minute or two under
-qemu-x86_64 (tests/test_fingerprint.py runs it there).
+caption scores, Q1.3's float64 checks and figures as the stages draw them. A digest is SHA-256 of
+the results' bytes (tensors as stored, numbers as their repr). The CPU is named by its CPUID
+instruction, so an emulated one is named as such (hw2.common.cpu). Sized for emulation: about 3 s
+natively, a minute or two under qemu-x86_64 (tests/test_fingerprint.py runs it there).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,9 +78,9 @@ def paths(work: Path, only: set[str] | None = None) -> tuple[dict[str, str], dic
     from hw2.captioning.synthetic import generate
     from hw2.captioning.train import CaptionTrainConfig, train_captioner
     from hw2.captioning.unzip import extract_images
+    from hw2.common.runtime import threads
     from hw2.fashion.equivariance import accuracy_under_shifts, change_under_one_pixel_shifts, conv_commutes_with_shifts
     from hw2.fashion.model import ConvNet
-    from hw2.common.runtime import threads
     from hw2.fashion.train import RateConfig, train_rate
     from hw2.theory import attention_checks
 
@@ -100,34 +101,61 @@ def paths(work: Path, only: set[str] | None = None) -> tuple[dict[str, str], dic
     names = [im["filename"] for im in listed]
     if wanted("synthetic images"):
         generate(work / "hard", n=9, seed=0, hard=True)
-        done("synthetic images", digest([(work / d / "images.zip").read_bytes() for d in ("set", "hard")],
-                                        (work / "set" / "dataset.json").read_text(), info))
+        done(
+            "synthetic images",
+            digest(
+                [(work / d / "images.zip").read_bytes() for d in ("set", "hard")],
+                (work / "set" / "dataset.json").read_text(),
+                info,
+            ),
+        )
     # the CNN: a rate's SGD steps (dropout, weight decay, a short last batch), its evaluation
     if wanted("cnn training", "equivariance", "figures"):
         rng = np.random.default_rng(0)
-        arrays = {f"{x}_{s}": (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8) if x == "x" else rng.integers(0, 10, n))
-                  for s, n in (("train", 100), ("val", 40), ("test", 40)) for x in ("x", "y")}
+        arrays = {
+            f"{x}_{s}": (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8) if x == "x" else rng.integers(0, 10, n))
+            for s, n in (("train", 100), ("val", 40), ("test", 40))
+            for x in ("x", "y")
+        }
         with threads(1):  # as the CNN's stages run
-            run = train_rate(arrays, RateConfig(lr=0.05, epochs=2, batch_size=8, dropout=0.3, l2_decay=0.01, seed=3),
-                             progress=False)
+            run = train_rate(
+                arrays, RateConfig(lr=0.05, epochs=2, batch_size=8, dropout=0.3, l2_decay=0.01, seed=3), progress=False
+            )
             done("cnn training", digest(run.state_dict, run.train_loss, run.val_acc, run.test_acc))
             model = ConvNet(0.3)
             model.load_state_dict(run.state_dict)
             x = torch.from_numpy(arrays["x_test"]).unsqueeze(1).float() / 255
-            done("equivariance", digest(conv_commutes_with_shifts(model.eval(), x), change_under_one_pixel_shifts(model, x),
-                                        accuracy_under_shifts(model, x, torch.from_numpy(arrays["y_test"]), sizes=(0, 1, 4))))
+            done(
+                "equivariance",
+                digest(
+                    conv_commutes_with_shifts(model.eval(), x),
+                    change_under_one_pixel_shifts(model, x),
+                    accuracy_under_shifts(model, x, torch.from_numpy(arrays["y_test"]), sizes=(0, 1, 4)),
+                ),
+            )
     # ResNet-18 features: a batch as extract_features computes and stores them (HDF5, float16), and
     # one image at the pipeline's size as tools/caption.py computes them
     extract_images(work / "set" / "images.zip", work / "images", names)
     if wanted("resnet-18 features, a batch", "resnet-18 features, one image"):
         encoder = build_encoder("none")
         if wanted("resnet-18 features, a batch"):
-            extract_features(work / "images", names, [im["split"] for im in listed], work / "features.h5", encoder,
-                             image_size=64, batch_size=ENCODER_BATCH, dtype="float16", progress=False)
+            extract_features(
+                work / "images",
+                names,
+                [im["split"] for im in listed],
+                work / "features.h5",
+                encoder,
+                image_size=64,
+                batch_size=ENCODER_BATCH,
+                dtype="float16",
+                progress=False,
+            )
             done("resnet-18 features, a batch", digest(load_features(work / "features.h5")[0]))
         if wanted("resnet-18 features, one image"):
-            done("resnet-18 features, one image",
-                 digest(encode_files(encoder, [work / "images" / names[0]], 224, dtype="float16")))
+            done(
+                "resnet-18 features, one image",
+                digest(encode_files(encoder, [work / "images" / names[0]], 224, dtype="float16")),
+            )
     # both decoders: training steps (teacher forcing, fused Adam, clipping, the schedule) and each
     # epoch's validation BLEU-4 of greedy captions, on fixed data
     if wanted("vanilla decoder training", "attention decoder training", "greedy decoding", "beam search", "figures"):
@@ -138,33 +166,69 @@ def paths(work: Path, only: set[str] | None = None) -> tuple[dict[str, str], dic
         tokens[:, 0] = 1
         tokens[torch.arange(captions), lengths - 1] = 2
         tokens[torch.arange(12)[None] >= lengths[:, None]] = 0
-        data = CaptionData(torch.randn(images, 49, 512, generator=g).relu().half(), tokens, lengths,
-                           torch.arange(captions) % images, (torch.arange(captions) % images >= 8).long())
+        data = CaptionData(
+            torch.randn(images, 49, 512, generator=g).relu().half(),
+            tokens,
+            lengths,
+            torch.arange(captions) % images,
+            (torch.arange(captions) % images >= 8).long(),
+        )
         models = {}
         for kind in ("vanilla", "attention"):
-            cfg = CaptionTrainConfig(model=kind, embed_dim=32, decoder_dim=48, attention_dim=24, dropout=0.5, lr=3e-3,
-                                     batch_size=8, epochs=3, smooth=1, patience=10, lr_decay=0.5, lr_patience=1,
-                                     grad_clip=5.0, alpha_c=1.0, seed=0, precision="float32", device="cpu")
+            cfg = CaptionTrainConfig(
+                model=kind,
+                embed_dim=32,
+                decoder_dim=48,
+                attention_dim=24,
+                dropout=0.5,
+                lr=3e-3,
+                batch_size=8,
+                epochs=3,
+                smooth=1,
+                patience=10,
+                lr_decay=0.5,
+                lr_patience=1,
+                grad_clip=5.0,
+                alpha_c=1.0,
+                seed=0,
+                precision="float32",
+                device="cpu",
+            )
             models[kind], hist = train_captioner(data, vocab, 1, 2, 10, cfg, progress=False)
-            done(f"{kind} decoder training", digest(models[kind].state_dict(), hist.train_loss, hist.val_bleu4, hist.lr))
+            done(
+                f"{kind} decoder training", digest(models[kind].state_dict(), hist.train_loss, hist.val_bleu4, hist.lr)
+            )
         feats = data.features[8:].float()
         words, alphas = greedy_decode(models["attention"], feats, 1, 2, 10)
         done("greedy decoding", digest(words, alphas, greedy_decode(models["vanilla"], feats, 1, 2, 10)[0]))
-        beams = [beam_search(models[kind], f, 1, 2, 10, 3, penalty) for kind in models for f in feats for penalty in (0, 1)]
+        beams = [
+            beam_search(models[kind], f, 1, 2, 10, 3, penalty) for kind in models for f in feats for penalty in (0, 1)
+        ]
         done("beam search", digest([torch.tensor(ids) for ids, _ in beams], [a for _, a in beams if a is not None]))
     # figures as the stages draw them (matplotlib, Agg, Pillow's resampling): conv1's kernels, an
     # attention figure, training curves
     if wanted("figures"):
-        from hw2.captioning.figures import captioned_image, training_curves
+        from hw2.captioning.curves import training_curves
+        from hw2.captioning.figures import captioned_image
         from hw2.fashion.kernels import plot_kernels
 
         plot_kernels(work / "conv1.png", model.conv1.weight.detach(), "conv1")
         steps = [f"w{int(t)}" for t in words[0]]
-        captioned_image(work / "attention.png", work / "images" / names[0], steps, alphas[0, :len(steps)].numpy(),
-                        "attention")
-        training_curves(work / "curves.png", {"vanilla": {"epoch": [1, 2, 3], "train_loss": [2.0, 1.5, 1.2],
-                                                          "val_bleu4": [0.1, 0.2, 0.25], "best_epoch": 3,
-                                                          "lr": [3e-3, 3e-3, 1.5e-3]}})
+        captioned_image(
+            work / "attention.png", work / "images" / names[0], steps, alphas[0, : len(steps)].numpy(), "attention"
+        )
+        training_curves(
+            work / "curves.png",
+            {
+                "vanilla": {
+                    "epoch": [1, 2, 3],
+                    "train_loss": [2.0, 1.5, 1.2],
+                    "val_bleu4": [0.1, 0.2, 0.25],
+                    "best_epoch": 3,
+                    "lr": [3e-3, 3e-3, 1.5e-3],
+                }
+            },
+        )
         done("figures", digest([(work / f"{n}.png").read_bytes() for n in ("conv1", "attention", "curves")]))
     # the scores of captions (nltk BLEU, coco-caption's ROUGE-L and CIDEr; METEOR is Java's)
     if wanted("caption scores"):
@@ -185,8 +249,10 @@ def compare(got: dict, machine: dict, expected: dict, source: str) -> str | None
     if not differ:
         return None
     theirs = expected["machine"]
-    return (f"on {machine['name']} ({', '.join(machine['flags']) or 'no AVX2'}) these paths compute other bytes than on "
-            f"{theirs['name']} ({', '.join(theirs['flags']) or 'no AVX2'}), where {source} was made: {', '.join(differ)}")
+    return (
+        f"on {machine['name']} ({', '.join(machine['flags']) or 'no AVX2'}) these paths compute other bytes than on "
+        f"{theirs['name']} ({', '.join(theirs['flags']) or 'no AVX2'}), where {source} was made: {', '.join(differ)}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,19 +260,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help=f"compare with {EXPECTED.relative_to(ROOT)}")
     ap.add_argument("--expected", type=Path, default=EXPECTED, help="compare with this file instead")
     ap.add_argument("--record", action="store_true", help=f"add this machine to {MACHINES.relative_to(ROOT)}")
-    ap.add_argument("--expect", action="store_true",
-                    help=f"write this machine's digests to {EXPECTED.relative_to(ROOT)} (for its kernel path)")
+    ap.add_argument(
+        "--expect",
+        action="store_true",
+        help=f"write this machine's digests to {EXPECTED.relative_to(ROOT)} (for its kernel path)",
+    )
     ap.add_argument("--only", nargs="+", metavar="PATH", help="only these paths (their names as printed)")
-    ap.add_argument("--kernels", choices=("portable", "native"), default="portable",
-                    help="the kernels to compute in (default portable, as params.yaml's kernels)")
-    ap.add_argument("--no-avx2", action="store_true",
-                    help="compute in the portable kernels of CPUs without AVX2, whatever this CPU has")
+    ap.add_argument(
+        "--kernels",
+        choices=("portable", "native"),
+        default="portable",
+        help="the kernels to compute in (default portable, as params.yaml's kernels)",
+    )
+    ap.add_argument(
+        "--no-avx2",
+        action="store_true",
+        help="compute in the portable kernels of CPUs without AVX2, whatever this CPU has",
+    )
     ap.add_argument("--json", action="store_true", help="also print the digests as one line of JSON")
     args = ap.parse_args(argv)
 
     from hw2.common.runtime import use_kernels
 
-    kernels = use_kernels(args.kernels, threads=THREADS, avx2=False if args.no_avx2 else None)  # before any tensor operation: the stages' float32 kernels
+    kernels = use_kernels(
+        args.kernels, threads=THREADS, avx2=False if args.no_avx2 else None
+    )  # before any tensor operation: the stages' float32 kernels
     import torch
 
     start = time.perf_counter()
@@ -214,9 +292,11 @@ def main(argv: list[str] | None = None) -> int:
         got, seconds = paths(Path(tmp), set(args.only) if args.only else None)
     machine = cpu()
     path = kernels["kernel_path"] if kernels["kernels"] == "portable" else f"native: {kernels['kernel_path']}"
-    print(f"{machine['name']} ({', '.join(machine['flags']) or 'no AVX2'}); torch {torch.__version__}; "
-          f"{kernels['kernels']} kernels: {kernels['kernel_path']}, {kernels['threads']} threads; "
-          f"{time.perf_counter() - start:.1f} s")
+    print(
+        f"{machine['name']} ({', '.join(machine['flags']) or 'no AVX2'}); torch {torch.__version__}; "
+        f"{kernels['kernels']} kernels: {kernels['kernel_path']}, {kernels['threads']} threads; "
+        f"{time.perf_counter() - start:.1f} s"
+    )
     for name, value in got.items():
         print(f"  {name:30s} {value}  ({seconds[name]:.1f} s)")
     if args.expect:
@@ -230,7 +310,10 @@ def main(argv: list[str] | None = None) -> int:
             fcntl.flock(lock, fcntl.LOCK_EX)
             known = json.loads(MACHINES.read_text()) if MACHINES.is_file() else {}
             known[f"{machine['name']} ({', '.join(machine['flags']) or 'no AVX2'}); {path}"] = {
-                "digests": got, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+                "digests": got,
+                "torch": torch.__version__,
+                "date": time.strftime("%Y-%m-%d"),
+            }
             MACHINES.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n")
     if args.check:
         expected = json.loads(args.expected.read_text()).get(path)

@@ -8,8 +8,10 @@ It runs the real stage scripts (not DVC: the device machine may not have it) on 
 demo set: Fashion-MNIST training (cnn.device), feature extraction (captioning.encoder.device),
 both caption decoders, their evaluation and the captioned images (captioning.train.device).
 Fashion-MNIST must be in data/raw_fashion_mnist/ or /usr/share/datasets/fashion-mnist (no
-download); without it the CNN part is skipped and said so. Prints one line per stage and per compared file, and exits 1 on a difference.
+download); without it the CNN part is skipped and said so. Prints one line per stage and per
+compared file, and exits 1 on a difference.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,13 +26,28 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 from repo_copy import copy_repo  # noqa: E402
-CAPTIONING = [["unzip_images"], ["extract_features"], ["build_vocab"], ["train_captioner", "vanilla"],
-              ["train_captioner", "attention"], ["evaluate", "vanilla"], ["evaluate", "attention"],
-              ["caption_images"]]
+
+CAPTIONING = [
+    ["unzip_images"],
+    ["extract_features"],
+    ["build_vocab"],
+    ["train_captioner", "vanilla"],
+    ["train_captioner", "attention"],
+    ["evaluate", "vanilla"],
+    ["evaluate", "attention"],
+    ["caption_images"],
+]
 CNN = [["download_fashion_mnist"], ["train_cnn"]]
-COMPARED = ["metrics/cnn.json", "metrics/features.json", "metrics/captioner_vanilla.json",
-            "metrics/captioner_attention.json", "data/evaluation/vanilla.json", "data/evaluation/attention.json",
-            "plots/captions/caps_generated_enc_dec_w_attention.json", "models/captioner/attention.pt"]
+COMPARED = [
+    "metrics/cnn.json",
+    "metrics/features.json",
+    "metrics/captioner_vanilla.json",
+    "metrics/captioner_attention.json",
+    "data/evaluation/vanilla.json",
+    "data/evaluation/attention.json",
+    "plots/captions/caps_generated_enc_dec_w_attention.json",
+    "models/captioner/attention.pt",
+]
 
 
 def tiny_params(device: str) -> dict:
@@ -58,8 +75,9 @@ def copy(dest: Path, device: str) -> Path:
 def run_stages(repo: Path, stages: list[list[str]]) -> None:
     for stage in stages:
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, f"stages/{stage[0]}.py", *stage[1:]], cwd=repo, capture_output=True,
-                              text=True)
+        proc = subprocess.run(
+            [sys.executable, f"stages/{stage[0]}.py", *stage[1:]], cwd=repo, capture_output=True, text=True
+        )
         if proc.returncode:
             sys.exit(f"{repo.name}: {' '.join(stage)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
         last = (proc.stdout.strip().splitlines() or [""])[-1]
@@ -71,10 +89,13 @@ def main() -> None:
     ap.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
     args = ap.parse_args()
     import torch
+
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("error: torch sees no CUDA device; use --device cpu for the same check on the CPU")
-    fmnist = any((folder / "train-images-idx3-ubyte.gz").is_file() for folder in (
-        ROOT / "data" / "raw_fashion_mnist", Path("/usr/share/datasets/fashion-mnist")))
+    fmnist = any(
+        (folder / "train-images-idx3-ubyte.gz").is_file()
+        for folder in (ROOT / "data" / "raw_fashion_mnist", Path("/usr/share/datasets/fashion-mnist"))
+    )
     stages = (CNN if fmnist else []) + CAPTIONING
     if not fmnist:
         print("Fashion-MNIST not found without a download: the CNN part is skipped")

@@ -5,6 +5,7 @@ from the metrics files, so they hold whichever stages just ran.
 
     python tools/notices.py [ROOT]
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,12 @@ def read(path: Path) -> dict:
 def main(root: Path) -> int:
     dataset, features = read(root / "metrics" / "dataset.json"), read(root / "metrics" / "features.json")
     lines = data_warnings(bool(dataset.get("synthetic")), features.get("encoder_weights"))
-    lines += kernel_warnings([read(root / "metrics" / f"{name}.json")
-                              for name in ("cnn", "features", "captioner_vanilla", "captioner_attention")])
+    lines += kernel_warnings(
+        [
+            read(root / "metrics" / f"{name}.json")
+            for name in ("cnn", "features", "captioner_vanilla", "captioner_attention")
+        ]
+    )
     for line in lines:
         print(f"WARNING: {line}", file=sys.stderr)
     return 0

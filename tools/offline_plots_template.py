@@ -7,9 +7,11 @@ result. Needs npm (the registry) only when rebuilding; the built page is committ
 
     python tools/offline_plots_template.py
 """
+
 from __future__ import annotations
 
 import subprocess
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -43,10 +45,22 @@ def main():
     scripts = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, version in PACKAGES.items():
-            tgz = subprocess.run(["npm", "pack", "--silent", f"{name}@{version}"], cwd=tmp, check=True,
-                                 capture_output=True, text=True).stdout.strip().splitlines()[-1]
+            tgz = (
+                subprocess.run(
+                    ["npm", "pack", "--silent", f"{name}@{version}"],
+                    cwd=tmp,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             with tarfile.open(Path(tmp) / tgz) as tar:
-                js = tar.extractfile(f"package/build/{name}.min.js").read().decode()
+                member = tar.extractfile(f"package/build/{name}.min.js")
+                if member is None:
+                    sys.exit(f"{tgz}: package/build/{name}.min.js is not a file")
+                js = member.read().decode()
             if "</script" in js or "{plot_divs}" in js or "{refresh_tag}" in js:
                 raise SystemExit(f"{name} {version}: cannot be inlined as it is")
             scripts.append(f"    <script>{js}</script>")

@@ -1,6 +1,7 @@
 """A copy of the repository as a fresh clone has it: the files git tracks plus new ones it does not
 ignore (so data, models, the virtual environment and DVC's cache stay behind). Used by the tests
 and tools/gpu_check.py to run the real stages and `dvc` somewhere they cannot touch this checkout."""
+
 from __future__ import annotations
 
 import shutil
@@ -11,8 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def copy_repo(dest: Path) -> Path:
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, listed):
         src = ROOT / rel
         if src.is_file():

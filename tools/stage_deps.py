@@ -10,6 +10,7 @@ rewrites the lists so that nobody types them by hand:
 
 Data dependencies and comments are kept as they are.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,16 +58,16 @@ def imported_modules(path: Path) -> set[str]:
     package = module_name(path).rpartition(".")[0] if path.is_relative_to(ROOT / "src") else ""
     if path.name == "__init__.py":
         package = module_name(path)
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 parts = package.split(".")
-                base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
             else:
-                base = node.module
+                base = node.module or ""
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
     return names
@@ -87,8 +88,7 @@ def import_closure(script: Path) -> set[str]:
                 found = module_file(".".join(parts[:i]))
                 if found is not None and (found.name != "__init__.py" or has_code(found) or i == len(parts)):
                     todo.append(found)
-    return {str(p.relative_to(ROOT)) for p in files
-            if p.name != "__init__.py" or has_code(p)}
+    return {str(p.relative_to(ROOT)) for p in files if p.name != "__init__.py" or has_code(p)}
 
 
 def stage_script(cmd: str) -> Path:
@@ -128,7 +128,7 @@ def main() -> int:
             out.append(line)
             j, indent, data = i + 1, "      ", []
             while j < len(lines) and lines[j].strip().startswith("- "):
-                indent = lines[j][:len(lines[j]) - len(lines[j].lstrip())]
+                indent = lines[j][: len(lines[j]) - len(lines[j].lstrip())]
                 if not lines[j].strip()[2:].startswith(("stages/", "src/")):
                     data.append(lines[j])
                 j += 1

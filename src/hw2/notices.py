@@ -1,6 +1,7 @@
 """The warnings a reader of any run must not miss: the captioning numbers come from the synthetic
 demo set, or from a randomly initialised encoder; the digits are not those every x86-64 CPU with
 AVX2 gives (the native kernels, or a CPU without AVX2)."""
+
 from __future__ import annotations
 
 
@@ -10,11 +11,15 @@ def data_warnings(synthetic: bool, encoder_weights: str | None) -> list[str]:
     feature extractor was loaded with; ``random`` when it had no trained weights)."""
     out = []
     if synthetic:
-        out.append("the captioning results come from the SYNTHETIC demo set (no real caption set was given): "
-                   "they show that the pipeline works, not results on real imagery")
+        out.append(
+            "the captioning results come from the SYNTHETIC demo set (no real caption set was given): "
+            "they show that the pipeline works, not results on real imagery"
+        )
     if encoder_weights == "random":
-        out.append("the image features come from a RANDOMLY INITIALISED ResNet-18 (no ImageNet weights): "
-                   "see README, Captioning data, to use the real weights offline")
+        out.append(
+            "the image features come from a RANDOMLY INITIALISED ResNet-18 (no ImageNet weights): "
+            "see README, Captioning data, to use the real weights offline"
+        )
     return out
 
 
@@ -34,10 +39,14 @@ def kernel_warning(kernels: str, kernel_path: str) -> str | None:
     """The line a run must say when its digits are not those of the committed run's kind of
     machine (an AVX2 CPU in the portable kernels); None when they are."""
     if kernels == "native":
-        return ("the arithmetic ran in this CPU's NATIVE kernels (kernels: native, or a bfloat16 precision): faster, "
-                "but the digits are this machine's own, not those every x86-64 CPU with AVX2 gives in the portable "
-                "kernels")
+        return (
+            "the arithmetic ran in this CPU's NATIVE kernels (kernels: native, or a bfloat16 precision): faster, "
+            "but the digits are this machine's own, not those every x86-64 CPU with AVX2 gives in the portable "
+            "kernels"
+        )
     if "without AVX2" in kernel_path:
-        return ("this CPU has NO AVX2: the portable kernels ran PyTorch's DEFAULT code and oneDNN's SSE4.1 code, so "
-                "the digits are those of CPUs without AVX2 and differ from an AVX2 CPU's (the committed run's)")
+        return (
+            "this CPU has NO AVX2: the portable kernels ran PyTorch's DEFAULT code and oneDNN's SSE4.1 code, so "
+            "the digits are those of CPUs without AVX2 and differ from an AVX2 CPU's (the committed run's)"
+        )
     return None

@@ -8,13 +8,14 @@ captioning.train.epochs must be an integer between 1 and 10000, not 0``. Unknown
 too (a typo would otherwise be silently ignored). Every number has an upper bound as well, so that
 no value can overflow later (a length penalty of 1e9 raised to a caption's length).
 """
+
 from __future__ import annotations
 
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hw2.captioning.formats import IMAGE_SUFFIXES
 from hw2.common.errors import InputError, explain
@@ -27,19 +28,21 @@ class ParamsError(InputError):
 SEED_MAX = 2**32 - 1  # numpy's seeds are 32-bit
 
 
-def _int(ge: int, le: int, what: str = "an integer", note: str = ""):
+def _int(ge: int, le: int, what: str = "an integer", note: str = "") -> Any:
+    """The bounds and the description of an integer key: ``Annotated[int, _int(1, 1000)]``."""
     desc = f"{what} between {ge} and {le}" + (f" ({note})" if note else "")
-    return Annotated[int, Field(ge=ge, le=le, description=desc)]
+    return Field(ge=ge, le=le, description=desc)
 
 
-def _number(desc: str, **bounds):
-    return Annotated[float, Field(allow_inf_nan=False, description=desc, **bounds)]
+def _number(desc: str, **bounds: Any) -> Any:
+    """The bounds and the description of a number key: ``Annotated[float, _number(...)]``."""
+    return Field(allow_inf_nan=False, description=desc, **bounds)
 
 
 Device = Annotated[Literal["auto", "cpu", "cuda"], Field(description="auto, cpu or cuda")]
 Precision = Annotated[Literal["float32", "bfloat16"], Field(description="float32 or bfloat16")]
-Fraction = _number("a number in [0, 1)", ge=0, lt=1)
-Seed = _int(0, SEED_MAX)
+Fraction = Annotated[float, _number("a number in [0, 1)", ge=0, lt=1)]
+Seed = Annotated[int, _int(0, SEED_MAX)]
 MAPPING = Field(description="a mapping of its parameters")
 
 
@@ -48,8 +51,9 @@ class Section(BaseModel):
 
 
 class FashionMNIST(Section):
-    source: Annotated[Literal["auto", "local", "system", "download"],
-                      Field(description="auto, local, system or download")]
+    source: Annotated[
+        Literal["auto", "local", "system", "download"], Field(description="auto, local, system or download")
+    ]
     local_dir: Annotated[str, Field(min_length=1, description="a folder inside data/raw_fashion_mnist")]
     url: Annotated[str, Field(pattern=r"^https?://\S+/$", description="an http(s) URL ending in /")]
 
@@ -60,27 +64,27 @@ class FashionMNIST(Section):
 
 
 class CNN(Section):
-    epochs: _int(1, 1000)
-    batch_size: _int(1, 50_000)
+    epochs: Annotated[int, _int(1, 1000)]
+    batch_size: Annotated[int, _int(1, 50_000)]
     dropout: Fraction
     optimizer: Annotated[Literal["sgd"], Field(description="sgd (the homework's optimizer; no other is implemented)")]
-    l2_decay: _number("a number in [0, 1)", ge=0, lt=1)
+    l2_decay: Annotated[float, _number("a number in [0, 1)", ge=0, lt=1)]
     seed: Seed
-    dev_size: _int(1, 59_999, "a number of images")
-    limit: _int(0, 60_000, "a number of images", "0: all")
+    dev_size: Annotated[int, _int(1, 59_999, "a number of images")]
+    limit: Annotated[int, _int(0, 60_000, "a number of images", "0: all")]
     device: Device
 
 
 class Synthetic(Section):
-    images: _int(9, 1_000_000, "a number of images", "one of each of the nine scene kinds at least")
+    images: Annotated[int, _int(9, 1_000_000, "a number of images", "one of each of the nine scene kinds at least")]
     seed: Seed
     hard: Annotated[bool, Field(description="true or false")]
 
 
 class Encoder(Section):
     weights: Annotated[str, Field(min_length=1, description="auto, IMAGENET1K_V1, none or a .pth file in data/weights")]
-    image_size: _int(32, 4096, "a number of pixels")
-    batch_size: _int(1, 4096)
+    image_size: Annotated[int, _int(32, 4096, "a number of pixels")]
+    batch_size: Annotated[int, _int(1, 4096)]
     dtype: Annotated[Literal["float16", "float32"], Field(description="float16 or float32")]
     precision: Precision
     device: Device
@@ -101,36 +105,38 @@ class Encoder(Section):
 
 
 class Vocab(Section):
-    min_freq: _int(1, 1_000_000)
-    max_length: _int(0, 1000, "a number of words", "0: the longest training caption that is not an outlier")
+    min_freq: Annotated[int, _int(1, 1_000_000)]
+    max_length: Annotated[
+        int, _int(0, 1000, "a number of words", "0: the longest training caption that is not an outlier")
+    ]
 
 
 class Decoder(Section):
-    embed_dim: _int(1, 16_384)
-    decoder_dim: _int(1, 16_384)
-    attention_dim: _int(1, 16_384)
+    embed_dim: Annotated[int, _int(1, 16_384)]
+    decoder_dim: Annotated[int, _int(1, 16_384)]
+    attention_dim: Annotated[int, _int(1, 16_384)]
     dropout: Fraction
 
 
 class Train(Section):
-    lr: _number("a number in (0, 10]", gt=0, le=10)
-    batch_size: _int(1, 65_536)
-    epochs: _int(1, 10_000)
-    patience: _int(1, 10_000, "a number of epochs")
-    lr_decay: _number("a number in (0, 1] (1: a constant learning rate)", gt=0, le=1)
-    lr_patience: _int(1, 10_000, "a number of epochs")
-    smooth: _int(1, 100, "a number of epochs")
-    grad_clip: _number("a number in (0, 1e6]", gt=0, le=1e6)
-    alpha_c: _number("a number in [0, 1000]", ge=0, le=1000)
+    lr: Annotated[float, _number("a number in (0, 10]", gt=0, le=10)]
+    batch_size: Annotated[int, _int(1, 65_536)]
+    epochs: Annotated[int, _int(1, 10_000)]
+    patience: Annotated[int, _int(1, 10_000, "a number of epochs")]
+    lr_decay: Annotated[float, _number("a number in (0, 1] (1: a constant learning rate)", gt=0, le=1)]
+    lr_patience: Annotated[int, _int(1, 10_000, "a number of epochs")]
+    smooth: Annotated[int, _int(1, 100, "a number of epochs")]
+    grad_clip: Annotated[float, _number("a number in (0, 1e6]", gt=0, le=1e6)]
+    alpha_c: Annotated[float, _number("a number in [0, 1000]", ge=0, le=1000)]
     seed: Seed
     precision: Precision
     device: Device
 
 
 class Decode(Section):
-    beam_size: _int(1, 100)
-    length_penalty: _number("a number in [0, 10] (0: no length normalisation)", ge=0, le=10)
-    max_length: _int(0, 1000, "a number of words", "0: the vocabulary's longest caption")
+    beam_size: Annotated[int, _int(1, 100)]
+    length_penalty: Annotated[float, _number("a number in [0, 10] (0: no length normalisation)", ge=0, le=10)]
+    max_length: Annotated[int, _int(0, 1000, "a number of words", "0: the vocabulary's longest caption")]
 
 
 class Scores(Section):
@@ -138,17 +144,19 @@ class Scores(Section):
 
 
 class Unzip(Section):
-    max_image_mb: _number("a number of megabytes in (0, 1e6]", gt=0, le=1e6)
-    max_total_mb: _number("a number of megabytes in (0, 1e7]", gt=0, le=1e7)
-    max_megapixels: _number("a number of megapixels in (0, 10000]", gt=0, le=10_000)
+    max_image_mb: Annotated[float, _number("a number of megabytes in (0, 1e6]", gt=0, le=1e6)]
+    max_total_mb: Annotated[float, _number("a number of megabytes in (0, 1e7]", gt=0, le=1e7)]
+    max_megapixels: Annotated[float, _number("a number of megapixels in (0, 10000]", gt=0, le=10_000)]
 
 
 class Captioning(Section):
-    threads: _int(1, 64, "a number of threads")
+    threads: Annotated[int, _int(1, 64, "a number of threads")]
     data: Annotated[str, Field(min_length=1, description="data/raw_dataset or a folder inside it")]
     synthetic: Annotated[Synthetic, MAPPING]
-    images: Annotated[list[Annotated[str, Field(description="an image file name (.tif, .jpg, …)")]],
-                      Field(description="a list of image file names (.tif, .jpg, …)")]
+    images: Annotated[
+        list[Annotated[str, Field(description="an image file name (.tif, .jpg, …)")]],
+        Field(description="a list of image file names (.tif, .jpg, …)"),
+    ]
     unzip: Annotated[Unzip, MAPPING]
     encoder: Annotated[Encoder, MAPPING]
     vocab: Annotated[Vocab, MAPPING]
@@ -203,8 +211,9 @@ def _inside(value: str, folder: str) -> str:
     dependency is ``folder``, so a file elsewhere could change without DVC seeing it."""
     path = Path(value)
     if path.is_absolute() or ".." in path.parts or not (path == Path(folder) or Path(folder) in path.parents):
-        raise ValueError(f"must be inside {folder}/ (a dependency of its stage, so that DVC sees changes), "
-                         f"not {value!r}")
+        raise ValueError(
+            f"must be inside {folder}/ (a dependency of its stage, so that DVC sees changes), not {value!r}"
+        )
     return path.as_posix()
 
 
@@ -221,8 +230,10 @@ def read_yaml(path: Path):
         return YAML(typ="safe", pure=True).load(path.read_text())
     except DuplicateKeyError as exc:
         key = exc.problem.split('"')[1] if exc.problem and '"' in exc.problem else "a key"
-        raise ParamsError(f"{path.name}: line {exc.problem_mark.line + 1}: {key!r} is given twice in one mapping "
-                          f"(DVC refuses such a file; keep one)") from None
+        raise ParamsError(
+            f"{path.name}: line {exc.problem_mark.line + 1}: {key!r} is given twice in one mapping "
+            f"(DVC refuses such a file; keep one)"
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}: " if mark else ""

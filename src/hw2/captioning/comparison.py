@@ -1,5 +1,6 @@
 """Both decoders side by side with the caption-prior baseline: the most common training caption
 given to every test image, the score a model must beat to show it looks at the image."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -31,8 +32,14 @@ def score_baseline(captions: CaptionSet, scorer: Scorer) -> tuple[list[str], dic
     return prior, scores, len(position)
 
 
-def compare(evaluations: dict[str, dict], trained: dict[str, dict], baseline: dict, test_images: int,
-            position_images: int, facts: dict) -> dict:
+def compare(
+    evaluations: dict[str, dict],
+    trained: dict[str, dict],
+    baseline: dict,
+    test_images: int,
+    position_images: int,
+    facts: dict,
+) -> dict:
     """One table of the decoders' test scores (``evaluations``: :func:`evaluation.evaluate_decoder`'s
     results by decoder; ``trained``: each decoder's training summary, with ``best_epoch``) and the
     baseline's, with ``facts`` (where the data and features came from) alongside."""
@@ -40,10 +47,18 @@ def compare(evaluations: dict[str, dict], trained: dict[str, dict], baseline: di
     if any(len({e.get(k) for e in evaluations.values()}) != 1 for k in same):
         raise StaleInputError("the evaluations of the decoders come from different runs")
     first = next(iter(evaluations.values()))
-    out = {**facts, "test_images": test_images, "position_images": position_images,
-           "beam_size": first["beam_size"], "length_penalty": first["length_penalty"], "baseline": baseline}
+    out = {
+        **facts,
+        "test_images": test_images,
+        "position_images": position_images,
+        "beam_size": first["beam_size"],
+        "length_penalty": first["length_penalty"],
+        "baseline": baseline,
+    }
     for m, e in evaluations.items():
-        out[m] = {how: s | ({"position_bleu4": e["position"][how]["bleu4"]} if how in e["position"] else {})
-                  for how, s in e["scores"].items()}
+        out[m] = {
+            how: s | ({"position_bleu4": e["position"][how]["bleu4"]} if how in e["position"] else {})
+            for how, s in e["scores"].items()
+        }
         out[m]["best_epoch"] = trained[m]["best_epoch"]
     return out

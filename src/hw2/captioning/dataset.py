@@ -9,6 +9,7 @@ UCM-captions, Sydney-captions and RSICD publish one JSON file::
 Tokens may be capitalised and hold typos; they are lower-cased here, and a sentence without
 tokens is tokenised from its raw text.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,9 @@ def tokenize(raw: str) -> list[str]:
 
 class _Sentence(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
-    tokens: Annotated[list[Annotated[str, Field(description="a word (a string)")]] | None,
-                      Field(description="a list of words")] = None
+    tokens: Annotated[
+        list[Annotated[str, Field(description="a word (a string)")]] | None, Field(description="a list of words")
+    ] = None
     raw: Annotated[str | None, Field(description="text")] = None
 
 
@@ -59,9 +61,10 @@ class _Image(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
     filename: Annotated[str, Field(min_length=1, description="a file name")]
     split: Annotated[Literal["train", "val", "test", "restval"], Field(description="train, val or test")]
-    sentences: Annotated[list[Annotated[_Sentence, Field(
-        description="an object with 'tokens' (a list of words) or 'raw' text")]],
-        Field(min_length=1, description="a non-empty list of sentences")]
+    sentences: Annotated[
+        list[Annotated[_Sentence, Field(description="an object with 'tokens' (a list of words) or 'raw' text")]],
+        Field(min_length=1, description="a non-empty list of sentences"),
+    ]
 
 
 class _CaptionFile(BaseModel):
@@ -122,9 +125,16 @@ def load_caption_set(path: Path) -> CaptionSet:
 
 def save_caption_set(path: Path, captions: CaptionSet) -> None:
     """The set in the same format, as read: lower-cased tokens, ``restval`` as ``train``."""
-    write_json(path, {"dataset": captions.name, "images": [
-        {"filename": im.filename, "split": im.split, "sentences": [{"tokens": c} for c in im.captions]}
-        for im in captions.images]})
+    write_json(
+        path,
+        {
+            "dataset": captions.name,
+            "images": [
+                {"filename": im.filename, "split": im.split, "sentences": [{"tokens": c} for c in im.captions]}
+                for im in captions.images
+            ],
+        },
+    )
 
 
 def find_inputs(folder: Path) -> tuple[Path, Path] | None:
@@ -142,4 +152,3 @@ def find_inputs(folder: Path) -> tuple[Path, Path] | None:
         found = ", ".join(p.name for p in zips + jsons)
         raise InputError(f"{folder}: expected one images .zip and one captions .json, found: {found}")
     return zips[0], jsons[0]
-

@@ -1,5 +1,6 @@
 """The features on disk: the HDF5 file :func:`hw2.captioning.features.extract_features` writes, read
 back without the encoder (reading the numbers needs no torchvision)."""
+
 from __future__ import annotations
 
 from pathlib import Path

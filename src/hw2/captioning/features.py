@@ -4,6 +4,7 @@ torchvision's ResNet-18 without its average pooling and classifier maps a 224×2
 512×7×7 grid; each of the 49 cells is one region the decoder can attend to. Features are
 streamed to HDF5 batch by batch, so memory stays flat whatever the number of images.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -44,8 +45,10 @@ def imagenet_weights(folder: Path) -> tuple[Path | None, str]:
     target = Path(folder) / WEIGHTS_FILE
     if target.is_file():
         if not file_sha256(target).startswith(IMAGENET_SHA256_PREFIX):
-            raise InputError(f"{target}: not torchvision's ImageNet weights (SHA-256 does not start with "
-                             f"{IMAGENET_SHA256_PREFIX}); delete it, or download {IMAGENET_URL} again")
+            raise InputError(
+                f"{target}: not torchvision's ImageNet weights (SHA-256 does not start with "
+                f"{IMAGENET_SHA256_PREFIX}); delete it, or download {IMAGENET_URL} again"
+            )
         return target, ""
     cached = hub_weights_path()
     try:
@@ -54,8 +57,9 @@ def imagenet_weights(folder: Path) -> tuple[Path | None, str]:
                 shutil.copyfile(cached, tmp)
                 print(f"ImageNet weights copied from the torch hub cache {cached} to {target}")
             else:
-                torch.hub.download_url_to_file(IMAGENET_URL, str(tmp), hash_prefix=IMAGENET_SHA256_PREFIX,
-                                               progress=False)
+                torch.hub.download_url_to_file(
+                    IMAGENET_URL, str(tmp), hash_prefix=IMAGENET_SHA256_PREFIX, progress=False
+                )
     except Exception as exc:  # offline: URLError; a partial or wrong file: RuntimeError
         return None, f"not in {target.parent}, not in the torch hub cache, and not downloadable ({type(exc).__name__})"
     return target, ""
@@ -64,7 +68,7 @@ def imagenet_weights(folder: Path) -> tuple[Path | None, str]:
 @dataclass
 class Encoder:
     net: nn.Module
-    weights: str    # what was loaded: "imagenet", "random" or the path of a .pth
+    weights: str  # what was loaded: "imagenet", "random" or the path of a .pth
     note: str = ""  # why ``auto`` fell back to random weights, for the user to see
 
 
@@ -86,11 +90,15 @@ def build_encoder(weights: str, folder: Path | None = None, seed: int = 0) -> En
         if path is None:
             where = Path(folder) / WEIGHTS_FILE
             if weights == "IMAGENET1K_V1":
-                raise InputError(f"{where}: ImageNet weights for ResNet-18 {why}; download {IMAGENET_URL} "
-                                 f"on a machine with internet and copy it to {where}")
-            note = (f"ImageNet weights unavailable ({why}): the ResNet-18 encoder is RANDOMLY initialised, so its "
-                    f"features carry no ImageNet knowledge. Put {WEIGHTS_FILE} (from {IMAGENET_URL}) in "
-                    f"{Path(folder)}/ for the real encoder.")
+                raise InputError(
+                    f"{where}: ImageNet weights for ResNet-18 {why}; download {IMAGENET_URL} "
+                    f"on a machine with internet and copy it to {where}"
+                )
+            note = (
+                f"ImageNet weights unavailable ({why}): the ResNet-18 encoder is RANDOMLY initialised, so its "
+                f"features carry no ImageNet knowledge. Put {WEIGHTS_FILE} (from {IMAGENET_URL}) in "
+                f"{Path(folder)}/ for the real encoder."
+            )
         else:
             _load_state(net, path)
             loaded = "imagenet"
@@ -115,8 +123,13 @@ def _load_state(net: nn.Module, path: Path) -> None:
 
 
 def image_transform(size: int) -> transforms.Compose:
-    return transforms.Compose([transforms.Resize((size, size), antialias=True), transforms.ToTensor(),
-                               transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    return transforms.Compose(
+        [
+            transforms.Resize((size, size), antialias=True),
+            transforms.ToTensor(),
+            transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
 
 
 @torch.inference_mode()
@@ -128,9 +141,15 @@ def encode(net: nn.Module, batch: torch.Tensor, device: torch.device, precision:
 
 
 @torch.inference_mode()
-def encode_files(encoder: Encoder, paths: list[Path], image_size: int, precision: str = "float32",
-                 device: torch.device | str = "cpu", dtype: str = "float32",
-                 max_megapixels: float | None = None) -> torch.Tensor:
+def encode_files(
+    encoder: Encoder,
+    paths: list[Path],
+    image_size: int,
+    precision: str = "float32",
+    device: torch.device | str = "cpu",
+    dtype: str = "float32",
+    max_megapixels: float | None = None,
+) -> torch.Tensor:
     """Region features of a few image files, as :func:`extract_features` computes and stores them
     (rounded through ``dtype``, the stored type), (N, (S/32)², 512) float32."""
     device = torch.device(device)
@@ -143,10 +162,20 @@ def load_batch(paths: list[Path], transform: transforms.Compose, max_megapixels:
     return torch.stack([transform(load_rgb(path, max_megapixels)) for path in paths])
 
 
-def extract_features(folder: Path, names: list[str], splits: list[str], out: Path, encoder: Encoder,
-                     image_size: int, batch_size: int, dtype: str, device: torch.device | str = "cpu",
-                     precision: str = "float32", max_megapixels: float | None = None,
-                     progress: bool = True) -> dict:
+def extract_features(
+    folder: Path,
+    names: list[str],
+    splits: list[str],
+    out: Path,
+    encoder: Encoder,
+    image_size: int,
+    batch_size: int,
+    dtype: str,
+    device: torch.device | str = "cpu",
+    precision: str = "float32",
+    max_megapixels: float | None = None,
+    progress: bool = True,
+) -> dict:
     """Encode ``names`` (in ``folder``) into ``out`` (HDF5), ``batch_size`` images at a time:
 
     ``features`` (N, R, 512) with R = (image_size/32)² regions (49 at 224), ``filenames`` and
@@ -168,18 +197,22 @@ def extract_features(folder: Path, names: list[str], splits: list[str], out: Pat
     start = time.perf_counter()
     with atomic_path(out, suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
         # track_times=False: no creation times in the file, so the same features give the same bytes
-        feats = h5.create_dataset("features", shape=(len(names), grid * grid, 512), dtype=dtype,
-                                  chunks=(1, grid * grid, 512), track_times=False)
-        h5.create_dataset("filenames", data=np.array(names, dtype=object), dtype=h5py.string_dtype(),
-                          track_times=False)
-        h5.create_dataset("splits", data=np.array(splits, dtype=object), dtype=h5py.string_dtype(),
-                          track_times=False)
+        feats = h5.create_dataset(
+            "features",
+            shape=(len(names), grid * grid, 512),
+            dtype=dtype,
+            chunks=(1, grid * grid, 512),
+            track_times=False,
+        )
+        h5.create_dataset("filenames", data=np.array(names, dtype=object), dtype=h5py.string_dtype(), track_times=False)
+        h5.create_dataset("splits", data=np.array(splits, dtype=object), dtype=h5py.string_dtype(), track_times=False)
         h5.attrs["encoder_weights"] = encoder.weights
         h5.attrs["image_size"] = image_size
         h5.attrs["precision"] = precision
-        for i in tqdm(range(0, len(names), batch_size), desc="features", unit="batch",
-                      disable=None if progress else True):
-            batch = load_batch([Path(folder) / name for name in names[i:i + batch_size]], transform, max_megapixels)
-            feats[i:i + len(batch)] = encode(net, batch, device, precision).numpy().astype(dtype)
+        for i in tqdm(
+            range(0, len(names), batch_size), desc="features", unit="batch", disable=None if progress else True
+        ):
+            batch = load_batch([Path(folder) / name for name in names[i : i + batch_size]], transform, max_megapixels)
+            feats[i : i + len(batch)] = encode(net, batch, device, precision).numpy().astype(dtype)
     seconds = time.perf_counter() - start
     return {"images": len(names), "seconds": seconds, "images_per_s": len(names) / max(seconds, 1e-9)}

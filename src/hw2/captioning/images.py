@@ -12,14 +12,16 @@ so those are read with tifffile.
 An image larger than ``max_megapixels`` is refused from its header, before it is decoded, with one
 line naming it; Pillow's own decompression-bomb check stays in place beneath that cap.
 """
+
 from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import numpy as np
-from PIL import Image
+from PIL import Image, TiffImagePlugin
 
 from ..common.errors import InputError
 
@@ -30,7 +32,9 @@ WITH_ALPHA = ("RGBA", "LA", "PA", "RGBa", "La")
 def load_rgb(path: Path, max_megapixels: float | None = None, shown_as: str | None = None) -> Image.Image:
     """``path`` decoded to an 8-bit RGB image; InputError (one line, the file first: ``shown_as``,
     else the path) when it is not a readable image or has more than ``max_megapixels`` million pixels."""
-    return _opened(path, max_megapixels, shown_as, decode=True)
+    image = _opened(path, max_megapixels, shown_as, decode=True)
+    assert image is not None  # decoded
+    return image
 
 
 def check_image(path: Path, max_megapixels: float | None = None, shown_as: str | None = None) -> None:
@@ -50,8 +54,10 @@ def _opened(path: Path, max_megapixels: float | None, shown_as: str | None, deco
     with im:
         width, height = im.size
         if max_megapixels is not None and width * height > max_megapixels * 1e6:
-            raise InputError(f"{shown}: {width}x{height} pixels ({width * height / 1e6:,.1f} megapixels), more "
-                             f"than the {max_megapixels:g} megapixels allowed per image")
+            raise InputError(
+                f"{shown}: {width}x{height} pixels ({width * height / 1e6:,.1f} megapixels), more "
+                f"than the {max_megapixels:g} megapixels allowed per image"
+            )
         if not decode:
             return None
         if _deep_rgb_tiff(im):
@@ -70,7 +76,9 @@ def _decoding(path: Path, shown: str):
         raise InputError(f"{shown}: too large to decode safely ({str(exc).split(' could be')[0]})") from None
     except Exception as exc:  # Pillow raises many types for a broken file
         reason = str(exc).replace(str(path), path.name).splitlines()[0] if str(exc) else ""
-        raise InputError(f"{shown}: not a decodable image ({type(exc).__name__}{': ' + reason if reason else ''})") from None
+        raise InputError(
+            f"{shown}: not a decodable image ({type(exc).__name__}{': ' + reason if reason else ''})"
+        ) from None
 
 
 def to_rgb(im: Image.Image) -> Image.Image:
@@ -90,7 +98,7 @@ def _deep_rgb_tiff(im: Image.Image) -> bool:
     """A TIFF of more than 8 bits per colour sample, which Pillow would cut to its high bytes."""
     if im.format != "TIFF" or im.mode in DEEP_GREY:
         return False
-    bits = im.tag_v2.get(258, (8,))
+    bits = cast(TiffImagePlugin.TiffImageFile, im).tag_v2.get(258, (8,))
     return max(bits if isinstance(bits, tuple) else (bits,)) > 8
 
 
@@ -100,8 +108,10 @@ def _read_tiff(path: Path, shown: str) -> np.ndarray:
     try:
         a = tifffile.imread(path)
     except Exception as exc:  # e.g. a compression that needs the optional imagecodecs package
-        raise InputError(f"{shown}: a TIFF of more than 8 bits per sample that cannot be read at full depth "
-                         f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise InputError(
+            f"{shown}: a TIFF of more than 8 bits per sample that cannot be read at full depth "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
     if a.ndim == 3 and a.shape[-1] >= 3:
         return a[..., :3]  # RGB (any extra sample, e.g. alpha or near-infrared, is not shown)
     raise InputError(f"{shown}: a TIFF of shape {a.shape}; expected one RGB image")

@@ -6,6 +6,7 @@ with <start>; lengths (B,) counting <start> and <end>. Teacher forcing predicts 
 tokens ≤ t, so a caption of length L is decoded in L − 1 steps. Sequences are sorted by length
 (longest first) and step t runs only the sequences still alive, as in sgrvinod's tutorial.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,11 +18,11 @@ from torch import nn
 
 @dataclass
 class DecoderOutput:
-    scores: torch.Tensor         # (B, T−1, V) vocabulary scores; zero after each sequence's end
-    targets: torch.Tensor        # (B, T−1) the tokens to predict, in the sorted order
-    decode_lengths: list[int]    # (B,) steps per sequence, sorted, longest first
+    scores: torch.Tensor  # (B, T−1, V) vocabulary scores; zero after each sequence's end
+    targets: torch.Tensor  # (B, T−1) the tokens to predict, in the sorted order
+    decode_lengths: list[int]  # (B,) steps per sequence, sorted, longest first
     alphas: torch.Tensor | None  # (B, T−1, R) attention weights (attention decoder), else None
-    order: torch.Tensor          # (B,) sorted position → original index
+    order: torch.Tensor  # (B,) sorted position → original index
 
 
 class Attention(nn.Module):
@@ -75,16 +76,33 @@ class Decoder(nn.Module):
         scores, alphas = [], []
         for t in range(steps):
             n = sum(length > t for length in decode_lengths)  # sequences still decoding
-            s, (h, c), alpha = self.step(features[:n], captions[:n, t], (h[:n], c[:n]),
-                                         None if projected is None else projected[:n])
+            s, (h, c), alpha = self.step(
+                features[:n], captions[:n, t], (h[:n], c[:n]), None if projected is None else projected[:n]
+            )
             scores.append(F.pad(s, (0, 0, 0, B - n)))
             if alpha is not None:
                 alphas.append(F.pad(alpha, (0, 0, 0, B - n)))
-        return DecoderOutput(torch.stack(scores, dim=1), captions[:, 1:steps + 1], decode_lengths,
-                             torch.stack(alphas, dim=1) if alphas else None, order)
+        return DecoderOutput(
+            torch.stack(scores, dim=1),
+            captions[:, 1 : steps + 1],
+            decode_lengths,
+            torch.stack(alphas, dim=1) if alphas else None,
+            order,
+        )
 
-    def precompute(self, features):
+    def precompute(self, features: torch.Tensor) -> torch.Tensor | None:
+        """What :meth:`step` can reuse for every word of a caption (the attention decoder's
+        projected features); None for a decoder without attention."""
         return None
+
+    def step(
+        self,
+        features: torch.Tensor,
+        word: torch.Tensor,
+        state: tuple[torch.Tensor, torch.Tensor],
+        projected: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor | None]:
+        raise NotImplementedError  # each decoder's own
 
 
 class DecoderRNN(Decoder):
@@ -105,8 +123,16 @@ class DecoderWithAttention(Decoder):
 
     attends = True
 
-    def __init__(self, vocab_size: int, embed_dim: int, decoder_dim: int, encoder_dim: int, attention_dim: int,
-                 dropout: float, gate: bool = True):
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        decoder_dim: int,
+        encoder_dim: int,
+        attention_dim: int,
+        dropout: float,
+        gate: bool = True,
+    ):
         super().__init__(vocab_size, embed_dim, decoder_dim, encoder_dim, dropout)
         self.attention = Attention(encoder_dim, decoder_dim, attention_dim)
         self.f_beta = nn.Linear(decoder_dim, encoder_dim) if gate else None
@@ -128,16 +154,19 @@ def caption_loss(out: DecoderOutput, alpha_c: float = 0.0) -> torch.Tensor:
     """Cross-entropy over real tokens only (padding after each sequence's end is masked), plus
     the doubly stochastic attention regulariser α_c·Σ_i (1 − Σ_t α_ti)² when ``alpha_c`` > 0."""
     steps = out.scores.shape[1]
-    mask = torch.arange(steps, device=out.scores.device)[None] < torch.tensor(out.decode_lengths,
-                                                                              device=out.scores.device)[:, None]
+    mask = (
+        torch.arange(steps, device=out.scores.device)[None]
+        < torch.tensor(out.decode_lengths, device=out.scores.device)[:, None]
+    )
     loss = F.cross_entropy(out.scores[mask], out.targets[mask])
     if alpha_c and out.alphas is not None:
         loss = loss + alpha_c * ((1.0 - out.alphas.sum(dim=1)) ** 2).mean()
     return loss
 
 
-def build_decoder(kind: str, vocab_size: int, encoder_dim: int, embed_dim: int, decoder_dim: int,
-                  attention_dim: int, dropout: float) -> Decoder:
+def build_decoder(
+    kind: str, vocab_size: int, encoder_dim: int, embed_dim: int, decoder_dim: int, attention_dim: int, dropout: float
+) -> Decoder:
     """The ``vanilla`` or ``attention`` decoder."""
     if kind == "vanilla":
         return DecoderRNN(vocab_size, embed_dim, decoder_dim, encoder_dim, dropout)

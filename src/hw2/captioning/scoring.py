@@ -7,11 +7,12 @@ Hypotheses and references are token lists (or token ids). References are the dat
 vocabulary maps to <unk> still counts against the model. coco-caption's PTB tokenizer is not run:
 it would only split punctuation, which the tokens no longer have.
 """
+
 from __future__ import annotations
 
 import shutil
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 from nltk.translate.bleu_score import corpus_bleu
 
@@ -44,10 +45,13 @@ class Scorer:
         if not meteor:
             self.meteor_missing = "METEOR not asked for"
         elif not java_available():
-            self.meteor_missing = ("METEOR needs Java (java not found on PATH; on Debian or Ubuntu: "
-                                   "apt-get install default-jre-headless); it is left out")
+            self.meteor_missing = (
+                "METEOR needs Java (java not found on PATH; on Debian or Ubuntu: "
+                "apt-get install default-jre-headless); it is left out"
+            )
         else:
             from pycocoevalcap.meteor.meteor import Meteor
+
             self._meteor = Meteor()
 
     def __enter__(self):
@@ -68,9 +72,10 @@ class Scorer:
         """Corpus scores of one caption per image against all of that image's references."""
         if len(hypotheses) != len(references) or not hypotheses:
             raise ValueError(f"{len(hypotheses)} captions for {len(references)} images")
-        scores = {k: bleu(references, hypotheses, n) for k, n in BLEU_ORDERS.items()}
+        scores: dict[str, float | None] = {k: bleu(references, hypotheses, n) for k, n in BLEU_ORDERS.items()}
         from pycocoevalcap.cider.cider import Cider
         from pycocoevalcap.rouge.rouge import Rouge
+
         res = {i: [" ".join(h) or EMPTY] for i, h in enumerate(hypotheses)}
         gts = {i: [" ".join(r) for r in refs] for i, refs in enumerate(references)}
         scores["meteor"] = float(self._meteor.compute_score(gts, res)[0]) if self._meteor is not None else None
@@ -82,4 +87,4 @@ class Scorer:
 
 def names_position(captions: list[list[str]]) -> bool:
     """Whether any of these captions places something on a side of the image."""
-    return any(a == "the" and b in SIDE_WORDS for c in captions for a, b in zip(c, c[1:]))
+    return any(a == "the" and b in SIDE_WORDS for c in captions for a, b in zip(c, c[1:], strict=False))

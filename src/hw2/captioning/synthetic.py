@@ -15,14 +15,15 @@ are noisy, as on a real set of a few hundred images.
 Output: the Karpathy-style JSON the public sets ship (``images[].filename``, ``split``,
 ``sentences[].raw`` / ``tokens``) and the images as ``1.tif`` … ``N.tif`` (256×256 RGB).
 """
+
 from __future__ import annotations
 
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -32,8 +33,16 @@ from ..common.atomic import atomic_path
 
 SIZE = 256
 NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-COLOURS = {"red": (178, 54, 44), "blue": (52, 92, 168), "white": (236, 236, 232), "gray": (128, 128, 128),
-           "green": (70, 128, 60), "yellow": (210, 186, 92), "brown": (128, 90, 58), "orange": (214, 120, 40)}
+COLOURS = {
+    "red": (178, 54, 44),
+    "blue": (52, 92, 168),
+    "white": (236, 236, 232),
+    "gray": (128, 128, 128),
+    "green": (70, 128, 60),
+    "yellow": (210, 186, 92),
+    "brown": (128, 90, 58),
+    "orange": (214, 120, 40),
+}
 SIDES = ("left", "right", "top", "bottom")
 
 Rng = np.random.Generator
@@ -43,7 +52,7 @@ Rng = np.random.Generator
 class Scene:
     kind: str
     image: Image.Image
-    captions: list[str]   # five sentences, lower-case words, no punctuation
+    captions: list[str]  # five sentences, lower-case words, no punctuation
 
 
 def _noise(img: Image.Image, rng: Rng, amount: int = 10) -> Image.Image:
@@ -57,9 +66,13 @@ def _noise(img: Image.Image, rng: Rng, amount: int = 10) -> Image.Image:
 def _box_in(side: str) -> tuple[int, int, int, int]:
     """A region (x0, y0, x1, y1) covering one side of the image (or the middle)."""
     h = SIZE // 2
-    return {"left": (8, 8, h - 8, SIZE - 8), "right": (h + 8, 8, SIZE - 8, SIZE - 8),
-            "top": (8, 8, SIZE - 8, h - 8), "bottom": (8, h + 8, SIZE - 8, SIZE - 8),
-            "middle": (SIZE // 4, SIZE // 4, 3 * SIZE // 4, 3 * SIZE // 4)}[side]
+    return {
+        "left": (8, 8, h - 8, SIZE - 8),
+        "right": (h + 8, 8, SIZE - 8, SIZE - 8),
+        "top": (8, 8, SIZE - 8, h - 8),
+        "bottom": (8, h + 8, SIZE - 8, SIZE - 8),
+        "middle": (SIZE // 4, SIZE // 4, 3 * SIZE // 4, 3 * SIZE // 4),
+    }[side]
 
 
 def _place(n: int, box, size: tuple[int, int], rng: Rng, gap: int = 6) -> list[tuple[int, int]]:
@@ -99,14 +112,24 @@ def dense_residential(rng: Rng) -> Scene:
     d.rectangle(road, fill=COLOURS["gray"])
     orient = "vertical" if vertical else "horizontal"
     ends = "from top to bottom" if vertical else "from left to right"
-    return Scene("dense residential", _noise(img, rng), _captions(rng, [
-        "many buildings with {roof} roofs are densely arranged in a residential area",
-        "a dense residential area with a {orient} road through the middle",
-        "lots of houses with {roof} roofs are on both sides of a road",
-        "a gray road goes {ends} through many {roof} houses",
-        "this is a dense residential area with {roof} roofs",
-        "many houses are built closely together beside a {orient} road",
-    ], roof=roof, orient=orient, ends=ends))
+    return Scene(
+        "dense residential",
+        _noise(img, rng),
+        _captions(
+            rng,
+            [
+                "many buildings with {roof} roofs are densely arranged in a residential area",
+                "a dense residential area with a {orient} road through the middle",
+                "lots of houses with {roof} roofs are on both sides of a road",
+                "a gray road goes {ends} through many {roof} houses",
+                "this is a dense residential area with {roof} roofs",
+                "many houses are built closely together beside a {orient} road",
+            ],
+            roof=roof,
+            orient=orient,
+            ends=ends,
+        ),
+    )
 
 
 def sparse_residential(rng: Rng) -> Scene:
@@ -116,14 +139,24 @@ def sparse_residential(rng: Rng) -> Scene:
     for x, y in _place(n, _box_in(side), (30, 26), rng, gap=14):
         d.rectangle((x, y, x + 30, y + 26), fill=COLOURS[roof])
         d.rectangle((x + 30, y + 8, x + 44, y + 14), fill=COLOURS["gray"])  # a driveway
-    return Scene("sparse residential", _noise(img, rng), _captions(rng, [
-        "{n} houses with {roof} roofs are scattered on the {side} of a green lawn",
-        "a sparse residential area with {n} {roof} houses on the {side}",
-        "there are {n} {roof} houses on the {side} and green grass around them",
-        "{n} buildings with {roof} roofs stand on the {side} of the image",
-        "a few {roof} houses are on the {side} surrounded by meadow",
-        "some {roof} roofed houses sit sparsely on the {side}",
-    ], n=NUMBERS[n], roof=roof, side=side))
+    return Scene(
+        "sparse residential",
+        _noise(img, rng),
+        _captions(
+            rng,
+            [
+                "{n} houses with {roof} roofs are scattered on the {side} of a green lawn",
+                "a sparse residential area with {n} {roof} houses on the {side}",
+                "there are {n} {roof} houses on the {side} and green grass around them",
+                "{n} buildings with {roof} roofs stand on the {side} of the image",
+                "a few {roof} houses are on the {side} surrounded by meadow",
+                "some {roof} roofed houses sit sparsely on the {side}",
+            ],
+            n=NUMBERS[n],
+            roof=roof,
+            side=side,
+        ),
+    )
 
 
 def industrial(rng: Rng) -> Scene:
@@ -136,13 +169,23 @@ def industrial(rng: Rng) -> Scene:
         x, y = int(rng.integers(0, SIZE - 12)), int(rng.integers(0, SIZE - 6))
         d.rectangle((x, y, x + 10, y + 5), fill=COLOURS[_pick(rng, ["blue", "red", "orange"])])
     word = "building" if n == 1 else "buildings"
-    return Scene("industrial", _noise(img, rng), _captions(rng, [
-        "{n} large white factory {word} on the {side} of an industrial area",
-        "an industrial area with {n} big white roofs on the {side}",
-        "{n} white {word} with large roofs are on the {side}",
-        "this industrial area has {n} large white {word} and some trucks",
-        "there are {n} big white factory {word} on the {side} of the image",
-    ], n=NUMBERS[n], word=word, side=side))
+    return Scene(
+        "industrial",
+        _noise(img, rng),
+        _captions(
+            rng,
+            [
+                "{n} large white factory {word} on the {side} of an industrial area",
+                "an industrial area with {n} big white roofs on the {side}",
+                "{n} white {word} with large roofs are on the {side}",
+                "this industrial area has {n} large white {word} and some trucks",
+                "there are {n} big white factory {word} on the {side} of the image",
+            ],
+            n=NUMBERS[n],
+            word=word,
+            side=side,
+        ),
+    )
 
 
 def farmland(rng: Rng) -> Scene:
@@ -154,17 +197,27 @@ def farmland(rng: Rng) -> Scene:
     img = Image.new("RGB", (SIZE, SIZE))
     d = ImageDraw.Draw(img)
     edges = np.linspace(0, SIZE, n + 1).astype(int)
-    for c, a, b in zip(colours, edges[:-1], edges[1:]):
+    for c, a, b in zip(colours, edges[:-1], edges[1:], strict=True):
         d.rectangle((a, 0, b, SIZE) if vertical else (0, a, SIZE, b), fill=COLOURS[c])
     orient = "vertical" if vertical else "horizontal"
     used = " and ".join(sorted(set(colours)))
-    return Scene("farmland", _noise(img, rng, 14), _captions(rng, [
-        "{n} {orient} strips of farmland in {used}",
-        "the farmland is divided into {n} {orient} fields",
-        "there are {n} {orient} fields of {used} crops",
-        "many crops grow in {n} {orient} strips of {used}",
-        "{n} rectangular fields lie side by side in {orient} strips",
-    ], n=NUMBERS[n], orient=orient, used=used))
+    return Scene(
+        "farmland",
+        _noise(img, rng, 14),
+        _captions(
+            rng,
+            [
+                "{n} {orient} strips of farmland in {used}",
+                "the farmland is divided into {n} {orient} fields",
+                "there are {n} {orient} fields of {used} crops",
+                "many crops grow in {n} {orient} strips of {used}",
+                "{n} rectangular fields lie side by side in {orient} strips",
+            ],
+            n=NUMBERS[n],
+            orient=orient,
+            used=used,
+        ),
+    )
 
 
 def forest(rng: Rng) -> Scene:
@@ -177,13 +230,21 @@ def forest(rng: Rng) -> Scene:
     x0, y0, x1, y1 = _box_in(side)
     cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
     d.ellipse((cx - 34, cy - 28, cx + 34, cy + 28), fill=(170, 160, 96))
-    return Scene("forest", _noise(img, rng), _captions(rng, [
-        "a dense forest with a clearing on the {side}",
-        "many green trees grow thickly and there is a bare clearing on the {side}",
-        "the forest is dark green with an open patch on the {side}",
-        "lots of trees cover the land except a clearing on the {side}",
-        "a thick forest with a yellow clearing on the {side}",
-    ], side=side))
+    return Scene(
+        "forest",
+        _noise(img, rng),
+        _captions(
+            rng,
+            [
+                "a dense forest with a clearing on the {side}",
+                "many green trees grow thickly and there is a bare clearing on the {side}",
+                "the forest is dark green with an open patch on the {side}",
+                "lots of trees cover the land except a clearing on the {side}",
+                "a thick forest with a yellow clearing on the {side}",
+            ],
+            side=side,
+        ),
+    )
 
 
 def river(rng: Rng) -> Scene:
@@ -192,7 +253,7 @@ def river(rng: Rng) -> Scene:
     img = Image.new("RGB", (SIZE, SIZE), COLOURS[land])
     d = ImageDraw.Draw(img)
     wobble = rng.integers(-14, 15, size=9)
-    pts = [(SIZE // 2 + int(w), int(t)) for w, t in zip(wobble, np.linspace(0, SIZE, 9))]
+    pts = [(SIZE // 2 + int(w), int(t)) for w, t in zip(wobble, np.linspace(0, SIZE, 9), strict=True)]
     if not vertical:
         pts = [(y, x) for x, y in pts]
     d.line(pts, fill=COLOURS["blue"], width=34)
@@ -200,13 +261,23 @@ def river(rng: Rng) -> Scene:
         d.rectangle((0, 120, SIZE, 136) if vertical else (120, 0, 136, SIZE), fill=COLOURS["gray"])
     way = "from top to bottom" if vertical else "from left to right"
     extra = "and a bridge crosses it" if bridge else "with no bridge"
-    return Scene("river", _noise(img, rng), _captions(rng, [
-        "a blue river runs {way} through the middle of {land} land",
-        "a river goes {way} across {land} fields {extra}",
-        "a winding river flows {way} {extra}",
-        "the {land} land is cut by a river running {way}",
-        "there is a river in the middle going {way}",
-    ], way=way, land=land, extra=extra))
+    return Scene(
+        "river",
+        _noise(img, rng),
+        _captions(
+            rng,
+            [
+                "a blue river runs {way} through the middle of {land} land",
+                "a river goes {way} across {land} fields {extra}",
+                "a winding river flows {way} {extra}",
+                "the {land} land is cut by a river running {way}",
+                "there is a river in the middle going {way}",
+            ],
+            way=way,
+            land=land,
+            extra=extra,
+        ),
+    )
 
 
 def beach(rng: Rng) -> Scene:
@@ -214,20 +285,37 @@ def beach(rng: Rng) -> Scene:
     img = Image.new("RGB", (SIZE, SIZE), COLOURS["green"])
     d = ImageDraw.Draw(img)
     third = SIZE // 3
-    sea = {"left": (0, 0, third, SIZE), "right": (SIZE - third, 0, SIZE, SIZE),
-           "top": (0, 0, SIZE, third), "bottom": (0, SIZE - third, SIZE, SIZE)}[side]
-    sand = {"left": (third, 0, third + 40, SIZE), "right": (SIZE - third - 40, 0, SIZE - third, SIZE),
-            "top": (0, third, SIZE, third + 40), "bottom": (0, SIZE - third - 40, SIZE, SIZE - third)}[side]
+    sea = {
+        "left": (0, 0, third, SIZE),
+        "right": (SIZE - third, 0, SIZE, SIZE),
+        "top": (0, 0, SIZE, third),
+        "bottom": (0, SIZE - third, SIZE, SIZE),
+    }[side]
+    sand = {
+        "left": (third, 0, third + 40, SIZE),
+        "right": (SIZE - third - 40, 0, SIZE - third, SIZE),
+        "top": (0, third, SIZE, third + 40),
+        "bottom": (0, SIZE - third - 40, SIZE, SIZE - third),
+    }[side]
     d.rectangle(sea, fill=COLOURS["blue"])
     d.rectangle(sand, fill=COLOURS["yellow"])
     opposite = {"left": "right", "right": "left", "top": "bottom", "bottom": "top"}[side]
-    return Scene("beach", _noise(img, rng, 8), _captions(rng, [
-        "the sea is on the {side} and a yellow beach lies beside it",
-        "a yellow beach between the blue sea on the {side} and green land on the {opposite}",
-        "blue water on the {side} meets a strip of yellow sand",
-        "a long beach with the ocean on the {side} of the image",
-        "the ocean is on the {side} and green vegetation is on the {opposite}",
-    ], side=side, opposite=opposite))
+    return Scene(
+        "beach",
+        _noise(img, rng, 8),
+        _captions(
+            rng,
+            [
+                "the sea is on the {side} and a yellow beach lies beside it",
+                "a yellow beach between the blue sea on the {side} and green land on the {opposite}",
+                "blue water on the {side} meets a strip of yellow sand",
+                "a long beach with the ocean on the {side} of the image",
+                "the ocean is on the {side} and green vegetation is on the {opposite}",
+            ],
+            side=side,
+            opposite=opposite,
+        ),
+    )
 
 
 def parking(rng: Rng) -> Scene:
@@ -239,13 +327,24 @@ def parking(rng: Rng) -> Scene:
     for x, y in _place(n, _box_in(side), (14, 24), rng, gap=4):
         d.rectangle((x, y, x + 14, y + 24), fill=COLOURS[car])
     word = "car" if n == 1 else "cars"
-    return Scene("parking lot", _noise(img, rng, 6), _captions(rng, [
-        "{n} {car} {word} are parked on the {side} of the parking lot",
-        "a parking lot with {n} {car} {word} on the {side}",
-        "there are {n} {car} {word} in the {side} part of a parking lot",
-        "many parking spaces are empty and {n} {car} {word} park on the {side}",
-        "{n} {car} {word} stand in a gray parking lot on the {side}",
-    ], n=NUMBERS[n], car=car, word=word, side=side))
+    return Scene(
+        "parking lot",
+        _noise(img, rng, 6),
+        _captions(
+            rng,
+            [
+                "{n} {car} {word} are parked on the {side} of the parking lot",
+                "a parking lot with {n} {car} {word} on the {side}",
+                "there are {n} {car} {word} in the {side} part of a parking lot",
+                "many parking spaces are empty and {n} {car} {word} park on the {side}",
+                "{n} {car} {word} stand in a gray parking lot on the {side}",
+            ],
+            n=NUMBERS[n],
+            car=car,
+            word=word,
+            side=side,
+        ),
+    )
 
 
 def airport(rng: Rng) -> Scene:
@@ -261,31 +360,73 @@ def airport(rng: Rng) -> Scene:
         d.rectangle((x, y + 10, x + 28, y + 16), fill=COLOURS["white"])  # wings
     orient = "vertical" if vertical else "horizontal"
     word = "plane" if n == 1 else "planes"
-    return Scene("airport", _noise(img, rng, 6), _captions(rng, [
-        "{n} white {word} are parked on the {side} of a {orient} runway",
-        "an airport with a {orient} runway and {n} {word} on the {side}",
-        "{n} white {word} beside a long gray runway",
-        "there are {n} {word} on the {side} of the airport runway",
-        "a {orient} runway goes through the middle with {n} {word} on the {side}",
-    ], n=NUMBERS[n], word=word, side=side, orient=orient))
+    return Scene(
+        "airport",
+        _noise(img, rng, 6),
+        _captions(
+            rng,
+            [
+                "{n} white {word} are parked on the {side} of a {orient} runway",
+                "an airport with a {orient} runway and {n} {word} on the {side}",
+                "{n} white {word} beside a long gray runway",
+                "there are {n} {word} on the {side} of the airport runway",
+                "a {orient} runway goes through the middle with {n} {word} on the {side}",
+            ],
+            n=NUMBERS[n],
+            word=word,
+            side=side,
+            orient=orient,
+        ),
+    )
 
 
-KINDS: dict[str, Callable[[Rng], Scene]] = {f.__name__: f for f in (
-    dense_residential, sparse_residential, industrial, farmland, forest, river, beach, parking, airport)}
+KINDS: dict[str, Callable[[Rng], Scene]] = {
+    f.__name__: f
+    for f in (dense_residential, sparse_residential, industrial, farmland, forest, river, beach, parking, airport)
+}
 
 # The hard variant's annotators: words each may use instead of the template's (same meaning).
-SYNONYMS = {"many": ["lots of", "numerous", "plenty of"], "houses": ["homes", "residences", "buildings"],
-            "buildings": ["structures", "constructions"], "large": ["big", "huge"], "big": ["large", "huge"],
-            "road": ["street", "lane"], "cars": ["vehicles", "automobiles"], "car": ["vehicle", "automobile"],
-            "planes": ["airplanes", "aircraft"], "plane": ["airplane", "aircraft"], "river": ["stream"],
-            "sea": ["ocean"], "ocean": ["sea"], "image": ["picture", "scene"], "trees": ["woods"],
-            "fields": ["plots"], "lawn": ["grass"], "runway": ["airstrip"],
-            "factory": ["plant", "warehouse"], "forest": ["woodland"], "dense": ["thick", "crowded"]}
-VAGUE = ["an aerial image of {kind}", "this is {kind} seen from above", "{kind} in a remote sensing image",
-         "it is {kind}", "the picture shows {kind}"]
-PLACES = {"dense residential": "a dense residential area", "sparse residential": "a sparse residential area",
-          "industrial": "an industrial area", "farmland": "farmland", "forest": "a forest", "river": "a river",
-          "beach": "a beach", "parking lot": "a parking lot", "airport": "an airport"}
+SYNONYMS = {
+    "many": ["lots of", "numerous", "plenty of"],
+    "houses": ["homes", "residences", "buildings"],
+    "buildings": ["structures", "constructions"],
+    "large": ["big", "huge"],
+    "big": ["large", "huge"],
+    "road": ["street", "lane"],
+    "cars": ["vehicles", "automobiles"],
+    "car": ["vehicle", "automobile"],
+    "planes": ["airplanes", "aircraft"],
+    "plane": ["airplane", "aircraft"],
+    "river": ["stream"],
+    "sea": ["ocean"],
+    "ocean": ["sea"],
+    "image": ["picture", "scene"],
+    "trees": ["woods"],
+    "fields": ["plots"],
+    "lawn": ["grass"],
+    "runway": ["airstrip"],
+    "factory": ["plant", "warehouse"],
+    "forest": ["woodland"],
+    "dense": ["thick", "crowded"],
+}
+VAGUE = [
+    "an aerial image of {kind}",
+    "this is {kind} seen from above",
+    "{kind} in a remote sensing image",
+    "it is {kind}",
+    "the picture shows {kind}",
+]
+PLACES = {
+    "dense residential": "a dense residential area",
+    "sparse residential": "a sparse residential area",
+    "industrial": "an industrial area",
+    "farmland": "farmland",
+    "forest": "a forest",
+    "river": "a river",
+    "beach": "a beach",
+    "parking lot": "a parking lot",
+    "airport": "an airport",
+}
 OPENINGS = ["in this image", "from above", "we can see that", "it is clear that", "in the picture"]
 
 
@@ -305,24 +446,28 @@ def _harden(s: Scene, rng: Rng) -> Scene:
     for _ in range(int(rng.integers(3, 9))):  # objects nobody mentions
         x, y = int(rng.integers(0, SIZE - 16)), int(rng.integers(0, SIZE - 16))
         what = int(rng.integers(4))
-        if what == 0:    # a tree
+        if what == 0:  # a tree
             r = int(rng.integers(4, 9))
             d.ellipse((x, y, x + 2 * r, y + 2 * r), fill=(30, int(rng.integers(70, 110)), 36))
         elif what == 1:  # a shed
-            d.rectangle((x, y, x + int(rng.integers(8, 16)), y + int(rng.integers(8, 16))),
-                        fill=COLOURS[_pick(rng, ["gray", "brown", "white"])])
+            d.rectangle(
+                (x, y, x + int(rng.integers(8, 16)), y + int(rng.integers(8, 16))),
+                fill=COLOURS[_pick(rng, ["gray", "brown", "white"])],
+            )
         elif what == 2:  # a vehicle
-            d.rectangle((x, y, x + 9, y + 5) if rng.integers(2) else (x, y, x + 5, y + 9),
-                        fill=COLOURS[_pick(rng, ["red", "blue", "white", "yellow"])])
-        else:            # a cloud's shadow
+            d.rectangle(
+                (x, y, x + 9, y + 5) if rng.integers(2) else (x, y, x + 5, y + 9),
+                fill=COLOURS[_pick(rng, ["red", "blue", "white", "yellow"])],
+            )
+        else:  # a cloud's shadow
             w, h = int(rng.integers(30, 90)), int(rng.integers(20, 60))
             d.ellipse((x - w // 2, y - h // 2, x + w // 2, y + h // 2), fill=(0, 0, 0, int(rng.integers(40, 90))))
     a = np.asarray(img, dtype=np.float32)
     ramp = np.linspace(-1, 1, SIZE, dtype=np.float32)
     gx, gy = rng.normal(0, 18, size=2)
-    light = ramp[None, :, None] * gx + ramp[:, None, None] * gy            # uneven lighting
+    light = ramp[None, :, None] * gx + ramp[:, None, None] * gy  # uneven lighting
     a = a * rng.normal(1, 0.08, size=(1, 1, 3)).astype(np.float32) + light  # and a colour cast
-    a = a + rng.normal(0, 9, size=a.shape)                                  # grain
+    a = a + rng.normal(0, 9, size=a.shape)  # grain
     img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
     captions = [_reword(c, rng) for c in s.captions]
     for i in rng.choice(5, size=int(rng.integers(1, 3)), replace=False):
@@ -347,7 +492,7 @@ def splits_for(n: int, seed: int, test_first: tuple[str, ...] = ()) -> list[str]
     n_val = n_test = max(1, n // 10)
     forced = [int(f.split(".")[0]) - 1 for f in test_first if f.split(".")[0].isdigit() and int(f.split(".")[0]) <= n]
     rest = [i for i in order if i not in forced]
-    for i in forced + rest[:max(0, n_test - len(forced))]:
+    for i in forced + rest[: max(0, n_test - len(forced))]:
         split[i] = "test"
     for i in [i for i in rest if split[i] == "train"][:n_val]:
         split[i] = "val"
@@ -364,7 +509,8 @@ def generate(out_dir: Path, n: int = 600, seed: int = 0, test_images: tuple[str,
         raise ValueError(f"the synthetic set needs at least 9 images (one per kind), not {n}")
     out_dir = Path(out_dir)
     splits = splits_for(n, seed, test_images)
-    images, kinds = [], {}
+    images: list[dict] = []
+    kinds: dict[str, int] = {}
     sentid = 0
     with atomic_path(out_dir / "images.zip") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
         for i in tqdm(range(n), desc="synthetic images", unit="image", leave=False, disable=None):
@@ -376,11 +522,20 @@ def generate(out_dir: Path, n: int = 600, seed: int = 0, test_images: tuple[str,
             zf.writestr(info, buf.getvalue())
             sentences = []
             for text in s.captions:
-                sentences.append({"raw": text[0].upper() + text[1:] + " .", "tokens": text.split(),
-                                  "imgid": i, "sentid": sentid})
+                sentences.append(
+                    {"raw": text[0].upper() + text[1:] + " .", "tokens": text.split(), "imgid": i, "sentid": sentid}
+                )
                 sentid += 1
-            images.append({"filename": name, "imgid": i, "split": splits[i], "kind": s.kind,
-                           "sentids": [x["sentid"] for x in sentences], "sentences": sentences})
+            images.append(
+                {
+                    "filename": name,
+                    "imgid": i,
+                    "split": splits[i],
+                    "kind": s.kind,
+                    "sentids": [x["sentid"] for x in sentences],
+                    "sentences": sentences,
+                }
+            )
             kinds[s.kind] = kinds.get(s.kind, 0) + 1
     with atomic_path(out_dir / "dataset.json") as tmp:
         tmp.write_text(json.dumps({"images": images, "dataset": "synthetic (hard)" if hard else "synthetic"}, indent=1))

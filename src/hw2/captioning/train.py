@@ -1,11 +1,12 @@
 """Training a caption decoder: teacher forcing, validation BLEU-4 each epoch, the best epoch kept,
 the learning rate cut when validation BLEU-4 stalls (``ReduceLROnPlateau``), early stopping, and a
 checkpoint per epoch to resume a killed run bit for bit."""
+
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch.optim.lr_scheduler import ReduceLROnPlateau
@@ -15,6 +16,7 @@ from ..common.resume import load_resume, run_key, save_resume
 from ..common.seeding import generator, seed_everything
 from .decoding import greedy_ids
 from .encoded import CaptionData
+from .history import CaptionHistory
 from .models import Decoder, build_decoder, caption_loss
 from .scoring import bleu
 
@@ -23,7 +25,8 @@ from .scoring import bleu
 class CaptionTrainConfig:
     """Everything a decoder's training is a function of (with the data): no defaults here, the
     caller gives every value."""
-    model: str          # vanilla | attention
+
+    model: str  # vanilla | attention
     embed_dim: int
     decoder_dim: int
     attention_dim: int
@@ -31,15 +34,15 @@ class CaptionTrainConfig:
     lr: float
     batch_size: int
     epochs: int
-    smooth: int         # epochs averaged into the validation BLEU-4 the schedule and early stopping watch
-    patience: int       # epochs without a better (smoothed) validation BLEU-4 before stopping
-    lr_decay: float     # the learning rate is multiplied by this (1: never) after
-    lr_patience: int    # this many epochs without a better (smoothed) validation BLEU-4
+    smooth: int  # epochs averaged into the validation BLEU-4 the schedule and early stopping watch
+    patience: int  # epochs without a better (smoothed) validation BLEU-4 before stopping
+    lr_decay: float  # the learning rate is multiplied by this (1: never) after
+    lr_patience: int  # this many epochs without a better (smoothed) validation BLEU-4
     grad_clip: float
-    alpha_c: float      # doubly stochastic attention regulariser (attention decoder only)
+    alpha_c: float  # doubly stochastic attention regulariser (attention decoder only)
     seed: int
-    precision: str      # float32 | bfloat16: the arithmetic of the training forward pass
-    device: str         # cpu | cuda
+    precision: str  # float32 | bfloat16: the arithmetic of the training forward pass
+    device: str  # cpu | cuda
 
     def key(self, digest: str) -> str:
         """What a resume checkpoint must have been made with (a longer or more patient run is the
@@ -47,8 +50,9 @@ class CaptionTrainConfig:
         return run_key({k: v for k, v in asdict(self).items() if k not in ("epochs", "patience")}, digest)
 
     def build(self, vocab_size: int, encoder_dim: int) -> Decoder:
-        return build_decoder(self.model, vocab_size, encoder_dim, self.embed_dim, self.decoder_dim,
-                             self.attention_dim, self.dropout)
+        return build_decoder(
+            self.model, vocab_size, encoder_dim, self.embed_dim, self.decoder_dim, self.attention_dim, self.dropout
+        )
 
 
 @torch.no_grad()
@@ -57,31 +61,6 @@ def greedy_bleu4(model: Decoder, data: CaptionData, split: int, start: int, end:
     images, refs = data.references(split)
     features = data.features[torch.tensor(images, device=data.features.device)]
     return bleu(refs, greedy_ids(model, features, start, end, max_length))
-
-
-@dataclass
-class CaptionHistory:
-    train_loss: list[float] = field(default_factory=list)
-    val_bleu4: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)   # the learning rate each epoch trained with
-    best_epoch: int = 0
-    resumed_from: int = 0
-
-    def smoothed(self, k: int) -> list[float]:
-        """Validation BLEU-4 averaged over each epoch and the ``k`` - 1 before it, from epoch ``k``
-        on (a mean of fewer epochs would let one lucky early epoch stand for a plateau)."""
-        v = self.val_bleu4
-        return [sum(v[i + 1 - k:i + 1]) / k for i in range(k - 1, len(v))]
-
-    def since_best(self, k: int) -> int:
-        """Epochs since the first epoch with the best smoothed validation BLEU-4 (``k`` = 1: the
-        best epoch itself); 0 until ``k`` epochs have run."""
-        s = self.smoothed(k)
-        return len(s) - (s.index(max(s)) + 1) if s else 0
-
-    def cuts(self) -> list[int]:
-        """The epochs after which the learning rate was cut (the next one trained with less)."""
-        return [e for e in range(1, len(self.lr)) if self.lr[e] < self.lr[e - 1]]
 
 
 def plateau_schedule(opt: torch.optim.Optimizer, cfg: CaptionTrainConfig) -> ReduceLROnPlateau | None:
@@ -94,9 +73,17 @@ def plateau_schedule(opt: torch.optim.Optimizer, cfg: CaptionTrainConfig) -> Red
     return ReduceLROnPlateau(opt, mode="max", factor=cfg.lr_decay, patience=cfg.lr_patience - 1, threshold=0, eps=0)
 
 
-def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, max_length: int,
-                    cfg: CaptionTrainConfig, resume_path: Path | None = None, progress: bool = True,
-                    on_epoch: Callable[[int, float, float, float], None] | None = None):
+def train_captioner(
+    data: CaptionData,
+    vocab_size: int,
+    start: int,
+    end: int,
+    max_length: int,
+    cfg: CaptionTrainConfig,
+    resume_path: Path | None = None,
+    progress: bool = True,
+    on_epoch: Callable[[int, float, float, float], None] | None = None,
+):
     """Train ``cfg.model`` on the training captions; after each epoch, the validation BLEU-4 of
     greedy decoding, which picks the best epoch; averaged over ``cfg.smooth`` epochs, it cuts the
     learning rate on a plateau (:func:`plateau_schedule`) and stops the run after ``cfg.patience``
@@ -139,8 +126,13 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
         model.train()
         order = train_rows[torch.randperm(len(train_rows), generator=shuffle)]
         total = 0.0
-        for rows in tqdm(order.split(cfg.batch_size), desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}",
-                         unit="batch", leave=False, disable=None if progress else True):
+        for rows in tqdm(
+            order.split(cfg.batch_size),
+            desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}",
+            unit="batch",
+            leave=False,
+            disable=None if progress else True,
+        ):
             n = int(data.lengths[rows].max())
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16"):
                 out = model(data.features[data.image[rows]].float(), data.tokens[rows, :n], data.lengths[rows])
@@ -160,14 +152,26 @@ def train_captioner(data: CaptionData, vocab_size: int, start: int, end: int, ma
         if plateau is not None and epoch >= cfg.smooth:
             plateau.step(hist.smoothed(cfg.smooth)[-1])
         if resume_path is not None:
-            save_resume(resume_path, key, epoch, {
-                "model": model.state_dict(), "optimizer": opt.state_dict(),
-                **({"plateau": plateau.state_dict()} if plateau is not None else {}),
-                "shuffle_rng": shuffle.get_state(), "torch_rng": torch.get_rng_state(), "best": best_state,
-                **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
-                "train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4, "lr": hist.lr,
-                "best_epoch": hist.best_epoch})
+            save_resume(
+                resume_path,
+                key,
+                epoch,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    **({"plateau": plateau.state_dict()} if plateau is not None else {}),
+                    "shuffle_rng": shuffle.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "best": best_state,
+                    **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
+                    "train_loss": hist.train_loss,
+                    "val_bleu4": hist.val_bleu4,
+                    "lr": hist.lr,
+                    "best_epoch": hist.best_epoch,
+                },
+            )
         if on_epoch is not None:
             on_epoch(epoch, hist.train_loss[-1], hist.val_bleu4[-1], lr)
+    assert best_state is not None  # one epoch at least has run, or was resumed
     model.load_state_dict(best_state)
     return model.eval(), hist

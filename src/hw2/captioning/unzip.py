@@ -1,4 +1,5 @@
 """Extract a zip of images safely: nothing escapes the target folder, no links, images only."""
+
 from __future__ import annotations
 
 import stat
@@ -36,14 +37,21 @@ def _image_entries(zf: zipfile.ZipFile, zip_path: Path) -> dict[str, zipfile.Zip
         if info.is_dir() or any(j in name for j in JUNK) or pure.suffix.lower() not in IMAGE_SUFFIXES:
             continue
         if pure.name in entries:
-            raise InputError(f"{zip_path}: two entries are named {pure.name} "
-                             f"({entries[pure.name].filename} and {name})")
+            raise InputError(
+                f"{zip_path}: two entries are named {pure.name} ({entries[pure.name].filename} and {name})"
+            )
         entries[pure.name] = info
     return entries
 
 
-def extract_images(zip_path: Path, out_dir: Path, wanted: list[str], max_image_bytes: int = 100 * 2**20,
-                   max_total_bytes: int = 20_000 * 2**20, max_megapixels: float = 100) -> list[str]:
+def extract_images(
+    zip_path: Path,
+    out_dir: Path,
+    wanted: list[str],
+    max_image_bytes: int = 100 * 2**20,
+    max_total_bytes: int = 20_000 * 2**20,
+    max_megapixels: float = 100,
+) -> list[str]:
     """Extract the images named in ``wanted`` from ``zip_path`` into ``out_dir`` (flat).
 
     Every wanted image must be in the zip, no larger than ``max_image_bytes`` unpacked, all of them
@@ -62,8 +70,15 @@ def extract_images(zip_path: Path, out_dir: Path, wanted: list[str], max_image_b
             return _extract(zf, zip_path, work, wanted, max_image_bytes, max_total_bytes, max_megapixels)
 
 
-def _extract(zf: zipfile.ZipFile, zip_path: Path, work: Path, wanted: list[str], max_image_bytes: int,
-             max_total_bytes: int, max_megapixels: float) -> list[str]:
+def _extract(
+    zf: zipfile.ZipFile,
+    zip_path: Path,
+    work: Path,
+    wanted: list[str],
+    max_image_bytes: int,
+    max_total_bytes: int,
+    max_megapixels: float,
+) -> list[str]:
     """Into ``work``: the checks and the extraction of :func:`extract_images`."""
     entries = _image_entries(zf, zip_path)
     if not entries:
@@ -74,12 +89,16 @@ def _extract(zf: zipfile.ZipFile, zip_path: Path, work: Path, wanted: list[str],
         raise InputError(f"{zip_path}: captioned image(s) missing from the zip: {', '.join(missing[:5])}{more}")
     for name in wanted:
         if entries[name].file_size > max_image_bytes:
-            raise InputError(f"{zip_path}: {entries[name].filename} would unpack to {megabytes(entries[name].file_size)}, "
-                             f"more than the {megabytes(max_image_bytes)} allowed per image")
+            raise InputError(
+                f"{zip_path}: {entries[name].filename} would unpack to {megabytes(entries[name].file_size)}, "
+                f"more than the {megabytes(max_image_bytes)} allowed per image"
+            )
     declared = sum(entries[name].file_size for name in wanted)
     if declared > max_total_bytes:
-        raise InputError(f"{zip_path}: the captioned images would unpack to {megabytes(declared)}, more than the "
-                         f"{megabytes(max_total_bytes)} allowed in all")
+        raise InputError(
+            f"{zip_path}: the captioned images would unpack to {megabytes(declared)}, more than the "
+            f"{megabytes(max_total_bytes)} allowed in all"
+        )
     require_space(work.parent, declared + 2**20, f"the {len(wanted):,} captioned images of {zip_path.name}")
     total = 0
     for name in tqdm(wanted, desc="unzip", unit="image", leave=False, disable=None):
@@ -91,9 +110,11 @@ def _extract(zf: zipfile.ZipFile, zip_path: Path, work: Path, wanted: list[str],
                     written += len(block)
                     total += len(block)
                     if written > max_image_bytes or total > max_total_bytes:
-                        raise InputError(f"{zip_path}: {entries[name].filename} unpacks to more than the "
-                                         f"{megabytes(max_image_bytes)} allowed per image (or the "
-                                         f"{megabytes(max_total_bytes)} in all); refusing the rest")
+                        raise InputError(
+                            f"{zip_path}: {entries[name].filename} unpacks to more than the "
+                            f"{megabytes(max_image_bytes)} allowed per image (or the "
+                            f"{megabytes(max_total_bytes)} in all); refusing the rest"
+                        )
                     dst.write(block)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a size or CRC that does not match
             raise InputError(f"{zip_path}: {entries[name].filename} is corrupt ({exc})") from None

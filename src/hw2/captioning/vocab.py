@@ -1,4 +1,5 @@
 """The vocabulary of the training captions: built, saved, loaded, and checked against a feature file."""
+
 from __future__ import annotations
 
 import hashlib
@@ -29,7 +30,7 @@ class Vocabulary:
     def encode(self, tokens: list[str]) -> list[int]:
         """<start> w1 … wn <end>, words beyond ``max_length`` dropped, unknown words as <unk>."""
         unk = self.stoi[UNK]
-        return [self.stoi[START]] + [self.stoi.get(t, unk) for t in tokens[:self.max_length]] + [self.stoi[END]]
+        return [self.stoi[START]] + [self.stoi.get(t, unk) for t in tokens[: self.max_length]] + [self.stoi[END]]
 
     def decode(self, ids) -> list[str]:
         """Words up to the first <end>, without the special tokens."""
@@ -64,8 +65,10 @@ def usual_length(lengths: list[int]) -> int:
 
 def too_long(captions: CaptionSet, max_length: int) -> list[tuple[str, int]]:
     """(image, words) of every caption longer than ``max_length`` words, longest first."""
-    return sorted(((im.filename, len(c)) for im in captions.images for c in im.captions if len(c) > max_length),
-                  key=lambda item: (-item[1], item[0]))
+    return sorted(
+        ((im.filename, len(c)) for im in captions.images for c in im.captions if len(c) > max_length),
+        key=lambda item: (-item[1], item[0]),
+    )
 
 
 def names_digest(filenames: list[str]) -> str:
@@ -77,21 +80,33 @@ def names_digest(filenames: list[str]) -> str:
 def save_vocabulary(path: Path, vocab: Vocabulary, captions: CaptionSet, counts: Counter, min_freq: int) -> dict:
     """The vocabulary as JSON, with the images (in order) its captions were encoded for.
     Returns its size, caption length and the share of training words it covers."""
-    write_json(path, {"itos": vocab.itos, "max_length": vocab.max_length, "min_freq": min_freq,
-                      "images_digest": names_digest([im.filename for im in captions.images]),
-                      "images": [im.filename for im in captions.images]})
+    write_json(
+        path,
+        {
+            "itos": vocab.itos,
+            "max_length": vocab.max_length,
+            "min_freq": min_freq,
+            "images_digest": names_digest([im.filename for im in captions.images]),
+            "images": [im.filename for im in captions.images],
+        },
+    )
     train_tokens = sum(counts.values())
     covered = sum(n for w, n in counts.items() if w in vocab.stoi)
-    return {"vocab_size": len(vocab), "max_length": vocab.max_length,
-            "captions": sum(len(im.captions) for im in captions.images),
-            "train_coverage": round(covered / train_tokens, 4)}
+    return {
+        "vocab_size": len(vocab),
+        "max_length": vocab.max_length,
+        "captions": sum(len(im.captions) for im in captions.images),
+        "train_coverage": round(covered / train_tokens, 4),
+    }
 
 
 def check_same_images(feature_names: list[str], features_path: Path, meta: dict, vocab_path: Path) -> None:
     """Refuses a feature file made for other images than the vocabulary's captions."""
     if names_digest(feature_names) != meta["images_digest"]:
-        raise StaleInputError(f"{features_path}: made for {len(feature_names)} images that are not the "
-                              f"{len(meta['images'])} of {vocab_path} (files from different runs)")
+        raise StaleInputError(
+            f"{features_path}: made for {len(feature_names)} images that are not the "
+            f"{len(meta['images'])} of {vocab_path} (files from different runs)"
+        )
 
 
 def load_vocabulary(path: Path) -> tuple[Vocabulary, dict]:

@@ -1,4 +1,5 @@
 """One atomic writer for files and folders: a result appears complete under its name, or not at all."""
+
 from __future__ import annotations
 
 import glob
@@ -6,9 +7,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 
 @contextmanager
@@ -26,9 +27,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     suffix = suffix or ".tmp"
     prefix = f".{path.name}.tmp-"
     remove_stale(path.parent, prefix)
-    fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}-", suffix=suffix, dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}-", suffix=suffix, dir=path.parent)
     os.close(fd)
-    tmp = Path(tmp)
+    tmp = Path(name)
     try:
         yield tmp
         umask = os.umask(0)
@@ -44,7 +45,7 @@ def remove_stale(folder: Path, prefix: str) -> None:
     """Remove the temporaries ``<prefix><pid>-…`` in ``folder`` whose process is gone (a killed
     writer's); a live process's, another writer's at work, stay."""
     for stale in folder.glob(f"{glob.escape(prefix)}*"):
-        pid = stale.name[len(prefix):].split("-", 1)[0]
+        pid = stale.name[len(prefix) :].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             stale.unlink(missing_ok=True)
 

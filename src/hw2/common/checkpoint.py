@@ -1,5 +1,6 @@
 """One checkpoint format: a dict of tensors and plain values, saved atomically and loaded
 with ``weights_only=True`` (a checkpoint can never run code)."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """One file checksum."""
+
 from __future__ import annotations
 
 import hashlib

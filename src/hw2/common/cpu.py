@@ -7,6 +7,7 @@ Python has no CPUID, so :func:`cpuid` runs the instruction from a page of execut
 ctypes; where that is not allowed (or off x86-64) the names come from ``/proc/cpuinfo`` instead,
 and the result says so.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -14,22 +15,41 @@ import functools
 import mmap
 import platform
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # x86-64 System V: cpuid(leaf = edi, subleaf = esi, out = rdx) writes eax, ebx, ecx, edx to out[0..3]
-_CPUID = bytes([
-    0x53,                    # push rbx (callee-saved; cpuid writes it)
-    0x49, 0x89, 0xD0,        # mov r8, rdx
-    0x89, 0xF8,              # mov eax, edi
-    0x89, 0xF1,              # mov ecx, esi
-    0x0F, 0xA2,              # cpuid
-    0x41, 0x89, 0x00,        # mov [r8], eax
-    0x41, 0x89, 0x58, 0x04,  # mov [r8 + 4], ebx
-    0x41, 0x89, 0x48, 0x08,  # mov [r8 + 8], ecx
-    0x41, 0x89, 0x50, 0x0C,  # mov [r8 + 12], edx
-    0x5B,                    # pop rbx
-    0xC3,                    # ret
-])
+_CPUID = bytes(
+    [
+        0x53,  # push rbx (callee-saved; cpuid writes it)
+        0x49,
+        0x89,
+        0xD0,  # mov r8, rdx
+        0x89,
+        0xF8,  # mov eax, edi
+        0x89,
+        0xF1,  # mov ecx, esi
+        0x0F,
+        0xA2,  # cpuid
+        0x41,
+        0x89,
+        0x00,  # mov [r8], eax
+        0x41,
+        0x89,
+        0x58,
+        0x04,  # mov [r8 + 4], ebx
+        0x41,
+        0x89,
+        0x48,
+        0x08,  # mov [r8 + 8], ecx
+        0x41,
+        0x89,
+        0x50,
+        0x0C,  # mov [r8 + 12], edx
+        0x5B,  # pop rbx
+        0xC3,  # ret
+    ]
+)
 
 # (name, leaf, subleaf, register index (eax ebx ecx edx), bit): the flags the kernels depend on
 FLAG_BITS = (
@@ -44,17 +64,20 @@ FLAG_BITS = (
 
 @dataclass(frozen=True)
 class Cpu:
-    vendor: str          # GenuineIntel, AuthenticAMD, … ("" when unknown)
-    name: str            # the brand string: "AMD EPYC-Milan Processor"
+    vendor: str  # GenuineIntel, AuthenticAMD, … ("" when unknown)
+    name: str  # the brand string: "AMD EPYC-Milan Processor"
     flags: tuple[str, ...]  # those of FLAG_BITS it has, in that order
-    source: str          # "cpuid" or "/proc/cpuinfo"
+    source: str  # "cpuid" or "/proc/cpuinfo"
 
     def label(self) -> str:
         return f"{self.name} ({', '.join(self.flags) or 'no AVX2'})"
 
 
+Registers = tuple[int, int, int, int]
+
+
 @functools.cache
-def _cpuid_function():
+def _cpuid_function() -> Callable[[int, int], Registers] | None:
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return None
     try:
@@ -64,18 +87,20 @@ def _cpuid_function():
     page.write(_CPUID)
     address = ctypes.addressof(ctypes.c_char.from_buffer(page))
     function = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_void_p)(address)
-    function.page = page  # kept alive with the function
-    return function
+
+    def run(leaf: int, subleaf: int) -> Registers:
+        out = (ctypes.c_uint32 * 4)()
+        function(leaf, subleaf, ctypes.addressof(out))
+        return out[0], out[1], out[2], out[3]
+
+    run.page = page  # type: ignore[attr-defined]  # the code's memory lives as long as the function
+    return run
 
 
-def cpuid(leaf: int, subleaf: int = 0) -> tuple[int, int, int, int] | None:
+def cpuid(leaf: int, subleaf: int = 0) -> Registers | None:
     """(eax, ebx, ecx, edx) of CPUID ``leaf``/``subleaf``; None where it cannot be run."""
     function = _cpuid_function()
-    if function is None:
-        return None
-    out = (ctypes.c_uint32 * 4)()
-    function(leaf, subleaf, ctypes.addressof(out))
-    return tuple(out)
+    return None if function is None else function(leaf, subleaf)
 
 
 def _from_proc() -> Cpu:
@@ -97,16 +122,17 @@ def _from_proc() -> Cpu:
 @functools.cache
 def this_cpu() -> Cpu:
     """The processor this process runs on (an emulated one under an emulator)."""
-    top = cpuid(0)
-    if top is None:
+    run = _cpuid_function()
+    if run is None:
         return _from_proc()
+    top = run(0, 0)
     vendor = struct.pack("<III", top[1], top[3], top[2]).decode("ascii", "replace")
-    extended = cpuid(0x80000000)[0]
     name = vendor
-    if extended >= 0x80000004:
-        raw = b"".join(struct.pack("<IIII", *cpuid(leaf)) for leaf in (0x80000002, 0x80000003, 0x80000004))
+    if run(0x80000000, 0)[0] >= 0x80000004:
+        raw = b"".join(struct.pack("<IIII", *run(leaf, 0)) for leaf in (0x80000002, 0x80000003, 0x80000004))
         name = " ".join(raw.rstrip(b"\0").decode("ascii", "replace").split()) or vendor
-    leaves = {(leaf, sub): cpuid(leaf, sub) for leaf, sub in {(1, 0), (7, 0), (7, 1)} if leaf <= top[0]}
-    flags = tuple(f for f, leaf, sub, reg, bit in FLAG_BITS
-                  if (leaf, sub) in leaves and leaves[leaf, sub][reg] >> bit & 1)
+    leaves = {(leaf, sub): run(leaf, sub) for leaf, sub in {(1, 0), (7, 0), (7, 1)} if leaf <= top[0]}
+    flags = tuple(
+        f for f, leaf, sub, reg, bit in FLAG_BITS if (leaf, sub) in leaves and leaves[leaf, sub][reg] >> bit & 1
+    )
     return Cpu(vendor, name, flags, "cpuid")

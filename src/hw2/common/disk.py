@@ -1,4 +1,5 @@
 """Room on the disk for what a writer is about to write, checked before it starts writing."""
+
 from __future__ import annotations
 
 import shutil
@@ -14,8 +15,10 @@ def require_space(folder: Path, needed: int, what: str) -> None:
     existing = next(p for p in (folder, *folder.parents) if p.exists())
     free = shutil.disk_usage(existing).free
     if needed > free:
-        raise InputError(f"{folder}: {what} need about {megabytes(needed)}, and its disk has {megabytes(free)} free; "
-                         f"free some space and run again")
+        raise InputError(
+            f"{folder}: {what} need about {megabytes(needed)}, and its disk has {megabytes(free)} free; "
+            f"free some space and run again"
+        )
 
 
 def megabytes(size: int) -> str:

@@ -1,8 +1,10 @@
 """The exceptions for bad input, and the one line that tells a user what is wrong with a file."""
+
 from __future__ import annotations
 
 import types
-from typing import Annotated, Union, get_args, get_origin
+from collections.abc import Mapping
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -16,7 +18,7 @@ class StaleInputError(InputError):
     feature file of other images, a decoder of another vocabulary). Making them again fixes it."""
 
 
-def explain(error: dict, model: type[BaseModel], where: str) -> str:
+def explain(error: Mapping[str, Any], model: type[BaseModel], where: str) -> str:
     """One of pydantic's errors (``ValidationError.errors()[k]``) against ``model`` as one line:
     ``where: key must be <the field's description>, not <the value>``, the key dotted with list items
     by index (``sentences[0].tokens[1]``); a missing or unknown key, or a validator's own message,

@@ -1,16 +1,17 @@
 """Figures and plot series, written atomically. matplotlib runs headless (Agg)."""
+
 from __future__ import annotations
 
 import csv
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from .atomic import atomic_path  # noqa: E402
+from .atomic import atomic_path
 
 
 def write_csv(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence]) -> None:
@@ -27,8 +28,15 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> None:
     plt.close(fig)
 
 
-def line_plot(path, series: dict[str, tuple[Sequence[float], Sequence[float]]], *, title: str,
-              xlabel: str, ylabel: str, logy: bool = False) -> None:
+def line_plot(
+    path,
+    series: dict[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    logy: bool = False,
+) -> None:
     """One axes, one line per entry of ``series`` (label → (x, y))."""
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, (x, y) in series.items():

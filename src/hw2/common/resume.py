@@ -1,5 +1,6 @@
 """One resume mechanism for the trainers: a checkpoint per finished epoch, continued only when it
 describes the run asked for."""
+
 from __future__ import annotations
 
 import hashlib

@@ -28,11 +28,12 @@ One process computes in one path: PyTorch and oneDNN fix their choice at their f
 so :func:`use_kernels` comes before any tensor operation, and a second call may change the
 threads but not the path.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 
@@ -53,12 +54,21 @@ def has_avx2() -> bool:
 
 def portable_env(avx2: bool) -> dict[str, str]:
     """The environment of the portable kernels: read by PyTorch, MKL and oneDNN at their first call."""
-    return {"ATEN_CPU_CAPABILITY": "avx2" if avx2 else "default", "MKL_CBWR": "COMPATIBLE", "MKL_DYNAMIC": "FALSE",
-            "ONEDNN_MAX_CPU_ISA": "AVX2" if avx2 else "SSE41"}
+    return {
+        "ATEN_CPU_CAPABILITY": "avx2" if avx2 else "default",
+        "MKL_CBWR": "COMPATIBLE",
+        "MKL_DYNAMIC": "FALSE",
+        "ONEDNN_MAX_CPU_ISA": "AVX2" if avx2 else "SSE41",
+    }
 
 
-def use_kernels(kernels: str = "portable", precision: str = "float32", threads: int = 1,
-                avx2: bool | None = None, onednn: bool = True) -> dict:
+def use_kernels(
+    kernels: str = "portable",
+    precision: str = "float32",
+    threads: int = 1,
+    avx2: bool | None = None,
+    onednn: bool = True,
+) -> dict:
     """Fix this process's arithmetic, before its first tensor operation: ``kernels`` portable or
     native (see the module's docstring; bfloat16 ``precision`` always runs native), ``threads``
     intra-op threads. ``avx2`` False runs the portable path of CPUs without AVX2 on any CPU (for the
@@ -73,30 +83,42 @@ def use_kernels(kernels: str = "portable", precision: str = "float32", threads: 
     portable = _portable(kernels, precision)
     avx2 = has_avx2() if avx2 is None else avx2 and has_avx2()
     if CURRENT and _portable(**CURRENT) != portable:
-        raise RuntimeError(f"this process already computes in the {'portable' if _portable(**CURRENT) else 'native'} "
-                           "kernels; another path needs a process of its own")
+        raise RuntimeError(
+            f"this process already computes in the {'portable' if _portable(**CURRENT) else 'native'} "
+            "kernels; another path needs a process of its own"
+        )
     if portable:
         os.environ.update(portable_env(avx2))
     else:  # what PyTorch, MKL and oneDNN pick, even in a process started by a portable one
         for name in portable_env(avx2):
             os.environ.pop(name, None)
-    torch.backends.mkldnn.enabled = onednn or not portable
+    # (set_flags would also reset oneDNN's float32 precision; the property sets only this)
+    torch.backends.mkldnn.enabled = onednn or not portable  # type: ignore[assignment]
     torch.backends.nnpack.set_flags(not portable)
     torch.set_num_threads(threads)
     capability = torch.backends.cpu.get_cpu_capability()
     if portable and capability != ("AVX2" if avx2 else "DEFAULT"):
-        raise RuntimeError(f"PyTorch chose its {capability} kernels before use_kernels() could pin "
-                           f"{'AVX2' if avx2 else 'DEFAULT'}: call it before any tensor operation")
+        raise RuntimeError(
+            f"PyTorch chose its {capability} kernels before use_kernels() could pin "
+            f"{'AVX2' if avx2 else 'DEFAULT'}: call it before any tensor operation"
+        )
     CURRENT.update(kernels=kernels, precision=precision, threads=threads, avx2=avx2, onednn=onednn)
     if portable:
-        path = (f"PyTorch {capability}, MKL COMPATIBLE, oneDNN AVX2" if avx2 else
-                "PyTorch DEFAULT, MKL COMPATIBLE, oneDNN SSE4.1 (the path of CPUs without AVX2)")
+        path = (
+            f"PyTorch {capability}, MKL COMPATIBLE, oneDNN AVX2"
+            if avx2
+            else "PyTorch DEFAULT, MKL COMPATIBLE, oneDNN SSE4.1 (the path of CPUs without AVX2)"
+        )
         if not onednn:
             path = path.split(", oneDNN")[0] + ", no oneDNN"
     else:
         path = f"PyTorch {capability}, MKL and oneDNN as the CPU allows"
-    return {"kernels": "portable" if portable else "native", "kernel_path": path, "precision": precision,
-            "threads": threads}
+    return {
+        "kernels": "portable" if portable else "native",
+        "kernel_path": path,
+        "precision": precision,
+        "threads": threads,
+    }
 
 
 def _portable(kernels: str, precision: str, threads: int = 1, avx2: bool = True, onednn: bool = True) -> bool:

@@ -1,4 +1,5 @@
 """One seeding helper."""
+
 from __future__ import annotations
 
 import random

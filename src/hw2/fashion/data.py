@@ -4,6 +4,7 @@ The IDX format (http://yann.lecun.com/exdb/mnist/): a big-endian header with a m
 (0x00000801 for unsigned-byte vectors, 0x00000803 for unsigned-byte 3-D arrays) and the
 dimension sizes, then the bytes.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -30,13 +31,25 @@ FILES = {
     "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
-CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")  # label 0 … 9
+CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)  # label 0 … 9
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
 OFFICIAL_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
-HOW_TO_GET = (f"install Debian's package (apt-get install dataset-fashion-mnist, files in {SYSTEM_DIR}), "
-              "or put the four *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist "
-              "in {local}, or allow the download from " + OFFICIAL_URL)
+HOW_TO_GET = (
+    f"install Debian's package (apt-get install dataset-fashion-mnist, files in {SYSTEM_DIR}), "
+    "or put the four *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist "
+    "in {local}, or allow the download from " + OFFICIAL_URL
+)
 
 
 def parse_idx(raw: bytes, name: str) -> np.ndarray:
@@ -45,8 +58,10 @@ def parse_idx(raw: bytes, name: str) -> np.ndarray:
         raise InputError(f"{name}: too short for an IDX header ({len(raw)} bytes)")
     zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype_code != 0x08 or ndim not in (1, 3):
-        raise InputError(f"{name}: wrong IDX magic number 0x{int.from_bytes(raw[:4], 'big'):08x} "
-                         "(expected 0x00000801 for labels or 0x00000803 for images)")
+        raise InputError(
+            f"{name}: wrong IDX magic number 0x{int.from_bytes(raw[:4], 'big'):08x} "
+            "(expected 0x00000801 for labels or 0x00000803 for images)"
+        )
     header = 4 + 4 * ndim
     dims = struct.unpack(">" + "I" * ndim, raw[4:header])
     if len(raw) != header + int(np.prod(dims)):
@@ -66,8 +81,10 @@ def read_verified(path: Path, stem: str) -> np.ndarray:
     array = parse_idx(data, str(path))
     digest = hashlib.sha256(data).hexdigest()
     if digest != FILES[stem]:
-        raise InputError(f"{path}: SHA-256 mismatch (got {digest[:16]}…, expected {FILES[stem][:16]}…): "
-                         "the file is corrupt or not the official Fashion-MNIST")
+        raise InputError(
+            f"{path}: SHA-256 mismatch (got {digest[:16]}…, expected {FILES[stem][:16]}…): "
+            "the file is corrupt or not the official Fashion-MNIST"
+        )
     return array
 
 
@@ -92,13 +109,14 @@ def _download(url: str, stem: str, into: Path) -> Path:
 class RawFashionMNIST:
     x_train: np.ndarray  # (60000, 28, 28) uint8
     y_train: np.ndarray  # (60000,) int64
-    x_test: np.ndarray   # (10000, 28, 28) uint8
-    y_test: np.ndarray   # (10000,) int64
+    x_test: np.ndarray  # (10000, 28, 28) uint8
+    y_test: np.ndarray  # (10000,) int64
     source: str
 
 
-def load_fashion_mnist(source: str, local_dir: Path, url: str = OFFICIAL_URL,
-                       system_dir: Path = SYSTEM_DIR) -> RawFashionMNIST:
+def load_fashion_mnist(
+    source: str, local_dir: Path, url: str = OFFICIAL_URL, system_dir: Path = SYSTEM_DIR
+) -> RawFashionMNIST:
     """Load and verify the four files.
 
     ``source``: ``auto`` tries ``local_dir``, then ``system_dir``, then ``url``; ``local``,
@@ -108,7 +126,8 @@ def load_fashion_mnist(source: str, local_dir: Path, url: str = OFFICIAL_URL,
     if source not in ("auto", "local", "system", "download"):
         raise ValueError(f"source must be auto, local, system or download, not {source!r}")
     folders = {"local": [Path(local_dir)], "system": [Path(system_dir)], "download": []}.get(
-        source, [Path(local_dir), Path(system_dir)])
+        source, [Path(local_dir), Path(system_dir)]
+    )
     arrays, used = {}, set()
     with tempfile.TemporaryDirectory() as tmp:
         for stem in FILES:
@@ -118,21 +137,26 @@ def load_fashion_mnist(source: str, local_dir: Path, url: str = OFFICIAL_URL,
                     path = _download(url, stem, Path(tmp))
                     used.add(url)
                 except ConnectionError as exc:
-                    raise InputError(f"{stem}: not found locally and the download failed ({exc}); "
-                                     + HOW_TO_GET.format(local=local_dir)) from None
+                    raise InputError(
+                        f"{stem}: not found locally and the download failed ({exc}); "
+                        + HOW_TO_GET.format(local=local_dir)
+                    ) from None
             elif path is None:
-                raise InputError(f"{Path(folders[0]) / (stem + '.gz')}: missing; "
-                                 + HOW_TO_GET.format(local=local_dir))
+                raise InputError(f"{Path(folders[0]) / (stem + '.gz')}: missing; " + HOW_TO_GET.format(local=local_dir))
             else:
                 used.add(str(path.parent))
             arrays[stem] = read_verified(path, stem)
-    if len(arrays["train-images-idx3-ubyte"]) != len(arrays["train-labels-idx1-ubyte"]) or \
-            len(arrays["t10k-images-idx3-ubyte"]) != len(arrays["t10k-labels-idx1-ubyte"]):
+    if len(arrays["train-images-idx3-ubyte"]) != len(arrays["train-labels-idx1-ubyte"]) or len(
+        arrays["t10k-images-idx3-ubyte"]
+    ) != len(arrays["t10k-labels-idx1-ubyte"]):
         raise InputError("Fashion-MNIST: image and label counts differ")
     return RawFashionMNIST(
-        x_train=arrays["train-images-idx3-ubyte"], y_train=arrays["train-labels-idx1-ubyte"].astype(np.int64),
-        x_test=arrays["t10k-images-idx3-ubyte"], y_test=arrays["t10k-labels-idx1-ubyte"].astype(np.int64),
-        source=", ".join(sorted(used)))
+        x_train=arrays["train-images-idx3-ubyte"],
+        y_train=arrays["train-labels-idx1-ubyte"].astype(np.int64),
+        x_test=arrays["t10k-images-idx3-ubyte"],
+        y_test=arrays["t10k-labels-idx1-ubyte"].astype(np.int64),
+        source=", ".join(sorted(used)),
+    )
 
 
 def split_train_dev(n: int, dev_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -152,9 +176,14 @@ SPLITS = ("train", "val", "test")
 def save_splits(path: Path, raw: RawFashionMNIST, dev_size: int, seed: int) -> dict:
     """Write ``x_{train,val,test}`` (uint8, N×28×28) and ``y_*`` (int64) to one ``.npz``."""
     train_idx, dev_idx = split_train_dev(len(raw.x_train), dev_size, seed)
-    arrays = {"x_train": raw.x_train[train_idx], "y_train": raw.y_train[train_idx],
-              "x_val": raw.x_train[dev_idx], "y_val": raw.y_train[dev_idx],
-              "x_test": raw.x_test, "y_test": raw.y_test}
+    arrays = {
+        "x_train": raw.x_train[train_idx],
+        "y_train": raw.y_train[train_idx],
+        "x_val": raw.x_train[dev_idx],
+        "y_val": raw.y_train[dev_idx],
+        "x_test": raw.x_test,
+        "y_test": raw.y_test,
+    }
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez(tmp, **arrays)
     return {split: len(arrays[f"y_{split}"]) for split in SPLITS}

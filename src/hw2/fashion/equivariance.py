@@ -9,6 +9,7 @@
 - So the network's prediction survives small shifts and not large ones: test accuracy, and
   agreement with the unshifted prediction, for shifts of 0 to 8 pixels.
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,8 +25,9 @@ def shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     (Fashion-MNIST's background), what goes out is lost."""
     out = torch.zeros_like(x)
     H, W = x.shape[-2:]
-    out[..., max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)] = \
-        x[..., max(-dy, 0):H - max(dy, 0), max(-dx, 0):W - max(dx, 0)]
+    out[..., max(dy, 0) : H + min(dy, 0), max(dx, 0) : W + min(dx, 0)] = x[
+        ..., max(-dy, 0) : H - max(dy, 0), max(-dx, 0) : W - max(dx, 0)
+    ]
     return out
 
 
@@ -66,12 +68,14 @@ def change_under_one_pixel_shifts(model: ConvNet, x: torch.Tensor) -> dict[str, 
 
 
 @torch.no_grad()
-def accuracy_under_shifts(model: ConvNet, x: torch.Tensor, y: torch.Tensor, sizes=(0, 1, 2, 3, 4, 6, 8),
-                          batch: int = 1000) -> list[dict]:
+def accuracy_under_shifts(
+    model: ConvNet, x: torch.Tensor, y: torch.Tensor, sizes=(0, 1, 2, 3, 4, 6, 8), batch: int = 1000
+) -> list[dict]:
     """For each shift size, the accuracy on (x, y) and the share of predictions that stay those of
     the unshifted images, averaged over the four directions."""
+
     def predict(images):
-        return torch.cat([model(images[i:i + batch]).argmax(1) for i in range(0, len(images), batch)])
+        return torch.cat([model(images[i : i + batch]).argmax(1) for i in range(0, len(images), batch)])
 
     plain = predict(x)
     rows = []

@@ -1,4 +1,5 @@
 """Q2.2's curves: per-epoch tables (CSV) and PNG figures, for the best rate and every rate."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,9 +15,14 @@ LOSS, ACC = "mean training NLL loss", "validation accuracy"
 
 def sweep_table(runs: list[RateResult]) -> pd.DataFrame:
     """One row per rate and epoch: epoch, lr (as written, e.g. ``0.01``), train_loss, val_acc."""
-    return pd.DataFrame([(e, f"{run.lr:g}", lo, a) for run in runs
-                         for e, (lo, a) in enumerate(zip(run.train_loss, run.val_acc), start=1)],
-                        columns=["epoch", "lr", "train_loss", "val_acc"])
+    return pd.DataFrame(
+        [
+            (e, f"{run.lr:g}", lo, a)
+            for run in runs
+            for e, (lo, a) in enumerate(zip(run.train_loss, run.val_acc, strict=True), start=1)
+        ],
+        columns=["epoch", "lr", "train_loss", "val_acc"],
+    )
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
@@ -32,12 +38,33 @@ def write_sweep_plots(plots: Path, runs: list[RateResult], best: int) -> None:
     best_rows = table[table["lr"] == name]
     _write_csv(best_rows.drop(columns="lr"), plots / "best.csv")
     _write_csv(table, plots / "sweep.csv")
-    line_plot(plots / "best_train_loss.png", {f"lr {name}": (best_rows["epoch"], best_rows["train_loss"])},
-              title=f"Training loss, best lr = {name}", xlabel="epoch", ylabel=LOSS)
-    line_plot(plots / "best_val_acc.png", {f"lr {name}": (best_rows["epoch"], best_rows["val_acc"])},
-              title=f"Validation accuracy, best lr = {name}", xlabel="epoch", ylabel=ACC)
+    line_plot(
+        plots / "best_train_loss.png",
+        {f"lr {name}": (best_rows["epoch"], best_rows["train_loss"])},
+        title=f"Training loss, best lr = {name}",
+        xlabel="epoch",
+        ylabel=LOSS,
+    )
+    line_plot(
+        plots / "best_val_acc.png",
+        {f"lr {name}": (best_rows["epoch"], best_rows["val_acc"])},
+        title=f"Validation accuracy, best lr = {name}",
+        xlabel="epoch",
+        ylabel=ACC,
+    )
     by_rate = {f"lr {lr}": rows for lr, rows in table.groupby("lr", sort=False)}
-    line_plot(plots / "rates_train_loss.png", {n: (r["epoch"], r["train_loss"]) for n, r in by_rate.items()},
-              title="Training loss, every learning rate", xlabel="epoch", ylabel=LOSS, logy=True)
-    line_plot(plots / "rates_val_acc.png", {n: (r["epoch"], r["val_acc"]) for n, r in by_rate.items()},
-              title="Validation accuracy, every learning rate", xlabel="epoch", ylabel=ACC)
+    line_plot(
+        plots / "rates_train_loss.png",
+        {n: (r["epoch"], r["train_loss"]) for n, r in by_rate.items()},
+        title="Training loss, every learning rate",
+        xlabel="epoch",
+        ylabel=LOSS,
+        logy=True,
+    )
+    line_plot(
+        plots / "rates_val_acc.png",
+        {n: (r["epoch"], r["val_acc"]) for n, r in by_rate.items()},
+        title="Validation accuracy, every learning rate",
+        xlabel="epoch",
+        ylabel=ACC,
+    )

@@ -4,6 +4,7 @@ Kernels are drawn on one scale per layer, centred on zero (a diverging colormap:
 blue negative, white zero), so that both the sign and the size of every weight can be read and
 compared across kernels; a colorbar gives the values.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,7 +24,7 @@ def kernel_grid(weight: torch.Tensor, columns: int, gap: int = 1) -> np.ndarray:
     grid = np.full((rows * (k + gap) - gap, columns * (k + gap) - gap), np.nan, np.float32)
     for i, tile in enumerate(tiles):
         r, c = divmod(i, columns)
-        grid[r * (k + gap):r * (k + gap) + k, c * (k + gap):c * (k + gap) + k] = tile
+        grid[r * (k + gap) : r * (k + gap) + k, c * (k + gap) : c * (k + gap) + k] = tile
     return grid
 
 
@@ -48,8 +49,13 @@ def plot_kernels(path, weight: torch.Tensor, title: str) -> None:
         ax.set(xlabel="input channel (a conv1 map)", ylabel="output channel")
         ax.tick_params(labelsize=7, length=2)
     limit = float(np.nanmax(np.abs(grid))) or 1.0
-    image = ax.imshow(np.ma.masked_invalid(grid), cmap=plt.get_cmap(CMAP).with_extremes(bad="white"),
-                      vmin=-limit, vmax=limit, interpolation="nearest")
+    image = ax.imshow(
+        np.ma.masked_invalid(grid),
+        cmap=plt.get_cmap(CMAP).with_extremes(bad="white"),
+        vmin=-limit,
+        vmax=limit,
+        interpolation="nearest",
+    )
     ax.set_title(title, fontsize=10)
     for side in ax.spines.values():
         side.set_visible(False)
@@ -66,14 +72,23 @@ def plot_feature_maps(path, images: np.ndarray, names: list[str], maps: dict[str
     rows = sum(layout.values())
     heights = ([1.0] * rows + [0.35]) * n
     fig = plt.figure(figsize=(13, 0.35 + 0.78 * sum(heights)))
-    grid = fig.add_gridspec(len(heights), per_row + 4, height_ratios=heights,
-                            width_ratios=[2.6, 0.9] + [1.0] * per_row + [0.2, 0.22], wspace=0.06, hspace=0.08,
-                            top=0.93, bottom=0.01, left=0.01, right=0.95)
+    grid = fig.add_gridspec(
+        len(heights),
+        per_row + 4,
+        height_ratios=heights,
+        width_ratios=[2.6, 0.9] + [1.0] * per_row + [0.2, 0.22],
+        wspace=0.06,
+        hspace=0.08,
+        top=0.93,
+        bottom=0.01,
+        left=0.01,
+        right=0.95,
+    )
     scales = {name: float(m.max()) or 1.0 for name, m in maps.items()}
     shown = {}
     for k in range(n):
         top = k * (rows + 1)
-        ax = fig.add_subplot(grid[top:top + rows, 0])
+        ax = fig.add_subplot(grid[top : top + rows, 0])
         ax.imshow(images[k], cmap="gray", interpolation="nearest")
         ax.set(xticks=[], yticks=[])
         ax.set_title(names[k], fontsize=9)
@@ -83,8 +98,9 @@ def plot_feature_maps(path, images: np.ndarray, names: list[str], maps: dict[str
                 label = fig.add_subplot(grid[row + r, 1])
                 label.axis("off")
                 first, last = r * per_row, min((r + 1) * per_row, m.shape[1]) - 1
-                label.text(1.0, 0.5, f"{name}\n{first}-{last}", fontsize=8, ha="right", va="center",
-                           transform=label.transAxes)
+                label.text(
+                    1.0, 0.5, f"{name}\n{first}-{last}", fontsize=8, ha="right", va="center", transform=label.transAxes
+                )
             for c in range(m.shape[1]):
                 ax = fig.add_subplot(grid[row + c // per_row, 2 + c % per_row])
                 shown[name] = ax.imshow(m[k, c], cmap="magma", vmin=0, vmax=scales[name], interpolation="nearest")
@@ -92,7 +108,7 @@ def plot_feature_maps(path, images: np.ndarray, names: list[str], maps: dict[str
             row += layout[name]
     row = 0
     for name in maps:  # one colorbar per layer, beside the first image's rows of that layer
-        bar = fig.add_subplot(grid[row:row + layout[name], per_row + 3])
+        bar = fig.add_subplot(grid[row : row + layout[name], per_row + 3])
         fig.colorbar(shown[name], cax=bar)
         bar.tick_params(labelsize=7)
         bar.set_ylabel(name, fontsize=8)
@@ -105,7 +121,7 @@ def receptive_fields(kernel1: int, pool1: int, kernel2: int) -> dict[str, int]:
     """How many input pixels across one unit of conv1 and of conv2 sees (stride-1 convolutions,
     a pooling of ``pool1`` with its own stride between them)."""
     conv1 = kernel1
-    pooled = conv1 + (pool1 - 1)          # pooling adds pool-1 pixels of stride 1
+    pooled = conv1 + (pool1 - 1)  # pooling adds pool-1 pixels of stride 1
     conv2 = pooled + (kernel2 - 1) * pool1  # each conv2 tap is pool1 pixels apart
     return {"conv1": conv1, "conv2": conv2}
 

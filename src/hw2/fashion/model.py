@@ -1,4 +1,5 @@
 """The homework's CNN (Q2.2), exactly as described."""
+
 from __future__ import annotations
 
 import torch
@@ -15,8 +16,8 @@ class ConvNet(nn.Module):
 
     def __init__(self, dropout: float):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 16, kernel_size=3, padding=1)   # → 16×28×28, pooled 16×14×14
-        self.conv2 = nn.Conv2d(16, 32, kernel_size=3)             # → 32×12×12, pooled 32×6×6
+        self.conv1 = nn.Conv2d(1, 16, kernel_size=3, padding=1)  # → 16×28×28, pooled 16×14×14
+        self.conv2 = nn.Conv2d(16, 32, kernel_size=3)  # → 32×12×12, pooled 32×6×6
         self.fc1 = nn.Linear(32 * 6 * 6, 600)
         self.dropout = nn.Dropout(dropout)
         self.fc2 = nn.Linear(600, 120)

@@ -1,4 +1,5 @@
 """A trained ConvNet on disk: loaded from a checkpoint written by the sweep, or refused by name."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -9,14 +9,15 @@ do not depend on the other rates of the sweep nor on how many cores the machine 
 alone gives, bit for bit, the ``lr 0.1`` row of a sweep). A sweep runs its rates side by side,
 one process each (bench/cnn_sweep.py measures it against the homework skeleton's way).
 """
+
 from __future__ import annotations
 
 import hashlib
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -34,6 +35,7 @@ from .model import ConvNet
 @dataclass(frozen=True)
 class RateConfig:
     """Everything one rate's training is a function of (with the data)."""
+
     lr: float
     epochs: int
     batch_size: int
@@ -51,19 +53,20 @@ class RateConfig:
 class RateResult:
     lr: float
     train_loss: list[float] = field(default_factory=list)  # per epoch, mean training NLL
-    val_acc: list[float] = field(default_factory=list)     # per epoch
-    test_acc: float = 0.0                                   # after the last epoch
-    state_dict: dict = field(default_factory=dict)          # ConvNet state dict (CPU)
-    resumed_from: int = 0                                   # epochs taken from a checkpoint
-    seconds: float = 0.0                                    # time spent on the epochs trained here
+    val_acc: list[float] = field(default_factory=list)  # per epoch
+    test_acc: float = 0.0  # after the last epoch
+    state_dict: dict = field(default_factory=dict)  # ConvNet state dict (CPU)
+    resumed_from: int = 0  # epochs taken from a checkpoint
+    seconds: float = 0.0  # time spent on the epochs trained here
 
 
 @torch.no_grad()
 def accuracy(model: ConvNet, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> float:
     """Accuracy of ``model`` on (x uint8 (N, 28, 28), y), ``batch`` images at a time."""
     model.eval()
-    correct = sum(int((model(to_float(x[i:i + batch])).argmax(1) == y[i:i + batch]).sum())
-                  for i in range(0, len(x), batch))
+    correct = sum(
+        int((model(to_float(x[i : i + batch])).argmax(1) == y[i : i + batch]).sum()) for i in range(0, len(x), batch)
+    )
     return correct / len(x)
 
 
@@ -75,9 +78,14 @@ def data_digest(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def train_rate(arrays: dict[str, np.ndarray], cfg: RateConfig, device: torch.device | str = "cpu",
-               resume_path: Path | None = None, progress: bool = True,
-               on_epoch: Callable[[int, float, float], None] | None = None) -> RateResult:
+def train_rate(
+    arrays: dict[str, np.ndarray],
+    cfg: RateConfig,
+    device: torch.device | str = "cpu",
+    resume_path: Path | None = None,
+    progress: bool = True,
+    on_epoch: Callable[[int, float, float], None] | None = None,
+) -> RateResult:
     """Train a ConvNet with SGD at ``cfg.lr`` for ``cfg.epochs`` epochs, single-threaded on a CPU.
 
     Each epoch: a fresh permutation of the training set in batches of ``cfg.batch_size`` (the last
@@ -88,7 +96,10 @@ def train_rate(arrays: dict[str, np.ndarray], cfg: RateConfig, device: torch.dev
     """
     with threads(1):  # the arithmetic a rate is defined with (more threads split reductions differently)
         device = deterministic_device(device)  # same settings, same numbers on a GPU too
-        x_train, y_train = torch.from_numpy(arrays["x_train"]).to(device), torch.from_numpy(arrays["y_train"]).to(device)
+        x_train, y_train = (
+            torch.from_numpy(arrays["x_train"]).to(device),
+            torch.from_numpy(arrays["y_train"]).to(device),
+        )
         x_val, y_val = torch.from_numpy(arrays["x_val"]).to(device), torch.from_numpy(arrays["y_val"]).to(device)
         key = cfg.key(data_digest(arrays))
 
@@ -105,15 +116,25 @@ def train_rate(arrays: dict[str, np.ndarray], cfg: RateConfig, device: torch.dev
             torch.set_rng_state(state["torch_rng"])
             if device.type == "cuda":
                 torch.cuda.set_rng_state(state["cuda_rng"], device)
-            result.train_loss, result.val_acc, result.resumed_from = state["train_loss"], state["val_acc"], state["epoch"]
+            result.train_loss, result.val_acc, result.resumed_from = (
+                state["train_loss"],
+                state["val_acc"],
+                state["epoch"],
+            )
 
         start = time.perf_counter()
         for epoch in range(result.resumed_from + 1, cfg.epochs + 1):
             model.train()
             total = 0.0
             batches = torch.randperm(len(x_train), generator=shuffle).split(cfg.batch_size)
-            for batch in tqdm(batches, desc=f"lr {cfg.lr:g} epoch {epoch}/{cfg.epochs}", unit="batch", leave=False,
-                              disable=None if progress else True, mininterval=1.0):
+            for batch in tqdm(
+                batches,
+                desc=f"lr {cfg.lr:g} epoch {epoch}/{cfg.epochs}",
+                unit="batch",
+                leave=False,
+                disable=None if progress else True,
+                mininterval=1.0,
+            ):
                 x, y = to_float(x_train[batch]), y_train[batch]
                 optimizer.zero_grad()
                 loss = F.nll_loss(model(x), y)
@@ -123,11 +144,20 @@ def train_rate(arrays: dict[str, np.ndarray], cfg: RateConfig, device: torch.dev
             result.train_loss.append(total / len(x_train))
             result.val_acc.append(accuracy(model, x_val, y_val))
             if resume_path is not None:
-                save_resume(resume_path, key, epoch, {
-                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "shuffle_rng": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
-                    **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
-                    "train_loss": result.train_loss, "val_acc": result.val_acc})
+                save_resume(
+                    resume_path,
+                    key,
+                    epoch,
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "shuffle_rng": shuffle.get_state(),
+                        "torch_rng": torch.get_rng_state(),
+                        **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
+                        "train_loss": result.train_loss,
+                        "val_acc": result.val_acc,
+                    },
+                )
             if on_epoch is not None:
                 on_epoch(epoch, result.train_loss[-1], result.val_acc[-1])
         result.seconds = time.perf_counter() - start
@@ -149,9 +179,16 @@ def best_rate(runs: list[RateResult]) -> int:
     return max(range(len(runs)), key=lambda k: (runs[k].val_acc[-1], -k))
 
 
-def train_sweep(arrays: dict[str, np.ndarray], cfg: RateConfig, lrs: list[float], device: torch.device | str = "cpu",
-                resume_dir: Path | None = None, processes: int = 1, progress: bool = True,
-                on_epoch: Callable[[float, int, float, float], None] | None = None) -> list[RateResult]:
+def train_sweep(
+    arrays: dict[str, np.ndarray],
+    cfg: RateConfig,
+    lrs: list[float],
+    device: torch.device | str = "cpu",
+    resume_dir: Path | None = None,
+    processes: int = 1,
+    progress: bool = True,
+    on_epoch: Callable[[float, int, float, float], None] | None = None,
+) -> list[RateResult]:
     """:func:`train_rate` for every rate of ``lrs`` (``cfg.lr`` aside, ``cfg`` is each rate's
     config); the same numbers whichever way they run.
 
@@ -163,17 +200,21 @@ def train_sweep(arrays: dict[str, np.ndarray], cfg: RateConfig, lrs: list[float]
     configs = [RateConfig(lr, cfg.epochs, cfg.batch_size, cfg.dropout, cfg.l2_decay, cfg.seed) for lr in lrs]
     paths = [None if resume_dir is None else Path(resume_dir) / f"{lr_key(lr)}.pt" for lr in lrs]
     if torch.device(device).type != "cpu" or processes <= 1 or len(lrs) == 1:
-        return [train_rate(arrays, c, device, path, progress,
-                           None if on_epoch is None else lambda *e, lr=c.lr: on_epoch(lr, *e))
-                for c, path in zip(configs, paths)]
+        return [
+            train_rate(
+                arrays, c, device, path, progress, None if on_epoch is None else lambda *e, lr=c.lr: on_epoch(lr, *e)
+            )
+            for c, path in zip(configs, paths, strict=True)
+        ]
     events = mp.get_context("spawn").SimpleQueue()
     # one process per rate, all at once: three rates then share two cores evenly
     kernels = {**CURRENT, "threads": 1}  # this process's kernels, one thread a rate
     # the images in shared memory: a handle each process reads at once, not megabytes it must be
     # started to take off the pipe (the processes start together instead of one after the other)
     shared = {k: torch.from_numpy(v).share_memory_() for k, v in arrays.items()}
-    context = mp.start_processes(_rate_process, (shared, configs, paths, events, kernels), nprocs=len(lrs), join=False,
-                                 daemon=True)
+    context = mp.start_processes(
+        _rate_process, (shared, configs, paths, events, kernels), nprocs=len(lrs), join=False, daemon=True
+    )
     results: dict[int, RateResult] = {}
     bar = tqdm(total=len(lrs) * cfg.epochs, desc="sweep", unit="epoch", disable=None if progress else True)
     with bar:
@@ -202,8 +243,14 @@ def _rate_process(k: int, shared, configs: list[RateConfig], paths: list[Path | 
     # the sweep was started with SIGINT ignored (a background job of a shell)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     use_kernels(**kernels)  # a new process: its parent's kernels
-    result = train_rate({name: t.numpy() for name, t in shared.items()}, configs[k], "cpu", paths[k], progress=False,
-                        on_epoch=lambda *epoch: events.put((k, epoch)))
+    result = train_rate(
+        {name: t.numpy() for name, t in shared.items()},
+        configs[k],
+        "cpu",
+        paths[k],
+        progress=False,
+        on_epoch=lambda *epoch: events.put((k, epoch)),
+    )
     # plain arrays through the pipe: a tensor would be shared with this process, which exits
     result.state_dict = {name: t.numpy() for name, t in result.state_dict.items()}
     events.put((k, result))
