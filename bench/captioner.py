@@ -35,7 +35,7 @@ from hw2.captioning.decoding import beam_search, greedy_decode
 from hw2.captioning.encoded import CaptionData
 from hw2.captioning.train import greedy_bleu4, train_captioner
 from hw2.captioning.vocab import SPECIALS, Vocabulary
-from hw2.common.runtime import use_kernels
+from hw2.common.runtime import Kernels
 
 SPLITS = {"train": 1680, "val": 210, "test": 210}
 WORDS, MAX_LENGTH = 368, 22
@@ -110,9 +110,9 @@ def main():
     )
     args = ap.parse_args()
     cap = params()["captioning"]
-    kernels = use_kernels(
+    kernels = Kernels(
         params()["kernels"], cap["train"]["precision"], cap["threads"]
-    )  # the pipeline's; the revisions' runs inherit them
+    ).apply()  # the pipeline's; the revisions' runs inherit them
     data, vocab = ucm_like()
     results = {m: bench(m, data, vocab, cap) for m in ("vanilla", "attention") if args.only in (None, m)}
     revisions = {}

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 from _machine import cpu_name, params, run_revision  # noqa: E402
 
 
-def run_skeleton(arrays, lrs, cnn, epochs):
+def run_skeleton(arrays, lrs, cnn, epochs, kernels):  # kernels: applied here already (one process)
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
@@ -82,7 +82,7 @@ def run_skeleton(arrays, lrs, cnn, epochs):
     return results
 
 
-def run_pipeline(arrays, lrs, cnn, epochs):
+def run_pipeline(arrays, lrs, cnn, epochs, kernels):
     from hw2.common.runtime import cpu_budget, resolve_device
     from hw2.fashion.train import RateConfig, train_sweep
 
@@ -95,6 +95,7 @@ def run_pipeline(arrays, lrs, cnn, epochs):
         processes=cpu_budget(),
         progress=False,
         on_epoch=lambda lr, e, lo, a: print(f"pipeline lr {lr:g} epoch {e}: val {a}", flush=True),
+        kernels=kernels,
     )
     return {f"{run.lr:g}": {"val_acc": run.val_acc[-1], "test_acc": run.test_acc} for run in runs}
 
@@ -105,19 +106,18 @@ RUNS = {"skeleton": run_skeleton, "pipeline": run_pipeline}
 def worker(impl: str, epochs: int, limit: int) -> dict:
     import torch
 
-    from hw2.common.runtime import resolve_device, use_kernels
+    from hw2.common.runtime import Kernels, resolve_device
     from hw2.fashion.data import load_splits
 
-    kernels = use_kernels(
-        params()["kernels"], threads=torch.get_num_threads()
-    )  # the pipeline's kernels, every run alike
+    settings = Kernels(params()["kernels"], threads=torch.get_num_threads())  # the pipeline's, every run alike
+    kernels = settings.apply()
     values = params()
     cnn, lrs = values["cnn"], values["lr"]
     arrays = load_splits(ROOT / "data" / "fashion_mnist.npz")
     if limit:
         arrays = {k: v[:limit] for k, v in arrays.items()}
     start = time.perf_counter()
-    acc = RUNS[impl](arrays, lrs, cnn, epochs)
+    acc = RUNS[impl](arrays, lrs, cnn, epochs, settings)
     seconds = time.perf_counter() - start
     images = len(arrays["y_train"]) * epochs * len(lrs)
     threads = {"skeleton": torch.get_num_threads(), "pipeline": 1}[impl]

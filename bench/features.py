@@ -44,11 +44,11 @@ def worker(impl: str, n_images: int) -> dict:
 
     from hw2.captioning.dataset import load_caption_set
     from hw2.captioning.features import build_encoder, extract_features, image_transform
-    from hw2.common.runtime import resolve_device, use_kernels
+    from hw2.common.runtime import Kernels, resolve_device
 
     enc = params()["captioning"]["encoder"]
     precision = "bfloat16" if impl == "pipeline-bfloat16" else "float32" if impl == "plain" else enc["precision"]
-    kernels = use_kernels(params()["kernels"], precision, params()["captioning"]["threads"])
+    kernels = Kernels(params()["kernels"], precision, params()["captioning"]["threads"]).apply()
     names = [im.filename for im in load_caption_set(ROOT / "data" / "captions.json").images]
     names = [names[i % len(names)] for i in range(n_images or len(names))]
     folder, size = ROOT / "data" / "images", enc["image_size"]

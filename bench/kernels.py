@@ -1,6 +1,6 @@
 """Benchmark: what the portable kernels cost, stage by stage.
 
-The stages compute float32 in the portable kernels (hw2.common.runtime.use_kernels: PyTorch's AVX2
+The stages compute float32 in the portable kernels (hw2.common.runtime.Kernels: PyTorch's AVX2
 kernels, MKL's COMPATIBLE branch, oneDNN's AVX2 convolutions, fixed threads), so that every x86-64
 machine with AVX2 gives the same bytes. This times each numeric stage's work on the full defaults
 in several ways, each measurement in a fresh process, the ways taking turns within each round:
@@ -42,11 +42,13 @@ import time
 
 from _machine import ROOT, cpu_name, params
 
+from hw2.common.runtime import Kernels
+
 STAGES = ("train_cnn", "extract_features", "train_captioner", "evaluate")
 WAYS = ("portable", "before", "no-avx2", "native")
 
 
-def work(stage: str) -> None:
+def work(stage: str, kernels: Kernels) -> None:
     """One stage's computation, as the stage runs it (its library calls, on its inputs)."""
     import torch
 
@@ -58,7 +60,14 @@ def work(stage: str) -> None:
 
         lrs = params()["lr"] if isinstance(params()["lr"], list) else [params()["lr"]]
         cfg = RateConfig(lrs[0], 1, cnn["batch_size"], cnn["dropout"], cnn["l2_decay"], cnn["seed"])
-        train_sweep(load_splits(ROOT / "data" / "fashion_mnist.npz"), cfg, lrs, processes=cpu_budget(), progress=False)
+        train_sweep(
+            load_splits(ROOT / "data" / "fashion_mnist.npz"),
+            cfg,
+            lrs,
+            processes=cpu_budget(),
+            progress=False,
+            kernels=kernels,
+        )
     elif stage == "extract_features":
         import tempfile
         from pathlib import Path
@@ -109,20 +118,19 @@ def work(stage: str) -> None:
 
 
 def worker(stage: str, way: str) -> dict:
-    from hw2.common.runtime import use_kernels
-
     precision = {"extract_features": params()["captioning"]["encoder"]["precision"], "train_cnn": "float32"}.get(
         stage, params()["captioning"]["train"]["precision"]
     )
-    kernels = use_kernels(
+    settings = Kernels(
         "native" if way == "native" else "portable",
         precision,
         1 if stage == "train_cnn" else params()["captioning"]["threads"],
         avx2=False if way == "no-avx2" else None,
         onednn=way != "before",
     )
+    kernels = settings.apply()
     start = time.perf_counter()
-    work(stage)
+    work(stage, settings)
     return {"seconds": time.perf_counter() - start, **kernels}
 
 

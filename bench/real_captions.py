@@ -322,10 +322,10 @@ def main():
         print(table(args.table))
         return
 
-    from hw2.common.runtime import use_kernels
+    from hw2.common.runtime import Kernels
 
     cap = params()["captioning"]
-    kernels = use_kernels(args.kernels, cap["train"]["precision"], cap["threads"])
+    kernels = Kernels(args.kernels, cap["train"]["precision"], cap["threads"]).apply()
     known = {**cap["decoder"], **cap["train"]}
     override = {}
     for kv in args.set:

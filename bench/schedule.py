@@ -45,7 +45,7 @@ from hw2.captioning.synthetic import generate
 from hw2.captioning.train import CaptionTrainConfig, train_captioner
 from hw2.captioning.unzip import extract_images
 from hw2.captioning.vocab import END, START, build_vocabulary
-from hw2.common.runtime import use_kernels
+from hw2.common.runtime import Kernels
 
 WORK = ROOT / "bench" / ".work"
 OUT = ROOT / "bench" / "results" / "schedule.json"
@@ -157,7 +157,7 @@ def main():
     )
     args = ap.parse_args()
     cap = params()["captioning"]
-    threads = use_kernels(params()["kernels"], cap["train"]["precision"], cap["threads"])["threads"]
+    threads = Kernels(params()["kernels"], cap["train"]["precision"], cap["threads"]).apply()["threads"]
     results = json.loads(OUT.read_text())["results"] if OUT.is_file() else {}
     for variant in args.sets:
         name = variant + (f"_{args.images}" if args.images else "")

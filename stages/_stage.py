@@ -5,7 +5,7 @@ A stage script reads::
 
     @stage
     def main(params):
-        kernels = use_kernels(...)   # before any tensor operation (hw2.common.runtime)
+        kernels = Kernels(params.kernels, ...).apply()   # before any tensor operation (hw2.common.runtime)
         ...
 
     if __name__ == "__main__":

@@ -14,7 +14,7 @@ from hw2.captioning.figures import caption_sheet, captioned_image
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import atomic_dir, write_json
 from hw2.common.errors import InputError
-from hw2.common.runtime import use_kernels
+from hw2.common.runtime import Kernels
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
 VOCAB = ROOT / "data" / "vocab" / "vocab.json"
@@ -25,7 +25,7 @@ OUT = ROOT / "plots" / "captions"
 @stage
 def main(params):
     cap = params.captioning
-    use_kernels(params.kernels, threads=cap.threads)  # decoding in float32, as evaluate
+    Kernels(params.kernels, threads=cap.threads).apply()  # decoding in float32, as evaluate
     beam, wanted, penalty = cap.decode.beam_size, cap.images, cap.decode.length_penalty
     how = beam_label(beam, penalty)
     device = device_for(cap.train.device, "captioning.train.device")

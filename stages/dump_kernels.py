@@ -6,7 +6,7 @@ import torch
 from _stage import ROOT, require, stage
 
 from hw2.common.atomic import atomic_path, write_json
-from hw2.common.runtime import use_kernels
+from hw2.common.runtime import Kernels
 from hw2.fashion.data import CLASSES, load_splits, to_float
 from hw2.fashion.equivariance import layer_outputs
 from hw2.fashion.kernels import balance, plot_feature_maps, plot_kernels, receptive_fields
@@ -22,7 +22,7 @@ IMAGES = 3  # feature maps of the first test images of this many different class
 
 @stage
 def main(params):
-    use_kernels(params.kernels)
+    Kernels(params.kernels).apply()
     model, ckpt = load_convnet(require(BEST, "train_cnn"))
     conv1, conv2 = model.conv1.weight.detach(), model.conv2.weight.detach()
     lr = ckpt.get("lr")

@@ -7,7 +7,7 @@ from _stage import ROOT, require, stage
 
 from hw2.common.atomic import write_json
 from hw2.common.plotting import line_plot, write_csv
-from hw2.common.runtime import use_kernels
+from hw2.common.runtime import Kernels
 from hw2.fashion.data import load_splits, to_float
 from hw2.fashion.equivariance import accuracy_under_shifts, change_under_one_pixel_shifts, conv_commutes_with_shifts
 from hw2.fashion.saved import load_convnet
@@ -21,7 +21,7 @@ FEATURE_IMAGES = 1000  # the feature-map measurements: the first this many test 
 
 @stage
 def main(params):
-    use_kernels(params.kernels)
+    Kernels(params.kernels).apply()
     limit = params.cnn.limit  # smoke runs: the first `limit` test images (0: all)
     model, _ = load_convnet(require(BEST, "train_cnn"))
     arrays = load_splits(require(DATA, "download_fashion_mnist"))

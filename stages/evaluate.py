@@ -15,7 +15,7 @@ from hw2.captioning.scoring import Scorer
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
 from hw2.common.errors import InputError
-from hw2.common.runtime import use_kernels
+from hw2.common.runtime import Kernels
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
 VOCAB = ROOT / "data" / "vocab" / "vocab.json"
@@ -28,7 +28,7 @@ def main(params):
     if kind not in ("vanilla", "attention"):
         raise InputError(f"usage: evaluate.py vanilla|attention (got {kind!r})")
     cap = params.captioning
-    use_kernels(params.kernels, threads=cap.threads)  # decoding in float32, whatever the decoder trained in
+    Kernels(params.kernels, threads=cap.threads).apply()  # decoding in float32, whatever the decoder trained in
     device = device_for(cap.train.device, "captioning.train.device")
     vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))
     features, names = load_features(require(FEATURES, "extract_features"))

@@ -5,7 +5,7 @@ from _stage import ROOT, device_for, stage, warn
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.features import build_encoder, extract_features
 from hw2.common.atomic import write_json
-from hw2.common.runtime import use_kernels
+from hw2.common.runtime import Kernels
 
 WEIGHTS = ROOT / "data" / "weights"  # a dependency of the stage: any weights file it loads lives here
 IMAGES = ROOT / "data" / "images"
@@ -17,7 +17,7 @@ METRICS = ROOT / "metrics" / "features.json"
 @stage
 def main(params):
     enc = params.captioning.encoder
-    kernels = use_kernels(params.kernels, enc.precision, params.captioning.threads)
+    kernels = Kernels(params.kernels, enc.precision, params.captioning.threads).apply()
     device = device_for(enc.device, "captioning.encoder.device")
     size = enc.image_size
     captions = load_caption_set(CAPTIONS)

@@ -4,7 +4,7 @@ from _stage import ROOT, stage
 
 from hw2.common.atomic import write_json
 from hw2.common.plotting import write_csv
-from hw2.common.runtime import use_kernels
+from hw2.common.runtime import Kernels
 from hw2.theory import attention_checks, parameter_table, q1_1_cnn, q1_2_mlp
 
 TOLERANCE = 1e-12  # float64: identities that hold exactly differ only by rounding
@@ -12,7 +12,7 @@ TOLERANCE = 1e-12  # float64: identities that hold exactly differ only by roundi
 
 @stage
 def main(params):
-    use_kernels(params.kernels)  # float64 here, through the same pinned kernels, one thread
+    Kernels(params.kernels).apply()  # float64 here, through the same pinned kernels, one thread
     cnn, mlp = parameter_table(q1_1_cnn()), parameter_table(q1_2_mlp())
     att = attention_checks()
     total_cnn, total_mlp = sum(r["params"] for r in cnn), sum(r["params"] for r in mlp)

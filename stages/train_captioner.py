@@ -11,7 +11,7 @@ from hw2.captioning.feature_file import load_features
 from hw2.captioning.train import CaptionTrainConfig, train_captioner
 from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
 from hw2.common.errors import InputError
-from hw2.common.runtime import use_kernels
+from hw2.common.runtime import Kernels
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
 VOCAB = ROOT / "data" / "vocab" / "vocab.json"
@@ -24,7 +24,7 @@ def main(params):
     if kind not in ("vanilla", "attention"):
         raise InputError(f"usage: train_captioner.py vanilla|attention (got {kind!r})")
     cap = params.captioning
-    kernels = use_kernels(params.kernels, cap.train.precision, cap.threads)
+    kernels = Kernels(params.kernels, cap.train.precision, cap.threads).apply()
     device = device_for(cap.train.device, "captioning.train.device")
     cfg = CaptionTrainConfig(model=kind, **cap.decoder.model_dump(), **cap.train.model_dump() | {"device": device.type})
     vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))

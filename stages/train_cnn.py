@@ -5,7 +5,7 @@ import time
 from _stage import ROOT, StageLive, device_for, require, stage
 
 from hw2.common.checkpoint import save_checkpoint
-from hw2.common.runtime import cpu_budget, use_kernels
+from hw2.common.runtime import Kernels, cpu_budget
 from hw2.fashion.data import load_splits
 from hw2.fashion.figures import write_sweep_plots
 from hw2.fashion.model import ConvNet, count_parameters
@@ -20,7 +20,8 @@ PLOTS = ROOT / "plots" / "cnn"
 
 @stage
 def main(params):
-    kernels = use_kernels(params.kernels)  # one thread per rate, one process per rate
+    settings = Kernels(params.kernels)  # one thread per rate, one process per rate
+    kernels = settings.apply()
     lrs, cnn = params.lr, params.cnn
     cfg = RateConfig(
         lr=lrs[0],
@@ -51,7 +52,7 @@ def main(params):
         print(f"epoch {epoch:2d}/{cfg.epochs}  lr {lr:g}: loss {loss:.4f} val {acc:.4f}", flush=True)
 
     start = time.perf_counter()
-    runs = train_sweep(arrays, cfg, lrs, device, resume_dir=RESUME, processes=cores, on_epoch=report)
+    runs = train_sweep(arrays, cfg, lrs, device, resume_dir=RESUME, processes=cores, on_epoch=report, kernels=settings)
     seconds = time.perf_counter() - start
     for run in runs:
         if run.resumed_from:

@@ -11,13 +11,22 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "stages")]  # tools' helpers; the params schema (_params)
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "stages")]  # tools' helpers; the stages' scripts and _stage
 
 from repo_copy import copy_repo  # noqa: E402  (the tests' copy of the repository)
 
-from hw2.common.runtime import use_kernels  # noqa: E402
+from hw2.common.runtime import Kernels  # noqa: E402
 
-use_kernels()  # the stages' kernels for the tests run here (one thread each: two test workers share two cores)
+# the stages' kernels (params.yaml's kernels: portable), one thread: two test workers share two cores
+KERNELS = Kernels()
+
+
+def pytest_configure(config):
+    """The stages' kernels for the tests that compute in this process, applied before any test
+    module is imported (a process computes in the path it first applies)."""
+    KERNELS.apply()
+
+
 BIN = Path(sys.executable).parent  # the virtual environment's bin: python, dvc
 SYSTEM_FMNIST = Path("/usr/share/datasets/fashion-mnist")
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 import torch.nn.functional as F
+from conftest import KERNELS
 from PIL import Image
 
 from hw2.common.runtime import threads
@@ -51,10 +52,10 @@ def tiny_arrays(n=64, seed=0):
 
 def test_a_training_run_learns_a_tiny_task_and_is_deterministic():
     cfg = RateConfig(lr=0.05, epochs=3, batch_size=8, dropout=0.3, l2_decay=0.0, seed=1)
-    first = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], progress=False)
+    first = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], progress=False, kernels=KERNELS)
     assert all(run.train_loss[-1] < 0.69 for run in first)  # below chance-level NLL of two classes
     assert max(run.val_acc[-1] for run in first) == 1.0
-    second = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], progress=False)
+    second = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], progress=False, kernels=KERNELS)
     assert all(same_run(a, b) for a, b in zip(first, second, strict=True))
 
 
@@ -104,9 +105,9 @@ def test_a_rate_alone_equals_its_row_of_a_sweep_whatever_runs_beside_it():
     arrays = tiny_arrays(n=96)
     cfg = RateConfig(lr=0.1, epochs=2, batch_size=8, dropout=0.3, l2_decay=0.01, seed=4)
     lrs = [0.02, 0.1, 0.05]
-    alone = train_sweep(arrays, cfg, [0.1], progress=False)[0]
-    one_by_one = train_sweep(arrays, cfg, lrs, processes=1, progress=False)
-    side_by_side = train_sweep(arrays, cfg, lrs, processes=2, progress=False)  # one process per rate
+    alone = train_sweep(arrays, cfg, [0.1], progress=False, kernels=KERNELS)[0]
+    one_by_one = train_sweep(arrays, cfg, lrs, processes=1, progress=False, kernels=KERNELS)
+    side_by_side = train_sweep(arrays, cfg, lrs, processes=2, progress=False, kernels=KERNELS)  # a process a rate
     assert [run.lr for run in side_by_side] == lrs
     assert same_run(alone, one_by_one[1]) and same_run(alone, side_by_side[1])
     assert all(same_run(a, b) for a, b in zip(one_by_one, side_by_side, strict=True))
@@ -132,11 +133,13 @@ def test_resume_continues_bit_for_bit(tmp_path):
 
 def test_a_sweep_resumes_each_rate_from_its_own_checkpoint(tmp_path):
     cfg = RateConfig(0.05, 2, 8, 0.3, 0.0, 1)
-    full = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], progress=False)
+    full = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], progress=False, kernels=KERNELS)
     train_rate(
         tiny_arrays(), RateConfig(0.1, 1, 8, 0.3, 0.0, 1), resume_path=tmp_path / "lr_0_1.pt", progress=False
     )  # as a sweep killed after lr 0.1's first epoch
-    resumed = train_sweep(tiny_arrays(), cfg, [0.05, 0.1], resume_dir=tmp_path, processes=2, progress=False)
+    resumed = train_sweep(
+        tiny_arrays(), cfg, [0.05, 0.1], resume_dir=tmp_path, processes=2, progress=False, kernels=KERNELS
+    )
     assert [run.resumed_from for run in resumed] == [0, 1]
     assert all(same_run(a, b) for a, b in zip(full, resumed, strict=True))
 

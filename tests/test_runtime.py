@@ -1,4 +1,4 @@
-"""The arithmetic a process computes in (hw2.common.runtime.use_kernels) and the CPU it names
+"""The arithmetic a process computes in (hw2.common.runtime.Kernels) and the CPU it names
 (hw2.common.cpu): each kernel path in a process of its own, as the stages run."""
 
 from __future__ import annotations
@@ -10,18 +10,18 @@ import pytest
 from conftest import ROOT, run
 
 from hw2.common.cpu import FLAG_BITS, this_cpu
-from hw2.common.runtime import use_kernels
+from hw2.common.runtime import Kernels
 
 PROBE = """
 import json, os, sys
-from hw2.common.runtime import use_kernels
-first = use_kernels(*json.loads(sys.argv[1]))
+from hw2.common.runtime import Kernels
+first = Kernels(*json.loads(sys.argv[1])).apply()
 import torch
 x = torch.randn(4, 3, 16, 16)
 torch.nn.functional.conv2d(x, torch.randn(8, 3, 3, 3)).sum().item()  # oneDNN and PyTorch have chosen
 env = {k: os.environ.get(k) for k in ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA")}
 try:
-    use_kernels(*json.loads(sys.argv[2]))
+    Kernels(*json.loads(sys.argv[2])).apply()
     second = "allowed"
 except RuntimeError as exc:
     second = str(exc)
@@ -72,14 +72,14 @@ def test_the_path_of_cpus_without_avx2_runs_anywhere_when_asked():
     assert (
         got["first"]["kernel_path"] == "PyTorch DEFAULT, MKL COMPATIBLE, oneDNN SSE4.1 (the path of CPUs without AVX2)"
     )
-    assert got["second"].startswith("PyTorch chose its DEFAULT kernels before use_kernels() could pin AVX2")
+    assert got["second"].startswith("PyTorch chose its DEFAULT kernels before Kernels().apply() could pin AVX2")
 
 
 def test_a_bad_kernels_or_precision_value_is_refused_before_anything_is_set():
     with pytest.raises(ValueError, match="kernels must be portable or native, not 'fast'"):
-        use_kernels("fast")
+        Kernels("fast").apply()
     with pytest.raises(ValueError, match="precision must be float32 or bfloat16, not 'fp16'"):
-        use_kernels("portable", "fp16")
+        Kernels("portable", "fp16").apply()
 
 
 def test_the_cpu_is_named_by_cpuid():

@@ -44,7 +44,7 @@ def caption(args) -> int:
     from hw2.captioning.images import check_image
     from hw2.captioning.vocab import load_vocabulary
     from hw2.common.errors import InputError
-    from hw2.common.runtime import KERNELS, use_kernels
+    from hw2.common.runtime import KERNELS, Kernels
     from pipeline.params import load
 
     try:
@@ -69,7 +69,7 @@ def caption(args) -> int:
                 "(or `dvc repro`) first"
             )
         # the arithmetic of extract_features and caption_images
-        use_kernels(features["kernels"], features["precision"], features["threads"])
+        Kernels(features["kernels"], features["precision"], features["threads"]).apply()
         encoder = build_encoder(
             {"imagenet": "IMAGENET1K_V1", "random": "none"}.get(weights, str(ROOT / weights)), ROOT / "data" / "weights"
         )

@@ -7,7 +7,7 @@ machines mean that a run of the pipeline gives the same bytes on both.
     qemu-x86_64 -cpu EPYC-Milan-v1 .venv/bin/python tools/fingerprint.py --check   # an emulated AMD EPYC
 
 Each path runs the library's own code on small fixed inputs, in the kernels and threads the stages
-use (hw2.common.runtime.use_kernels; float32 unless --kernels native): the synthetic images (NumPy,
+use (hw2.common.runtime.Kernels; float32 unless --kernels native): the synthetic images (NumPy,
 Pillow), the CNN's SGD steps (one thread), Q2.1's shift measurements, ResNet-18 features as
 extract_features computes and stores them (a batch of captioning.encoder.batch_size images, at 64
 pixels so that an emulated CPU runs it in seconds) and as tools/caption.py computes them (one image
@@ -280,11 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="also print the digests as one line of JSON")
     args = ap.parse_args(argv)
 
-    from hw2.common.runtime import use_kernels
+    from hw2.common.runtime import Kernels
 
-    kernels = use_kernels(
+    kernels = Kernels(
         args.kernels, threads=THREADS, avx2=False if args.no_avx2 else None
-    )  # before any tensor operation: the stages' float32 kernels
+    ).apply()  # before any tensor operation: the stages' float32 kernels
     import torch
 
     start = time.perf_counter()

@@ -25,7 +25,7 @@ def data_warnings(synthetic: bool, encoder_weights: str | None) -> list[str]:
 
 def kernel_warnings(metrics: list[dict]) -> list[str]:
     """One line for the kernels recorded in ``metrics`` (dicts with ``kernels`` and
-    ``kernel_path``, as use_kernels returns them) when the digits are not the portable AVX2 ones:
+    ``kernel_path``, as :meth:`Kernels.apply` returns them) when the digits are not the portable AVX2 ones:
     said once, however many of them computed so."""
     lines = []
     for m in metrics:

@@ -5,7 +5,7 @@ PyTorch picks its CPU kernels by what the processor can do: its own vectorised c
 set (AVX2, AVX-512), oneDNN's convolutions by instruction set, MKL's matrix products and vector
 maths by a code branch per processor (Intel's fastest only on Intel). Float32 results then differ
 in the last bits from one machine to another, and a network trained for 15 epochs ends elsewhere.
-:func:`use_kernels` pins one path for float32, the ``portable`` kernels:
+:class:`Kernels` pins one path for float32, the ``portable`` kernels:
 
 - ``ATEN_CPU_CAPABILITY=avx2``: PyTorch's own kernels in AVX2 with FMA and Sleef, on every x86-64
   processor of the last ten years, Intel or AMD;
@@ -25,7 +25,7 @@ it always runs the native kernels. Which tested CPUs agree, and what each path c
 bench/README.md.
 
 One process computes in one path: PyTorch and oneDNN fix their choice at their first kernel call,
-so :func:`use_kernels` comes before any tensor operation, and a second call may change the
+so :meth:`Kernels.apply` comes before any tensor operation, and a second one may change the
 threads but not the path.
 """
 
@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 
@@ -62,70 +63,77 @@ def portable_env(avx2: bool) -> dict[str, str]:
     }
 
 
-def use_kernels(
-    kernels: str = "portable",
-    precision: str = "float32",
-    threads: int = 1,
-    avx2: bool | None = None,
-    onednn: bool = True,
-) -> dict:
-    """Fix this process's arithmetic, before its first tensor operation: ``kernels`` portable or
-    native (see the module's docstring; bfloat16 ``precision`` always runs native), ``threads``
-    intra-op threads. ``avx2`` False runs the portable path of CPUs without AVX2 on any CPU (for the
-    benchmarks and the fingerprint; None: as this CPU allows); ``onednn`` False: convolutions without
-    oneDNN, as the portable kernels were before (for bench/kernels.py). Returns what was fixed, for the
-    metrics: ``kernels`` (portable | native), ``kernel_path`` (what ran, in words), ``precision``
-    and ``threads``."""
-    if kernels not in KERNELS:
-        raise ValueError(f"kernels must be portable or native, not {kernels!r}")
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be float32 or bfloat16, not {precision!r}")
-    portable = _portable(kernels, precision)
-    avx2 = has_avx2() if avx2 is None else avx2 and has_avx2()
-    if CURRENT and _portable(**CURRENT) != portable:
-        raise RuntimeError(
-            f"this process already computes in the {'portable' if _portable(**CURRENT) else 'native'} "
-            "kernels; another path needs a process of its own"
-        )
-    if portable:
-        os.environ.update(portable_env(avx2))
-    else:  # what PyTorch, MKL and oneDNN pick, even in a process started by a portable one
-        for name in portable_env(avx2):
-            os.environ.pop(name, None)
-    # (set_flags would also reset oneDNN's float32 precision; the property sets only this)
-    torch.backends.mkldnn.enabled = onednn or not portable  # type: ignore[assignment]
-    torch.backends.nnpack.set_flags(not portable)
-    torch.set_num_threads(threads)
-    capability = torch.backends.cpu.get_cpu_capability()
-    if portable and capability != ("AVX2" if avx2 else "DEFAULT"):
-        raise RuntimeError(
-            f"PyTorch chose its {capability} kernels before use_kernels() could pin "
-            f"{'AVX2' if avx2 else 'DEFAULT'}: call it before any tensor operation"
-        )
-    CURRENT.update(kernels=kernels, precision=precision, threads=threads, avx2=avx2, onednn=onednn)
-    if portable:
-        path = (
-            f"PyTorch {capability}, MKL COMPATIBLE, oneDNN AVX2"
-            if avx2
-            else "PyTorch DEFAULT, MKL COMPATIBLE, oneDNN SSE4.1 (the path of CPUs without AVX2)"
-        )
-        if not onednn:
-            path = path.split(", oneDNN")[0] + ", no oneDNN"
-    else:
-        path = f"PyTorch {capability}, MKL and oneDNN as the CPU allows"
-    return {
-        "kernels": "portable" if portable else "native",
-        "kernel_path": path,
-        "precision": precision,
-        "threads": threads,
-    }
+@dataclass(frozen=True)
+class Kernels:
+    """The arithmetic a process computes in, as a value: ``kernels`` portable or native (see the
+    module's docstring; a bfloat16 ``precision`` always runs native), ``threads`` intra-op threads;
+    ``avx2`` False runs the portable path of CPUs without AVX2 on any CPU (for the benchmarks and the
+    fingerprint; None: as this CPU allows); ``onednn`` False: convolutions without oneDNN, as the
+    portable kernels were before (for bench/kernels.py). A stage makes one and :meth:`apply` s it
+    before its first tensor operation, and hands it to the processes it starts."""
+
+    kernels: str = "portable"
+    precision: str = "float32"
+    threads: int = 1
+    avx2: bool | None = None
+    onednn: bool = True
+
+    @property
+    def portable(self) -> bool:
+        return self.kernels == "portable" and self.precision == "float32"
+
+    def apply(self) -> dict:
+        """Fix this process's arithmetic (the environment PyTorch, MKL and oneDNN read at their first
+        call, PyTorch's backends, the threads). Returns what was fixed, for the metrics: ``kernels``
+        (portable | native), ``kernel_path`` (what ran, in words), ``precision`` and ``threads``.
+        One process computes in one path: after a first ``apply``, another may change the threads
+        only (RuntimeError)."""
+        if self.kernels not in KERNELS:
+            raise ValueError(f"kernels must be portable or native, not {self.kernels!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be float32 or bfloat16, not {self.precision!r}")
+        portable = self.portable
+        avx2 = has_avx2() if self.avx2 is None else self.avx2 and has_avx2()
+        if _APPLIED and _APPLIED[-1].portable != portable:
+            raise RuntimeError(
+                f"this process already computes in the {'portable' if _APPLIED[-1].portable else 'native'} "
+                "kernels; another path needs a process of its own"
+            )
+        if portable:
+            os.environ.update(portable_env(avx2))
+        else:  # what PyTorch, MKL and oneDNN pick, even in a process started by a portable one
+            for name in portable_env(avx2):
+                os.environ.pop(name, None)
+        # (set_flags would also reset oneDNN's float32 precision; the property sets only this)
+        torch.backends.mkldnn.enabled = self.onednn or not portable  # type: ignore[assignment]
+        torch.backends.nnpack.set_flags(not portable)
+        torch.set_num_threads(self.threads)
+        capability = torch.backends.cpu.get_cpu_capability()
+        if portable and capability != ("AVX2" if avx2 else "DEFAULT"):
+            raise RuntimeError(
+                f"PyTorch chose its {capability} kernels before the portable ones could be pinned to "
+                f"{'AVX2' if avx2 else 'DEFAULT'}: apply the kernels before any tensor operation"
+            )
+        _APPLIED.append(self)
+        if portable:
+            path = (
+                f"PyTorch {capability}, MKL COMPATIBLE, oneDNN AVX2"
+                if avx2
+                else "PyTorch DEFAULT, MKL COMPATIBLE, oneDNN SSE4.1 (the path of CPUs without AVX2)"
+            )
+            if not self.onednn:
+                path = path.split(", oneDNN")[0] + ", no oneDNN"
+        else:
+            path = f"PyTorch {capability}, MKL and oneDNN as the CPU allows"
+        return {
+            "kernels": "portable" if portable else "native",
+            "kernel_path": path,
+            "precision": self.precision,
+            "threads": self.threads,
+        }
 
 
-def _portable(kernels: str, precision: str, threads: int = 1, avx2: bool = True, onednn: bool = True) -> bool:
-    return kernels == "portable" and precision == "float32"
-
-
-CURRENT: dict = {}  # this process's use_kernels() arguments: what a process it starts must use too
+_APPLIED: list[Kernels] = []  # what this process applied: its path is fixed by the first
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import hashlib
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..common.resume import load_resume, run_key, save_resume
-from ..common.runtime import CURRENT, deterministic_device, threads, use_kernels
+from ..common.runtime import Kernels, deterministic_device, threads
 from ..common.seeding import generator, seed_everything
 from .data import to_float
 from .model import ConvNet
@@ -188,13 +188,16 @@ def train_sweep(
     processes: int = 1,
     progress: bool = True,
     on_epoch: Callable[[float, int, float, float], None] | None = None,
+    *,
+    kernels: Kernels,
 ) -> list[RateResult]:
     """:func:`train_rate` for every rate of ``lrs`` (``cfg.lr`` aside, ``cfg`` is each rate's
     config); the same numbers whichever way they run.
 
     On the CPU with ``processes`` > 1 the rates run side by side, one single-threaded process each
     (torch.multiprocessing, which ends them when this process dies); otherwise one after the other
-    here. ``resume_dir`` holds one checkpoint per rate (``<lr_key>.pt``). ``on_epoch(lr, epoch,
+    here; the processes compute in ``kernels`` (with one thread each), which this process applied.
+    ``resume_dir`` holds one checkpoint per rate (``<lr_key>.pt``). ``on_epoch(lr, epoch,
     train_loss, val_acc)`` is called here as each rate finishes an epoch.
     """
     configs = [RateConfig(lr, cfg.epochs, cfg.batch_size, cfg.dropout, cfg.l2_decay, cfg.seed) for lr in lrs]
@@ -208,12 +211,12 @@ def train_sweep(
         ]
     events = mp.get_context("spawn").SimpleQueue()
     # one process per rate, all at once: three rates then share two cores evenly
-    kernels = {**CURRENT, "threads": 1}  # this process's kernels, one thread a rate
+    one_thread = replace(kernels, threads=1)
     # the images in shared memory: a handle each process reads at once, not megabytes it must be
     # started to take off the pipe (the processes start together instead of one after the other)
     shared = {k: torch.from_numpy(v).share_memory_() for k, v in arrays.items()}
     context = mp.start_processes(
-        _rate_process, (shared, configs, paths, events, kernels), nprocs=len(lrs), join=False, daemon=True
+        _rate_process, (shared, configs, paths, events, one_thread), nprocs=len(lrs), join=False, daemon=True
     )
     results: dict[int, RateResult] = {}
     bar = tqdm(total=len(lrs) * cfg.epochs, desc="sweep", unit="epoch", disable=None if progress else True)
@@ -237,12 +240,14 @@ def train_sweep(
                 return [results[k] for k in range(len(lrs))]
 
 
-def _rate_process(k: int, shared, configs: list[RateConfig], paths: list[Path | None], events, kernels: dict) -> None:
+def _rate_process(
+    k: int, shared, configs: list[RateConfig], paths: list[Path | None], events, kernels: Kernels
+) -> None:
     """A sweep's worker process: trains rate ``k``, reports each epoch and then its result."""
     # torch.multiprocessing ends a worker whose parent died with SIGINT: not ignored here, even when
     # the sweep was started with SIGINT ignored (a background job of a shell)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    use_kernels(**kernels)  # a new process: its parent's kernels
+    kernels.apply()  # a new process: its parent's kernels
     result = train_rate(
         {name: t.numpy() for name, t in shared.items()},
         configs[k],
