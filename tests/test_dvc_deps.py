@@ -15,7 +15,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from stage_deps import LAUNCHER, dependency_problems, import_closure, load_pipeline, stage_script  # noqa: E402
+from stage_deps import (  # noqa: E402
+    LAUNCHER,
+    dependency_problems,
+    import_closure,
+    load_pipeline,
+    stage_script,
+    with_code_deps,
+)
 
 
 def test_every_stage_depends_on_exactly_the_code_it_runs():
@@ -56,3 +63,22 @@ def test_the_closure_follows_relative_imports_and_skips_empty_packages():
     } <= closure
     assert not any(path.endswith("__init__.py") for path in closure)  # docstrings only, today
     assert "src/hw2/fashion/train.py" not in closure
+
+
+def test_the_rewrite_regenerates_the_code_deps_and_keeps_the_rest_as_written():
+    text = (ROOT / "dvc.yaml").read_text()
+    assert "GENERATED from each script's" in text and "python tools/stage_deps.py" in text  # said in the file
+    assert with_code_deps(text) == text  # current: the rewrite changes nothing
+    stale = text.replace("      - src/hw2/common/checkpoint.py\n", "", 1)
+    stale = stale.replace("      - stages/_stage.py\n", "      - src/hw2/theory.py\n      - stages/_stage.py\n", 1)
+    assert stale != text and with_code_deps(stale) == text  # a missing and a wrong entry, mended
+    assert "- data/raw_fashion_mnist  # fashion_mnist.local_dir lies in it" in with_code_deps(stale)
+
+
+def test_no_fashion_mnist_stage_depends_on_captioning_code():
+    """A change to the captioning half reruns only captioning stages (the params schema every
+    stage imports takes nothing from it)."""
+    pipeline = load_pipeline()
+    for name in ("download_fashion_mnist", "train_cnn", "dump_kernels", "equivariance", "theory"):
+        captioning = [d for d in pipeline["stages"][name]["deps"] if d.startswith("src/hw2/captioning/")]
+        assert captioning == [], (name, captioning)

@@ -8,14 +8,15 @@ rewrites the lists so that nobody types them by hand:
     python tools/stage_deps.py          # rewrite dvc.yaml in place
     python tools/stage_deps.py --check  # exit 1 if dvc.yaml is not current
 
-Data dependencies and comments are kept as they are.
+It reads and writes dvc.yaml with ruamel.yaml's round trip, so the data dependencies, the
+comments and the layout stay as they are.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import re
+import io
 import shlex
 import sys
 from pathlib import Path
@@ -112,36 +113,48 @@ def load_pipeline() -> dict:
     return yaml.safe_load((ROOT / "dvc.yaml").read_text())
 
 
+def round_trip():
+    """ruamel.yaml set up to read and write dvc.yaml unchanged (its comments, quotes and layout)."""
+    from ruamel.yaml import YAML
+
+    rt = YAML()
+    rt.indent(mapping=2, sequence=4, offset=2)
+    rt.width = 4096
+    rt.preserve_quotes = True
+    return rt
+
+
+def with_code_deps(text: str) -> str:
+    """dvc.yaml's text with every stage's code deps (its script, stages/_stage.py, then what it
+    imports, sorted) replaced by its script's import closure; the data deps follow, as they were,
+    their comments kept."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    rt = round_trip()
+    doc = rt.load(text)
+    for stage in doc["stages"].values():
+        script = stage_script(stage["cmd"])
+        first = [str(script.relative_to(ROOT)), "stages/_stage.py"]
+        deps = stage["deps"]
+        data = [(item, deps.ca.items.get(i)) for i, item in enumerate(deps) if not item.startswith(("stages/", "src/"))]
+        new = CommentedSeq(first + sorted(import_closure(script) - set(first)))
+        for item, comment in data:
+            new.append(item)
+            if comment is not None:  # after the append, which moves the comments of the items at its place
+                new.ca.items[len(new) - 1] = comment
+        stage["deps"] = new
+    buf = io.StringIO()
+    rt.dump(doc, buf)
+    return buf.getvalue()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
-    pipeline = load_pipeline()
-    lines = (ROOT / "dvc.yaml").read_text().split("\n")
-    out, stage, i = [], None, 0
-    while i < len(lines):
-        line = lines[i]
-        m = re.match(r"^  (\w+):$", line)
-        if m and m.group(1) in pipeline["stages"]:
-            stage = m.group(1)
-        if stage and line.strip() == "deps:":
-            out.append(line)
-            j, indent, data = i + 1, "      ", []
-            while j < len(lines) and lines[j].strip().startswith("- "):
-                indent = lines[j][: len(lines[j]) - len(lines[j].lstrip())]
-                if not lines[j].strip()[2:].startswith(("stages/", "src/")):
-                    data.append(lines[j])
-                j += 1
-            script = stage_script(pipeline["stages"][stage]["cmd"])
-            first = [str(script.relative_to(ROOT)), "stages/_stage.py"]
-            out += [f"{indent}- {p}" for p in first + sorted(import_closure(script) - set(first))]
-            out += data
-            i = j
-            continue
-        out.append(line)
-        i += 1
-    new = "\n".join(out)
-    if new == (ROOT / "dvc.yaml").read_text():
+    old = (ROOT / "dvc.yaml").read_text()
+    new = with_code_deps(old)
+    if new == old:
         print("dvc.yaml: code dependencies are current")
         return 0
     if args.check:

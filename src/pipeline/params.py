@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from hw2.captioning.formats import IMAGE_SUFFIXES
+from hw2.common.formats import IMAGE_SUFFIXES
 from hw2.common.errors import InputError, explain
 
 

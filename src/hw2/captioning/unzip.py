@@ -12,7 +12,7 @@ from tqdm import tqdm
 from ..common.atomic import atomic_dir
 from ..common.disk import megabytes, require_space
 from ..common.errors import InputError
-from .formats import IMAGE_SUFFIXES
+from ..common.formats import IMAGE_SUFFIXES
 from .images import load_rgb
 
 JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
