@@ -17,12 +17,14 @@ A stage script reads::
 
 from __future__ import annotations
 
+import argparse
 import errno
 import functools
 import os
 import sys
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 from hw2.common.errors import InputError, StaleInputError
 from pipeline import params as _params
@@ -85,59 +87,62 @@ def stage(main):
 
 
 class StageLive:
-    """DVCLive for a stage's training loop: ``dvc exp show`` and the VS Code extension see the
-    metrics of a running experiment after every epoch.
+    """DVCLive for a stage's training loop, through its public API: ``dvc exp show`` and the VS Code
+    extension see the metrics of a running experiment after every epoch.
 
-    The summary (the stage's metrics file) is written atomically with sorted keys, so the same
-    numbers give the same bytes; each metric's per-epoch series goes to
-    ``<series>/metrics/<name>.tsv`` (columns ``step`` = epoch and the value, no timestamps). No
-    dvc.yaml is written and no experiment saved: the pipeline declares these files itself.
+    A ``Live`` whose directory is ``folder`` logs each metric's per-epoch series to
+    ``<folder>/plots/metrics/<name>.tsv`` (DVCLive's layout; columns ``step`` = epoch and the value,
+    no timestamps); its summary (``Live.summary``, the latest value of each) goes to the stage's
+    own metrics file, written atomically with sorted keys, so the same numbers give the same bytes.
+    No dvc.yaml is written and no experiment saved: the pipeline declares these files itself.
     """
 
-    def __init__(self, metrics: Path, series: Path):
+    def __init__(self, metrics: Path, folder: Path):
         import logging
 
+        logging.getLogger("dvclive").setLevel(logging.WARNING)  # not "Logging to experiment …" in every stage
+        self.metrics, self.folder = metrics, folder
+        self.live = self._logger()
+
+    def _logger(self):
         from dvclive import Live
 
-        from hw2.common.atomic import write_json
-
-        logging.getLogger("dvclive").setLevel(logging.WARNING)  # not "Logging to experiment …" in every stage
-
-        class _Live(Live):
-            @property
-            def metrics_file(self) -> str:
-                return str(metrics)
-
-            @property
-            def plots_dir(self) -> str:
-                return str(series)
-
-            def make_summary(self) -> None:
-                write_json(metrics, {**self.summary, "step": self.step})
-
-        self.live = _Live(dir=str(series), dvcyaml=False, save_dvc_exp=False, report=None)
+        # a new logger starts afresh: DVCLive removes the series a previous one left in its folder
+        return Live(dir=str(self.folder), dvcyaml=False, save_dvc_exp=False, report=None)
 
     def log(self, epoch: int, values: dict[str, float]) -> None:
         """One epoch's values (``{"name/with/slashes": value}``: nested keys in the summary)."""
+        from hw2.common.atomic import write_json
+
         self.live.step = epoch
         for name, value in values.items():
             self.live.log_metric(name, value)
-        self.live.make_summary()
+        write_json(self.metrics, {**self.live.summary, "step": epoch})
 
     def rewrite(self, series: dict[str, list[float]], summary: dict, epochs: int) -> None:
         """The final files, from the whole history (whatever order the epochs were logged in, and
         epochs resumed from a checkpoint included): every series from epoch 1, then the summary."""
-        import shutil
+        from hw2.common.atomic import write_json
 
-        shutil.rmtree(Path(self.live.plots_dir) / "metrics", ignore_errors=True)
-        self.live._metrics.clear()
+        self.live = self._logger()
         for name, values in series.items():
             for epoch, value in enumerate(values, start=1):
                 self.live.step = epoch
                 self.live.log_metric(name, value)
-        self.live.summary = summary
-        self.live.step = epochs
-        self.live.make_summary()
+        write_json(self.metrics, {**summary, "step": epochs})
+
+
+class _Arguments(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"usage: {self.format_usage().split(':', 1)[1].strip()} ({message})")
+
+
+def decoder_argument(script: str) -> str:
+    """The decoder a per-decoder stage runs for: its one argument, ``vanilla`` or ``attention``
+    (``stages/python stages/<script>.py attention``); InputError, one line, otherwise."""
+    parser = _Arguments(prog=f"{script}.py", add_help=False)
+    parser.add_argument("decoder", choices=("vanilla", "attention"), metavar="vanilla|attention")
+    return parser.parse_args(sys.argv[1:]).decoder
 
 
 def device_for(name: str, key: str):

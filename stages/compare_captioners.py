@@ -29,7 +29,8 @@ def read_curve(folder):
     """A decoder's per-epoch series, as its train_captioner stage logged them with DVCLive."""
     try:
         loss, bleu, lr = (
-            pd.read_csv(folder / "metrics" / f"{name}.tsv", sep="\t") for name in ("train_loss", "val_bleu4", "lr")
+            pd.read_csv(folder / "plots" / "metrics" / f"{name}.tsv", sep="\t")
+            for name in ("train_loss", "val_bleu4", "lr")
         )
     except (OSError, pd.errors.ParserError) as exc:
         raise InputError(f"{folder}: cannot read the training curves ({exc})") from None

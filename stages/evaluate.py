@@ -1,10 +1,9 @@
 """Stage evaluate@{vanilla,attention}: test-split captions, greedy and beam search, and their scores."""
 
-import sys
 import time
 
 import torch
-from _stage import ROOT, device_for, require, stage, warn
+from _stage import ROOT, decoder_argument, device_for, require, stage, warn
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.decoder_file import load_decoder
@@ -14,7 +13,6 @@ from hw2.captioning.feature_file import load_features
 from hw2.captioning.scoring import Scorer
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
-from hw2.common.errors import InputError
 from hw2.common.runtime import Kernels
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
@@ -24,9 +22,7 @@ CAPTIONS = ROOT / "data" / "captions.json"
 
 @stage
 def main(params):
-    kind = sys.argv[1] if len(sys.argv) > 1 else ""
-    if kind not in ("vanilla", "attention"):
-        raise InputError(f"usage: evaluate.py vanilla|attention (got {kind!r})")
+    kind = decoder_argument("evaluate")
     cap = params.captioning
     Kernels(params.kernels, threads=cap.threads).apply()  # decoding in float32, whatever the decoder trained in
     device = device_for(cap.train.device, "captioning.train.device")

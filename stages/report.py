@@ -7,8 +7,9 @@ import json
 import subprocess
 import sys
 
-import yaml
 from _stage import ROOT, stage
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from hw2.answers import captioning_section, fashion_section, theory_section
 from hw2.common.atomic import write_text
@@ -49,9 +50,9 @@ def provenance():
             commit = f"`{commit}`"
     except (OSError, subprocess.CalledProcessError):
         commit = "`(not a git checkout)`"
-    try:
-        stages = yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+    try:  # as DVC reads it (ruamel.yaml, YAML 1.2), like params.yaml
+        stages = YAML(typ="safe", pure=True).load((ROOT / "dvc.lock").read_text())["stages"]
+    except (OSError, YAMLError, KeyError, TypeError):
         raise InputError("dvc.lock: missing or unreadable; run `dvc repro`") from None
     stages.pop("report", None)
     return commit, hashlib.sha256(json.dumps(stages, sort_keys=True).encode()).hexdigest()[:16]

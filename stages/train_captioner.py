@@ -1,16 +1,14 @@
 """Stage train_captioner@{vanilla,attention}: one caption decoder on the features and captions."""
 
-import sys
 import time
 
-from _stage import ROOT, StageLive, device_for, require, stage
+from _stage import ROOT, StageLive, decoder_argument, device_for, require, stage
 
 from hw2.captioning.decoder_file import save_decoder
 from hw2.captioning.encoded import load_encoded
 from hw2.captioning.feature_file import load_features
 from hw2.captioning.train import CaptionTrainConfig, train_captioner
 from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
-from hw2.common.errors import InputError
 from hw2.common.runtime import Kernels
 
 FEATURES = ROOT / "data" / "features" / "features.h5"
@@ -20,9 +18,7 @@ ENCODED = ROOT / "data" / "vocab" / "captions.npz"
 
 @stage
 def main(params):
-    kind = sys.argv[1] if len(sys.argv) > 1 else ""
-    if kind not in ("vanilla", "attention"):
-        raise InputError(f"usage: train_captioner.py vanilla|attention (got {kind!r})")
+    kind = decoder_argument("train_captioner")
     cap = params.captioning
     kernels = Kernels(params.kernels, cap.train.precision, cap.threads).apply()
     device = device_for(cap.train.device, "captioning.train.device")

@@ -51,7 +51,7 @@ def test_killed_captioner_training_resumes_through_the_stage_with_the_same_resul
     uninterrupted = (
         metrics.read_bytes(),
         model.read_bytes(),
-        (repo / "plots/captioner/attention/metrics/val_bleu4.tsv").read_bytes(),
+        (repo / "plots/captioner/attention/plots/metrics/val_bleu4.tsv").read_bytes(),
     )
 
     resume = repo / "models/.resume/train_captioner_attention.pt"
@@ -72,7 +72,7 @@ def test_killed_captioner_training_resumes_through_the_stage_with_the_same_resul
     assert (
         metrics.read_bytes(),
         model.read_bytes(),
-        (repo / "plots/captioner/attention/metrics/val_bleu4.tsv").read_bytes(),
+        (repo / "plots/captioner/attention/plots/metrics/val_bleu4.tsv").read_bytes(),
     ) == uninterrupted
     assert not resume.exists()
 

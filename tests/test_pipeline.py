@@ -138,7 +138,7 @@ def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
         assert trained["final_lr"] > 0 and trained["lr_cuts"] >= 0
         assert trained["precision"] == "float32" and trained["kernels"] == "portable"
         for name in ("train_loss", "val_bleu4", "lr"):  # logged with DVCLive: one row per epoch, no timestamps
-            rows = (repo / f"plots/captioner/{kind}/metrics/{name}.tsv").read_text().splitlines()
+            rows = (repo / f"plots/captioner/{kind}/plots/metrics/{name}.tsv").read_text().splitlines()
             assert rows[0] == f"step\t{name}" and [r.split("\t")[0] for r in rows[1:]] == ["1", "2"]
         assert trained["step"] == 2
         assert (repo / f"models/captioner/{kind}.pt").is_file()

@@ -109,7 +109,7 @@ def second_revision(repo):
     """Commit a second version of every plotted series (values scaled by 0.97), as another run would."""
     import csv
 
-    for path in [*repo.glob("plots/cnn/*.csv"), *repo.glob("plots/captioner/*/metrics/*.tsv")]:
+    for path in [*repo.glob("plots/cnn/*.csv"), *repo.glob("plots/captioner/*/plots/metrics/*.tsv")]:
         delimiter = "\t" if path.suffix == ".tsv" else ","
         with open(path, newline="") as f:
             rows = list(csv.reader(f, delimiter=delimiter))
