@@ -5,9 +5,10 @@ from _stage import ROOT, stage, warn
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.encoded import save_encoded
 from hw2.captioning.vocab import build_vocabulary, save_vocabulary, too_long
+from pipeline.paths import PATHS
 
-CAPTIONS = ROOT / "data" / "captions.json"
-OUT = ROOT / "data" / "vocab"
+CAPTIONS = PATHS.captions
+OUT = PATHS.vocab
 
 
 @stage

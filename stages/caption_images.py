@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import torch
-from _stage import ROOT, device_for, require, stage
+from _stage import device_for, require, stage
 
 from hw2.captioning.decoder_file import load_decoder
 from hw2.captioning.decoding import beam_label, caption_one
@@ -15,11 +15,12 @@ from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import atomic_dir, write_json
 from hw2.common.errors import InputError
 from hw2.common.runtime import Kernels
+from pipeline.paths import PATHS
 
-FEATURES = ROOT / "data" / "features" / "features.h5"
-VOCAB = ROOT / "data" / "vocab" / "vocab.json"
-IMAGES = ROOT / "data" / "images"
-OUT = ROOT / "plots" / "captions"
+FEATURES = PATHS.features
+VOCAB = PATHS.vocab / "vocab.json"
+IMAGES = PATHS.images
+OUT = PATHS.captioned
 
 
 @stage
@@ -40,7 +41,7 @@ def main(params):
             f"(data/captions.json has {len(names):,} images, e.g. {names[0]})"
         )
     model, _ = load_decoder(
-        require(ROOT / "models" / "captioner" / "attention.pt", "train_captioner@attention"),
+        require(PATHS.decoders / "attention.pt", "train_captioner@attention"),
         vocab,
         VOCAB,
         features.shape[2],

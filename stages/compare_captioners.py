@@ -4,7 +4,7 @@ baseline (metrics/captioning.json) and their training curves on the same axes (P
 import json
 
 import pandas as pd
-from _stage import ROOT, stage, warn
+from _stage import stage, warn
 
 from hw2.captioning.comparison import compare, score_baseline
 from hw2.captioning.curves import training_curves
@@ -12,6 +12,7 @@ from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.scoring import Scorer
 from hw2.common.atomic import write_json
 from hw2.common.errors import InputError
+from pipeline.paths import PATHS, decoder_metrics
 
 MODELS = ("vanilla", "attention")
 
@@ -45,10 +46,10 @@ def read_curve(folder):
 
 @stage
 def main(params):
-    dataset, features = read_json(ROOT / "metrics" / "dataset.json"), read_json(ROOT / "metrics" / "features.json")
-    evaluations = {m: read_json(ROOT / "data" / "evaluation" / f"{m}.json") for m in MODELS}
-    trained = {m: read_json(ROOT / "metrics" / f"captioner_{m}.json") for m in MODELS}
-    captions = load_caption_set(ROOT / "data" / "captions.json")
+    dataset, features = read_json(PATHS.dataset_metrics), read_json(PATHS.features_metrics)
+    evaluations = {m: read_json(PATHS.evaluations / f"{m}.json") for m in MODELS}
+    trained = {m: read_json(decoder_metrics(m)) for m in MODELS}
+    captions = load_caption_set(PATHS.captions)
     with Scorer(meteor=params.captioning.scores.meteor) as scorer:
         prior, baseline, position = score_baseline(captions, scorer)
     out = compare(
@@ -59,12 +60,12 @@ def main(params):
         position,
         {"dataset": dataset["dataset"], "encoder_weights": features["encoder_weights"]},
     )
-    write_json(ROOT / "metrics" / "captioning.json", out)
-    write_json(ROOT / "data" / "evaluation" / "baseline.json", {"caption": " ".join(prior), "scores": baseline})
+    write_json(PATHS.captioning_metrics, out)
+    write_json(PATHS.evaluations / "baseline.json", {"caption": " ".join(prior), "scores": baseline})
     alpha_c = params.captioning.train.alpha_c
     training_curves(
-        ROOT / "plots" / "captioner" / "curves.png",
-        {m: read_curve(ROOT / "plots" / "captioner" / m) | {"best_epoch": trained[m]["best_epoch"]} for m in MODELS},
+        PATHS.curves,
+        {m: read_curve(PATHS.decoder_series / m) | {"best_epoch": trained[m]["best_epoch"]} for m in MODELS},
         {
             "vanilla": "vanilla: cross-entropy",
             "attention": f"attention: cross-entropy\n+ α_c·Σ(1−Σₜα)², α_c = {alpha_c:g}",

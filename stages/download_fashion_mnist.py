@@ -3,8 +3,9 @@
 from _stage import ROOT, stage
 
 from hw2.fashion.data import load_fashion_mnist, save_splits
+from pipeline.paths import PATHS
 
-OUT = ROOT / "data" / "fashion_mnist.npz"
+OUT = PATHS.fashion_mnist
 
 
 @stage

@@ -11,12 +11,13 @@ from hw2.fashion.data import CLASSES, load_splits, to_float
 from hw2.fashion.equivariance import layer_outputs
 from hw2.fashion.kernels import balance, plot_feature_maps, plot_kernels, receptive_fields
 from hw2.fashion.saved import load_convnet
+from pipeline.paths import PATHS
 
-BEST = ROOT / "models" / "cnn" / "best.pt"
-DATA = ROOT / "data" / "fashion_mnist.npz"
-RAW = ROOT / "models" / "kernels.npz"
-PLOTS = ROOT / "plots" / "kernels"
-METRICS = ROOT / "metrics" / "kernels.json"
+BEST = PATHS.cnn_models / "best.pt"
+DATA = PATHS.fashion_mnist
+RAW = PATHS.kernels_raw
+PLOTS = PATHS.kernels_plots
+METRICS = PATHS.kernels_metrics
 IMAGES = 3  # feature maps of the first test images of this many different classes
 
 

@@ -3,7 +3,7 @@
 import time
 
 import torch
-from _stage import ROOT, decoder_argument, device_for, require, stage, warn
+from _stage import decoder_argument, device_for, require, stage, warn
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.decoder_file import load_decoder
@@ -14,10 +14,11 @@ from hw2.captioning.scoring import Scorer
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
 from hw2.common.runtime import Kernels
+from pipeline.paths import PATHS
 
-FEATURES = ROOT / "data" / "features" / "features.h5"
-VOCAB = ROOT / "data" / "vocab" / "vocab.json"
-CAPTIONS = ROOT / "data" / "captions.json"
+FEATURES = PATHS.features
+VOCAB = PATHS.vocab / "vocab.json"
+CAPTIONS = PATHS.captions
 
 
 @stage
@@ -31,7 +32,7 @@ def main(params):
     check_same_images(names, FEATURES, meta, VOCAB)
     test = eval_images(load_caption_set(CAPTIONS), names)
     model, state = load_decoder(
-        require(ROOT / "models" / "captioner" / f"{kind}.pt", f"train_captioner@{kind}"),
+        require(PATHS.decoders / f"{kind}.pt", f"train_captioner@{kind}"),
         vocab,
         VOCAB,
         features.shape[2],
@@ -73,7 +74,7 @@ def main(params):
         if not cap.scores.meteor
         else scorer.meteor_missing or "pycocoevalcap 1.2 (METEOR 1.5)"
     )
-    write_json(ROOT / "data" / "evaluation" / f"{kind}.json", result)
+    write_json(PATHS.evaluations / f"{kind}.json", result)
     print(
         f"{kind}: test captions scored in {time.perf_counter() - started:.0f} s "
         f"(best epoch {state['best_epoch']}) → data/evaluation/{kind}.json"

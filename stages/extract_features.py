@@ -6,12 +6,13 @@ from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.features import build_encoder, extract_features
 from hw2.common.atomic import write_json
 from hw2.common.runtime import Kernels
+from pipeline.paths import PATHS
 
-WEIGHTS = ROOT / "data" / "weights"  # a dependency of the stage: any weights file it loads lives here
-IMAGES = ROOT / "data" / "images"
-CAPTIONS = ROOT / "data" / "captions.json"
-FEATURES = ROOT / "data" / "features" / "features.h5"
-METRICS = ROOT / "metrics" / "features.json"
+WEIGHTS = PATHS.weights  # a dependency of the stage: any weights file it loads lives here
+IMAGES = PATHS.images
+CAPTIONS = PATHS.captions
+FEATURES = PATHS.features
+METRICS = PATHS.features_metrics
 
 
 @stage

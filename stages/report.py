@@ -6,6 +6,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from _stage import ROOT, stage
 from ruamel.yaml import YAML
@@ -16,21 +17,23 @@ from hw2.common.atomic import write_text
 from hw2.common.errors import InputError, StaleInputError
 from hw2.document import Code, Heading, Image, Para, Table, to_html, to_markdown
 from hw2.notices import data_warnings, kernel_warnings
+from pipeline.paths import PATHS, decoder_metrics
 
 MODELS = ("vanilla", "attention")
 
 
-def read_json(rel):
+def read_json(path: Path) -> dict:
     try:
-        return json.loads((ROOT / rel).read_text())
+        return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{rel}: cannot read ({exc}); run `dvc repro` first") from None
+        raise InputError(f"{path.relative_to(ROOT)}: cannot read ({exc}); run `dvc repro` first") from None
 
 
-def image(rel, alt):
-    if not (ROOT / rel).is_file():
-        raise InputError(f"{rel}: missing; run `dvc repro` first")
-    return Image(rel, alt)
+def image(path: Path, alt: str) -> Image:
+    """A figure of the report, linked relative to the repository (REPORT.md lies at its root)."""
+    if not path.is_file():
+        raise InputError(f"{path.relative_to(ROOT)}: missing; run `dvc repro` first")
+    return Image(str(path.relative_to(ROOT)), alt)
 
 
 def provenance():
@@ -126,59 +129,58 @@ def appendix():
 
 @stage
 def main(params):
-    dataset, features = read_json("metrics/dataset.json"), read_json("metrics/features.json")
+    dataset, features = read_json(PATHS.dataset_metrics), read_json(PATHS.features_metrics)
     computed = {
-        "train_cnn": read_json("metrics/cnn.json"),
+        "train_cnn": read_json(PATHS.cnn_metrics),
         "extract_features": features,
-        **{f"train_captioner@{m}": read_json(f"metrics/captioner_{m}.json") for m in MODELS},
+        **{f"train_captioner@{m}": read_json(decoder_metrics(m)) for m in MODELS},
     }
     order = params.captioning.images
-    with open(ROOT / "plots" / "theory" / "layers.csv", newline="") as f:
+    with open(PATHS.theory_layers, newline="") as f:
         layers = list(csv.DictReader(f))
-    blocks = header(dataset, features, computed) + theory_section(read_json("metrics/theory.json"), layers)
+    blocks = header(dataset, features, computed) + theory_section(read_json(PATHS.theory_metrics), layers)
     blocks += fashion_section(
         computed["train_cnn"],
-        read_json("metrics/equivariance.json"),
-        read_json("metrics/kernels.json"),
+        read_json(PATHS.equivariance_metrics),
+        read_json(PATHS.kernels_metrics),
         {
             "shifts": image(
-                "plots/equivariance/shifts.png",
+                PATHS.equivariance_plots / "shifts.png",
                 "accuracy and unchanged predictions of the best CNN on shifted test images",
             ),
-            "best_train_loss": image("plots/cnn/best_train_loss.png", "training loss of the best rate"),
-            "best_val_acc": image("plots/cnn/best_val_acc.png", "validation accuracy of the best rate"),
-            "rates_val_acc": image("plots/cnn/rates_val_acc.png", "validation accuracy of every rate"),
-            "conv1": image("plots/kernels/conv1.png", "conv1 kernels, on one scale centred on zero"),
+            "best_train_loss": image(PATHS.cnn_plots / "best_train_loss.png", "training loss of the best rate"),
+            "best_val_acc": image(PATHS.cnn_plots / "best_val_acc.png", "validation accuracy of the best rate"),
+            "rates_val_acc": image(PATHS.cnn_plots / "rates_val_acc.png", "validation accuracy of every rate"),
+            "conv1": image(PATHS.kernels_plots / "conv1.png", "conv1 kernels, on one scale centred on zero"),
             "conv2": image(
-                "plots/kernels/conv2.png", "conv2 kernels: one row per output channel, one column per input channel"
+                PATHS.kernels_plots / "conv2.png",
+                "conv2 kernels: one row per output channel, one column per input channel",
             ),
             "feature_maps": image(
-                "plots/kernels/feature_maps.png", "feature maps of conv1 and conv2 for three test images"
+                PATHS.kernels_plots / "feature_maps.png", "feature maps of conv1 and conv2 for three test images"
             ),
         },
     )
     blocks += captioning_section(
-        read_json("metrics/captioning.json"),
-        {m: read_json(f"metrics/captioner_{m}.json") for m in MODELS},
-        read_json("plots/captions/caps_generated_enc_dec_w_attention.json"),
+        read_json(PATHS.captioning_metrics),
+        {m: read_json(decoder_metrics(m)) for m in MODELS},
+        read_json(PATHS.captioned / "caps_generated_enc_dec_w_attention.json"),
         order,
         {
-            "curves": image(
-                "plots/captioner/curves.png", "training loss, validation BLEU-4 and learning rate of both decoders"
-            ),
-            "captions": image("plots/captions/captions.png", "the images with their captions"),
+            "curves": image(PATHS.curves, "training loss, validation BLEU-4 and learning rate of both decoders"),
+            "captions": image(PATHS.captioned / "captions.png", "the images with their captions"),
         },
         [
             image(
-                f"plots/captions/attention_{k}.png",
+                PATHS.captioned / f"attention_{k}.png",
                 f"{name}: where the attention decoder looks for each word, <end> included, on one scale",
             )
             for k, name in enumerate(order, 1)
         ],
     )
     blocks += appendix()
-    write_text(ROOT / "REPORT.md", to_markdown(blocks))
-    write_text(ROOT / "REPORT.html", to_html(blocks, "Homework 2: the answers", images_from=ROOT))  # one file
+    write_text(PATHS.report_md, to_markdown(blocks))
+    write_text(PATHS.report_html, to_html(blocks, "Homework 2: the answers", images_from=ROOT))  # one file
     print(
         f"REPORT.md and REPORT.html written ({sum(isinstance(b, Image) for b in blocks)} figures; "
         f"data {dataset['dataset']}, encoder {features['encoder_weights']})"

@@ -1,11 +1,12 @@
 """Stage theory: the homework's Question 1 checked by code (parameter counts, attention identities)."""
 
-from _stage import ROOT, stage
+from _stage import stage
 
 from hw2.common.atomic import write_json
 from hw2.common.plotting import write_csv
 from hw2.common.runtime import Kernels
 from hw2.theory import attention_checks, parameter_table, q1_1_cnn, q1_2_mlp
+from pipeline.paths import PATHS
 
 TOLERANCE = 1e-12  # float64: identities that hold exactly differ only by rounding
 
@@ -23,7 +24,7 @@ def main(params):
         for c in (att, att["unscaled"])
     )
     write_json(
-        ROOT / "metrics" / "theory.json",
+        PATHS.theory_metrics,
         {
             "q1_1_params": total_cnn,
             "q1_2_params": total_mlp,
@@ -32,7 +33,7 @@ def main(params):
         },
     )
     write_csv(
-        ROOT / "plots" / "theory" / "layers.csv",
+        PATHS.theory_layers,
         ["network", "layer", "output", "weights", "biases", "params"],
         [
             (net, r["layer"], "x".join(map(str, r["output"])), r["weights"], r["biases"], r["params"])

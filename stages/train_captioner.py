@@ -10,10 +10,11 @@ from hw2.captioning.feature_file import load_features
 from hw2.captioning.train import CaptionTrainConfig, train_captioner
 from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
 from hw2.common.runtime import Kernels
+from pipeline.paths import PATHS, WORK, decoder_metrics
 
-FEATURES = ROOT / "data" / "features" / "features.h5"
-VOCAB = ROOT / "data" / "vocab" / "vocab.json"
-ENCODED = ROOT / "data" / "vocab" / "captions.npz"
+FEATURES = PATHS.features
+VOCAB = PATHS.vocab / "vocab.json"
+ENCODED = PATHS.vocab / "captions.npz"
 
 
 @stage
@@ -32,19 +33,19 @@ def main(params):
         f"{device.type} ({kernels['kernels']} kernels: {kernels['kernel_path']}, {kernels['threads']} threads)",
         flush=True,
     )
-    metrics = ROOT / "metrics" / f"captioner_{kind}.json"
-    live = StageLive(metrics, ROOT / "plots" / "captioner" / kind)  # the latest epoch's values while it trains
+    metrics = decoder_metrics(kind)
+    live = StageLive(metrics, PATHS.decoder_series / kind)  # the latest epoch's values while it trains
 
     def report(epoch, loss, bleu, lr):
         live.log(epoch, {"train_loss": loss, "val_bleu4": bleu, "lr": lr})
         print(f"{kind} epoch {epoch:2d}: lr {lr:.3g}, loss {loss:.4f}, validation BLEU-4 {bleu:.4f}", flush=True)
 
     start = time.perf_counter()
-    resume = ROOT / "models" / ".resume" / f"train_captioner_{kind}.pt"
+    resume = WORK.resume / f"train_captioner_{kind}.pt"
     model, hist = train_captioner(
         data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg, resume_path=resume, on_epoch=report
     )
-    save_decoder(ROOT / "models" / "captioner" / f"{kind}.pt", model, cfg, len(vocab), hist)
+    save_decoder(PATHS.decoders / f"{kind}.pt", model, cfg, len(vocab), hist)
     cuts = len(hist.cuts())
     live.rewrite(
         {"train_loss": hist.train_loss, "val_bleu4": hist.val_bleu4, "lr": hist.lr},

@@ -10,12 +10,13 @@ from hw2.fashion.data import load_splits
 from hw2.fashion.figures import write_sweep_plots
 from hw2.fashion.model import ConvNet, count_parameters
 from hw2.fashion.train import RateConfig, best_rate, lr_key, train_sweep
+from pipeline.paths import PATHS, WORK
 
-DATA = ROOT / "data" / "fashion_mnist.npz"
-MODELS = ROOT / "models" / "cnn"
-RESUME = ROOT / "models" / ".resume" / "train_cnn"  # one file per rate, outside the outputs: survives a kill
-METRICS = ROOT / "metrics" / "cnn.json"
-PLOTS = ROOT / "plots" / "cnn"
+DATA = PATHS.fashion_mnist
+MODELS = PATHS.cnn_models
+RESUME = WORK.resume / "train_cnn"  # one file per rate, outside the outputs: survives a kill
+METRICS = PATHS.cnn_metrics
+PLOTS = PATHS.cnn_plots
 
 
 @stage

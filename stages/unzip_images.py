@@ -12,11 +12,12 @@ from hw2.captioning.unzip import extract_images
 from hw2.common.atomic import scratch_dir, write_json
 from hw2.common.checksum import file_sha256
 from hw2.common.errors import InputError
+from pipeline.paths import PATHS, WORK
 
-IMAGES = ROOT / "data" / "images"
-CAPTIONS = ROOT / "data" / "captions.json"
-METRICS = ROOT / "metrics" / "dataset.json"
-SHEET = ROOT / "plots" / "captioning" / "samples.png"
+IMAGES = PATHS.images
+CAPTIONS = PATHS.captions
+METRICS = PATHS.dataset_metrics
+SHEET = PATHS.samples
 SYNTHETIC_NOTICE = (
     "NOTICE: no images.zip and captions .json in {folder}: using the SYNTHETIC demo set "
     "({n} generated scenes). Its numbers show that the pipeline works; they are not results "
@@ -43,7 +44,7 @@ def main(params):
             f"commit the .dvc files (data/raw_dataset/README.md)"
         )
     # the synthetic set's zip and JSON while they are made (one left by a killed run goes first)
-    with scratch_dir(ROOT / "data" / ".synthetic.partial") as work:
+    with scratch_dir(WORK.partial / ".synthetic.partial") as work:
         if inputs is None:
             n = cap.synthetic.images
             outside = [name for name in cap.images if name not in {f"{k}.tif" for k in range(1, n + 1)}]

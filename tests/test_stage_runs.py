@@ -85,7 +85,8 @@ def test_killed_training_resumes_and_ends_with_the_same_metrics(repo):
     live = json.loads((repo / "metrics/cnn.json").read_text())  # DVCLive's summary while it trains
     assert live["step"] >= 1 and set(live["rates"]) == {"lr_0_01", "lr_0_1"}
     assert all(0 < rate["val_acc"] <= 1 and rate["train_loss"] > 0 for rate in live["rates"].values())
-    assert (repo / "plots/cnn/epochs/plots/metrics/rates/lr_0_1/val_acc.tsv").read_text().startswith("step\tval_acc\n1\t")
+    series = repo / "plots/cnn/epochs/plots/metrics/rates/lr_0_1/val_acc.tsv"
+    assert series.read_text().startswith("step\tval_acc\n1\t")
     time.sleep(0.3)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -46,6 +46,7 @@ def caption(args) -> int:
     from hw2.common.errors import InputError
     from hw2.common.runtime import KERNELS, Kernels
     from pipeline.params import load
+    from pipeline.paths import PATHS
 
     try:
         params = load(ROOT / "params.yaml").captioning
@@ -57,8 +58,8 @@ def caption(args) -> int:
             check_image(path, params.unzip.max_megapixels)
         if args.out.exists() and not args.out.is_dir():
             raise InputError(f"--out {args.out}: a file is there; --out names the folder the figures go to")
-        made = ROOT / "metrics" / "features.json"
-        for needed in (made, ROOT / "data/vocab/vocab.json", ROOT / "models/captioner/attention.pt"):
+        made = PATHS.features_metrics
+        for needed in (made, PATHS.vocab / "vocab.json", PATHS.decoders / "attention.pt"):
             if not needed.is_file():
                 raise InputError(f"{needed.relative_to(ROOT)}: not found; run `make repro` (or `dvc repro`) first")
         features = json.loads(made.read_text())
@@ -71,9 +72,9 @@ def caption(args) -> int:
         # the arithmetic of extract_features and caption_images
         Kernels(features["kernels"], features["precision"], features["threads"]).apply()
         encoder = build_encoder(
-            {"imagenet": "IMAGENET1K_V1", "random": "none"}.get(weights, str(ROOT / weights)), ROOT / "data" / "weights"
+            {"imagenet": "IMAGENET1K_V1", "random": "none"}.get(weights, str(ROOT / weights)), PATHS.weights
         )
-        vocab, _ = load_vocabulary(ROOT / "data" / "vocab" / "vocab.json")
+        vocab, _ = load_vocabulary(PATHS.vocab / "vocab.json")
         feats = encode_files(
             encoder,
             args.images,
@@ -82,9 +83,7 @@ def caption(args) -> int:
             dtype=params.encoder.dtype,
             max_megapixels=params.unzip.max_megapixels,
         )
-        model, _ = load_decoder(
-            ROOT / "models" / "captioner" / "attention.pt", vocab, ROOT / "data/vocab/vocab.json", feats.shape[2]
-        )
+        model, _ = load_decoder(PATHS.decoders / "attention.pt", vocab, PATHS.vocab / "vocab.json", feats.shape[2])
         beam, penalty = decode.beam_size, decode.length_penalty
         how = beam_label(beam, penalty)
         for path, f in zip(args.images, feats, strict=True):

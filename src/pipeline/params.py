@@ -17,8 +17,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from hw2.common.formats import IMAGE_SUFFIXES
 from hw2.common.errors import InputError, explain
+from hw2.common.formats import IMAGE_SUFFIXES
+from pipeline.paths import PATHS
 
 
 class ParamsError(InputError):
@@ -54,13 +55,13 @@ class FashionMNIST(Section):
     source: Annotated[
         Literal["auto", "local", "system", "download"], Field(description="auto, local, system or download")
     ]
-    local_dir: Annotated[str, Field(min_length=1, description="a folder inside data/raw_fashion_mnist")]
+    local_dir: Annotated[str, Field(min_length=1, description=f"a folder inside {PATHS.relative('raw_fashion_mnist')}")]
     url: Annotated[str, Field(pattern=r"^https?://\S+/$", description="an http(s) URL ending in /")]
 
     @field_validator("local_dir")
     @classmethod
     def _inside_raw(cls, value: str) -> str:
-        return _inside(value, "data/raw_fashion_mnist")
+        return _inside(value, PATHS.relative("raw_fashion_mnist"))
 
 
 class CNN(Section):
@@ -82,7 +83,10 @@ class Synthetic(Section):
 
 
 class Encoder(Section):
-    weights: Annotated[str, Field(min_length=1, description="auto, IMAGENET1K_V1, none or a .pth file in data/weights")]
+    weights: Annotated[
+        str,
+        Field(min_length=1, description=f"auto, IMAGENET1K_V1, none or a .pth file in {PATHS.relative('weights')}"),
+    ]
     image_size: Annotated[int, _int(32, 4096, "a number of pixels")]
     batch_size: Annotated[int, _int(1, 4096)]
     dtype: Annotated[Literal["float16", "float32"], Field(description="float16 or float32")]
@@ -101,7 +105,7 @@ class Encoder(Section):
     def _weights(cls, value: str) -> str:
         if value in ("auto", "IMAGENET1K_V1", "none"):
             return value
-        return _inside(value, "data/weights")
+        return _inside(value, PATHS.relative("weights"))
 
 
 class Vocab(Section):
@@ -151,7 +155,7 @@ class Unzip(Section):
 
 class Captioning(Section):
     threads: Annotated[int, _int(1, 64, "a number of threads")]
-    data: Annotated[str, Field(min_length=1, description="data/raw_dataset or a folder inside it")]
+    data: Annotated[str, Field(min_length=1, description=f"{PATHS.relative('raw_dataset')} or a folder inside it")]
     synthetic: Annotated[Synthetic, MAPPING]
     images: Annotated[
         list[Annotated[str, Field(description="an image file name (.tif, .jpg, …)")]],
@@ -168,7 +172,7 @@ class Captioning(Section):
     @field_validator("data")
     @classmethod
     def _inside_raw(cls, value: str) -> str:
-        return _inside(value, "data/raw_dataset")
+        return _inside(value, PATHS.relative("raw_dataset"))
 
     @field_validator("images")
     @classmethod
