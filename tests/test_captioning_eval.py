@@ -146,8 +146,7 @@ def test_the_caption_figures_are_written(tmp_path):
     image = tmp_path / "1.tif"
     Image.new("RGB", (64, 64), (90, 120, 60)).save(image)
     words = T("three houses on the left")
-    alphas = np.random.default_rng(0).dirichlet(np.ones(49), len(words))
-    alphas = np.random.default_rng(0).dirichlet(np.ones(49), len(words) + 1)  # and the <end> step
+    alphas = np.random.default_rng(0).dirichlet(np.ones(49), len(words) + 1)  # a map per word and for <end>
     captioned_image(tmp_path / "one.png", image, words + ["<end>"], alphas, "1.tif")
     caption_sheet(tmp_path / "sheet.png", [(image, "1.tif", " ".join(words)), (image, "2.tif", "")], "captions")
     runs = {

@@ -14,7 +14,7 @@ from hw2.captioning.encoded import load_encoded, save_encoded
 from hw2.captioning.features import build_encoder, extract_features
 from hw2.captioning.history import CaptionHistory
 from hw2.captioning.synthetic import generate
-from hw2.captioning.train import plateau_schedule, train_captioner
+from hw2.captioning.train import train_captioner
 from hw2.captioning.unzip import extract_images
 from hw2.captioning.vocab import END, START, build_vocabulary
 
@@ -102,21 +102,28 @@ def test_the_learning_rate_is_cut_after_lr_patience_epochs_without_a_better_bleu
     assert constant.lr == [a] * 4
 
 
-def cuts_of(signal: list[float], **schedule) -> list[float]:
-    """The learning rate of every epoch under the schedule, fed ``signal`` as each epoch's
-    validation BLEU-4, as train_captioner feeds it."""
-    cfg = config(lr=1.0, **schedule)
-    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=cfg.lr)
-    plateau, hist = plateau_schedule(opt, cfg), CaptionHistory()
-    for epoch, value in enumerate(signal, 1):
-        hist.lr.append(opt.param_groups[0]["lr"])
-        hist.val_bleu4.append(value)
-        if plateau is not None and epoch >= cfg.smooth:
-            plateau.step(hist.smoothed(cfg.smooth)[-1])
-    return hist.lr + [opt.param_groups[0]["lr"]]  # and the next epoch's
+@pytest.fixture
+def cuts_of(small, monkeypatch):
+    """The learning rate of every epoch as train_captioner schedules it (and of the epoch after the
+    last), when ``signal`` is each epoch's validation BLEU-4: the trainer's own loop, its greedy
+    validation replaced by the signal."""
+    import hw2.captioning.train as trainer
+
+    data, vocab = small
+
+    def rates(signal: list[float], **schedule) -> list[float]:
+        values = iter([*signal, 0.0])
+        monkeypatch.setattr(trainer, "greedy_bleu4", lambda *args: next(values))
+        cfg = config(model="vanilla", lr=1.0, epochs=len(signal) + 1, patience=100, **schedule)
+        _, hist = train_captioner(
+            data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg, progress=False
+        )
+        return hist.lr
+
+    return rates
 
 
-def test_a_better_epoch_restarts_the_count_towards_a_cut():
+def test_a_better_epoch_restarts_the_count_towards_a_cut(cuts_of):
     rates = cuts_of([0.1, 0.2, 0.15, 0.3, 0.2, 0.25, 0.2, 0.2], lr_decay=0.5, lr_patience=2)
     assert rates[4] == 1.0  # epoch 4 was the best
     assert rates[6] == 0.5  # two epochs since the best: cut
@@ -125,7 +132,7 @@ def test_a_better_epoch_restarts_the_count_towards_a_cut():
     assert cuts_of([0.1, 0.1, 0.1], lr_decay=1.0, lr_patience=1) == [1.0] * 4  # lr_decay 1: never cut
 
 
-def test_a_smoothed_signal_rides_out_a_single_bad_or_lucky_epoch():
+def test_a_smoothed_signal_rides_out_a_single_bad_or_lucky_epoch(cuts_of):
     # a noisy climb: epoch 4 is a lucky spike, epoch 5 a dip, the trend goes on rising
     hist = CaptionHistory(val_bleu4=[0.2, 0.25, 0.3, 0.5, 0.3, 0.4, 0.45, 0.5], lr=[1.0] * 8)
     assert hist.smoothed(1) == hist.val_bleu4

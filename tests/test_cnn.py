@@ -14,7 +14,7 @@ from PIL import Image
 from hw2.common.runtime import threads
 from hw2.fashion.kernels import kernel_grid, plot_kernels
 from hw2.fashion.model import ConvNet, count_parameters
-from hw2.fashion.train import RateConfig, best_rate, lr_key, train_rate, train_sweep
+from hw2.fashion.train import RateConfig, RateResult, best_rate, lr_key, train_rate, train_sweep
 
 
 def test_the_cnn_has_769930_parameters_in_the_homeworks_layers():
@@ -112,7 +112,15 @@ def test_a_rate_alone_equals_its_row_of_a_sweep_whatever_runs_beside_it():
     assert same_run(alone, one_by_one[1]) and same_run(alone, side_by_side[1])
     assert all(same_run(a, b) for a, b in zip(one_by_one, side_by_side, strict=True))
     assert not same_run(side_by_side[0], side_by_side[1])  # the rates did differ
-    assert best_rate(side_by_side) == max(range(3), key=lambda k: (side_by_side[k].val_acc[-1], -k))
+
+
+def test_the_best_rate_is_the_best_last_validation_accuracy_and_the_first_on_a_tie():
+    def run(lr, *val_acc):
+        return RateResult(lr, val_acc=list(val_acc))
+
+    assert best_rate([run(0.001, 0.9, 0.5), run(0.01, 0.1, 0.7), run(0.1, 0.2, 0.6)]) == 1  # the last epoch counts
+    assert best_rate([run(0.001, 0.5), run(0.01, 0.8), run(0.1, 0.8)]) == 1  # a tie: the first
+    assert best_rate([run(0.1, 0.3)]) == 0
 
 
 def test_resume_continues_bit_for_bit(tmp_path):

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def copy_repo(dest: Path) -> Path:
+def copy_repo(dest: Path, parts: Iterable[str] | None = None) -> Path:
+    """The repository copied to ``dest``; with ``parts`` (top-level files and folders), only those."""
     listed = (
         subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -22,7 +24,10 @@ def copy_repo(dest: Path) -> Path:
         .stdout.decode()
         .split("\0")
     )
+    wanted = None if parts is None else set(parts)
     for rel in filter(None, listed):
+        if wanted is not None and rel.split("/", 1)[0] not in wanted:
+            continue
         src = ROOT / rel
         if src.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)

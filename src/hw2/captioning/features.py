@@ -182,9 +182,6 @@ def extract_features(
     ``splits`` (N,) strings, attributes ``encoder_weights``, ``image_size`` and ``precision``
     (the encoder's arithmetic: ``float32`` or ``bfloat16``). Written to a temporary file and
     renamed when complete. Returns counts and throughput.
-
-    A plain loop: decoding in worker processes and channels-last activations were measured no
-    faster in the portable kernels (bench/README.md), so they went.
     """
     if dtype not in ("float16", "float32"):
         raise ValueError(f"dtype must be float16 or float32, not {dtype!r}")

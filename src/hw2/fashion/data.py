@@ -24,7 +24,7 @@ import torch
 from ..common.atomic import atomic_path
 from ..common.errors import InputError
 
-# SHA-256 of the decompressed IDX bytes (DESIGN.md).
+# SHA-256 of the decompressed IDX bytes of the official files: the same whichever source gave them.
 FILES = {
     "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
     "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",

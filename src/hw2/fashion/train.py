@@ -7,7 +7,7 @@ no DataLoader), dropout from torch's generator. Every rate starts from the same 
 same initial weights, batches and dropout masks, in its own single-threaded process: its numbers
 do not depend on the other rates of the sweep nor on how many cores the machine has (``lr: 0.1``
 alone gives, bit for bit, the ``lr 0.1`` row of a sweep). A sweep runs its rates side by side,
-one process each (bench/cnn_sweep.py measures it against the homework skeleton's way).
+one process each.
 """
 
 from __future__ import annotations
