@@ -28,8 +28,11 @@ from typing import NoReturn
 
 from hw2.common.errors import InputError, StaleInputError
 from pipeline import params as _params
+from pipeline.paths import Paths
 
 ROOT = Path(__file__).resolve().parent.parent
+PATHS = Paths.of(ROOT)  # where the stages read and write (paths.yaml, as dvc.yaml has it)
+WORK = PATHS.work  # where they keep work in progress DVC does not track
 
 
 def queued_from() -> Path | None:

@@ -1,11 +1,10 @@
 """Stage build_vocab: the training captions' vocabulary and every caption encoded with it."""
 
-from _stage import ROOT, stage, warn
+from _stage import PATHS, ROOT, stage, warn
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.encoded import save_encoded
 from hw2.captioning.vocab import build_vocabulary, save_vocabulary, too_long
-from pipeline.paths import PATHS
 
 CAPTIONS = PATHS.captions
 OUT = PATHS.vocab

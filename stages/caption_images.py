@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import torch
-from _stage import device_for, require, stage
+from _stage import PATHS, device_for, require, stage
 
 from hw2.captioning.decoder_file import load_decoder
 from hw2.captioning.decoding import beam_label, caption_one
@@ -15,7 +15,6 @@ from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import atomic_dir, write_json
 from hw2.common.errors import InputError
 from hw2.common.runtime import Kernels
-from pipeline.paths import PATHS
 
 FEATURES = PATHS.features
 VOCAB = PATHS.vocab / "vocab.json"

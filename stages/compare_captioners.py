@@ -4,7 +4,7 @@ baseline (metrics/captioning.json) and their training curves on the same axes (P
 import json
 
 import pandas as pd
-from _stage import stage, warn
+from _stage import PATHS, stage, warn
 
 from hw2.captioning.comparison import compare, score_baseline
 from hw2.captioning.curves import training_curves
@@ -12,7 +12,6 @@ from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.scoring import Scorer
 from hw2.common.atomic import write_json
 from hw2.common.errors import InputError
-from pipeline.paths import PATHS, decoder_metrics
 
 MODELS = ("vanilla", "attention")
 
@@ -48,7 +47,7 @@ def read_curve(folder):
 def main(params):
     dataset, features = read_json(PATHS.dataset_metrics), read_json(PATHS.features_metrics)
     evaluations = {m: read_json(PATHS.evaluations / f"{m}.json") for m in MODELS}
-    trained = {m: read_json(decoder_metrics(m)) for m in MODELS}
+    trained = {m: read_json(PATHS.decoder_metrics(m)) for m in MODELS}
     captions = load_caption_set(PATHS.captions)
     with Scorer(meteor=params.captioning.scores.meteor) as scorer:
         prior, baseline, position = score_baseline(captions, scorer)

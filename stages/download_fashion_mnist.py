@@ -1,9 +1,8 @@
 """Stage download_fashion_mnist: find and verify the four IDX files, split, save one .npz."""
 
-from _stage import ROOT, stage
+from _stage import PATHS, ROOT, stage
 
 from hw2.fashion.data import load_fashion_mnist, save_splits
-from pipeline.paths import PATHS
 
 OUT = PATHS.fashion_mnist
 

@@ -3,7 +3,7 @@ its feature maps for a few test images, and the measurements the answer rests on
 
 import numpy as np
 import torch
-from _stage import ROOT, require, stage
+from _stage import PATHS, ROOT, require, stage
 
 from hw2.common.atomic import atomic_path, write_json
 from hw2.common.runtime import Kernels
@@ -11,7 +11,6 @@ from hw2.fashion.data import CLASSES, load_splits, to_float
 from hw2.fashion.equivariance import layer_outputs
 from hw2.fashion.kernels import balance, plot_feature_maps, plot_kernels, receptive_fields
 from hw2.fashion.saved import load_convnet
-from pipeline.paths import PATHS
 
 BEST = PATHS.cnn_models / "best.pt"
 DATA = PATHS.fashion_mnist

@@ -3,7 +3,7 @@ translation, that max-pooling makes one-pixel shifts approximately invariant, an
 prediction survives small shifts but not large ones."""
 
 import torch
-from _stage import require, stage
+from _stage import PATHS, require, stage
 
 from hw2.common.atomic import write_json
 from hw2.common.plotting import line_plot, write_csv
@@ -11,7 +11,6 @@ from hw2.common.runtime import Kernels
 from hw2.fashion.data import load_splits, to_float
 from hw2.fashion.equivariance import accuracy_under_shifts, change_under_one_pixel_shifts, conv_commutes_with_shifts
 from hw2.fashion.saved import load_convnet
-from pipeline.paths import PATHS
 
 BEST = PATHS.cnn_models / "best.pt"
 DATA = PATHS.fashion_mnist

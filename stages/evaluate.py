@@ -3,7 +3,7 @@
 import time
 
 import torch
-from _stage import decoder_argument, device_for, require, stage, warn
+from _stage import PATHS, decoder_argument, device_for, require, stage, warn
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.decoder_file import load_decoder
@@ -14,7 +14,6 @@ from hw2.captioning.scoring import Scorer
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
 from hw2.common.runtime import Kernels
-from pipeline.paths import PATHS
 
 FEATURES = PATHS.features
 VOCAB = PATHS.vocab / "vocab.json"

@@ -1,12 +1,11 @@
 """Stage extract_features: ResNet-18 region features of every image, streamed to HDF5."""
 
-from _stage import ROOT, device_for, stage, warn
+from _stage import PATHS, ROOT, device_for, stage, warn
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.features import build_encoder, extract_features
 from hw2.common.atomic import write_json
 from hw2.common.runtime import Kernels
-from pipeline.paths import PATHS
 
 WEIGHTS = PATHS.weights  # a dependency of the stage: any weights file it loads lives here
 IMAGES = PATHS.images

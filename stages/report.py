@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _stage import ROOT, stage
+from _stage import PATHS, ROOT, stage
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -17,7 +17,6 @@ from hw2.common.atomic import write_text
 from hw2.common.errors import InputError, StaleInputError
 from hw2.document import Code, Heading, Image, Para, Table, to_html, to_markdown
 from hw2.notices import data_warnings, kernel_warnings
-from pipeline.paths import PATHS, decoder_metrics
 
 MODELS = ("vanilla", "attention")
 
@@ -133,7 +132,7 @@ def main(params):
     computed = {
         "train_cnn": read_json(PATHS.cnn_metrics),
         "extract_features": features,
-        **{f"train_captioner@{m}": read_json(decoder_metrics(m)) for m in MODELS},
+        **{f"train_captioner@{m}": read_json(PATHS.decoder_metrics(m)) for m in MODELS},
     }
     order = params.captioning.images
     with open(PATHS.theory_layers, newline="") as f:
@@ -163,7 +162,7 @@ def main(params):
     )
     blocks += captioning_section(
         read_json(PATHS.captioning_metrics),
-        {m: read_json(decoder_metrics(m)) for m in MODELS},
+        {m: read_json(PATHS.decoder_metrics(m)) for m in MODELS},
         read_json(PATHS.captioned / "caps_generated_enc_dec_w_attention.json"),
         order,
         {

@@ -1,12 +1,11 @@
 """Stage theory: the homework's Question 1 checked by code (parameter counts, attention identities)."""
 
-from _stage import stage
+from _stage import PATHS, stage
 
 from hw2.common.atomic import write_json
 from hw2.common.plotting import write_csv
 from hw2.common.runtime import Kernels
 from hw2.theory import attention_checks, parameter_table, q1_1_cnn, q1_2_mlp
-from pipeline.paths import PATHS
 
 TOLERANCE = 1e-12  # float64: identities that hold exactly differ only by rounding
 

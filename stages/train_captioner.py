@@ -2,7 +2,7 @@
 
 import time
 
-from _stage import ROOT, StageLive, decoder_argument, device_for, require, stage
+from _stage import PATHS, ROOT, WORK, StageLive, decoder_argument, device_for, require, stage
 
 from hw2.captioning.decoder_file import save_decoder
 from hw2.captioning.encoded import load_encoded
@@ -10,7 +10,6 @@ from hw2.captioning.feature_file import load_features
 from hw2.captioning.train import CaptionTrainConfig, train_captioner
 from hw2.captioning.vocab import END, START, check_same_images, load_vocabulary
 from hw2.common.runtime import Kernels
-from pipeline.paths import PATHS, WORK, decoder_metrics
 
 FEATURES = PATHS.features
 VOCAB = PATHS.vocab / "vocab.json"
@@ -33,7 +32,7 @@ def main(params):
         f"{device.type} ({kernels['kernels']} kernels: {kernels['kernel_path']}, {kernels['threads']} threads)",
         flush=True,
     )
-    metrics = decoder_metrics(kind)
+    metrics = PATHS.decoder_metrics(kind)
     live = StageLive(metrics, PATHS.decoder_series / kind)  # the latest epoch's values while it trains
 
     def report(epoch, loss, bleu, lr):

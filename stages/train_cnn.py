@@ -2,7 +2,7 @@
 
 import time
 
-from _stage import ROOT, StageLive, device_for, require, stage
+from _stage import PATHS, ROOT, WORK, StageLive, device_for, require, stage
 
 from hw2.common.checkpoint import save_checkpoint
 from hw2.common.runtime import Kernels, cpu_budget
@@ -10,7 +10,6 @@ from hw2.fashion.data import load_splits
 from hw2.fashion.figures import write_sweep_plots
 from hw2.fashion.model import ConvNet, count_parameters
 from hw2.fashion.train import RateConfig, best_rate, lr_key, train_sweep
-from pipeline.paths import PATHS, WORK
 
 DATA = PATHS.fashion_mnist
 MODELS = PATHS.cnn_models

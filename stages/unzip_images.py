@@ -3,7 +3,7 @@
 import sys
 from typing import Any
 
-from _stage import ROOT, queued_from, stage
+from _stage import PATHS, ROOT, WORK, queued_from, stage
 
 from hw2.captioning.dataset import find_inputs, load_caption_set, save_caption_set
 from hw2.captioning.figures import contact_sheet
@@ -12,7 +12,6 @@ from hw2.captioning.unzip import extract_images
 from hw2.common.atomic import scratch_dir, write_json
 from hw2.common.checksum import file_sha256
 from hw2.common.errors import InputError
-from pipeline.paths import PATHS, WORK
 
 IMAGES = PATHS.images
 CAPTIONS = PATHS.captions

@@ -72,7 +72,7 @@ def test_the_rewrite_regenerates_the_code_deps_and_keeps_the_rest_as_written():
     stale = text.replace("      - src/hw2/common/checkpoint.py\n", "", 1)
     stale = stale.replace("      - stages/_stage.py\n", "      - src/hw2/theory.py\n      - stages/_stage.py\n", 1)
     assert stale != text and with_code_deps(stale) == text  # a missing and a wrong entry, mended
-    assert "- data/raw_fashion_mnist  # fashion_mnist.local_dir lies in it" in with_code_deps(stale)
+    assert "- ${paths.raw_fashion_mnist}  # fashion_mnist.local_dir lies in it" in with_code_deps(stale)
 
 
 def test_no_fashion_mnist_stage_depends_on_captioning_code():

@@ -1,6 +1,6 @@
-"""Paths in one place: dvc.yaml (through `vars`) and the stage scripts (through pipeline.paths)
-take every path a stage reads or writes from paths.yaml, so a script uses exactly the paths its
-stage declares, and writes none of its own."""
+"""Paths in one place: dvc.yaml (through `vars`) and the stage scripts (through pipeline.paths,
+as stages/_stage.py's PATHS and WORK) take every path a stage reads or writes from paths.yaml, so
+a script uses exactly the paths its stage declares, and writes none of its own."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from pathlib import Path
 import yaml
 from conftest import ROOT
 
-from pipeline.paths import PATHS, WORK
+from pipeline.paths import Paths
+
+PATHS = Paths.of(ROOT)
 
 REFERENCE = re.compile(r"\$\{paths\.(\w+)\}")
 # deps a stage reads through a param whose value the params schema confines to them
@@ -26,7 +28,7 @@ def declared(stage: dict) -> set[str]:
 
 
 def used(script: Path) -> tuple[set[str], set[str], list[str]]:
-    """The paths.yaml names ``script`` uses (PATHS.x, decoder_metrics()), its WORK names, and the
+    """The paths.yaml names ``script`` uses (PATHS.x), its WORK names, and the
     repository paths it spells itself."""
     paths, work, own = set(), set(), []
     for node in ast.walk(ast.parse(script.read_text())):
@@ -35,8 +37,6 @@ def used(script: Path) -> tuple[set[str], set[str], list[str]]:
                 paths.add(node.attr)
             elif node.value.id == "WORK":
                 work.add(node.attr)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "decoder_metrics":
-            paths.add("decoder_metrics")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and OWN_PATH.match(node.value):
             own.append(node.value)
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.left, ast.Name):
@@ -60,7 +60,7 @@ def problems(pipeline: dict, scripts: dict[str, Path]) -> list[str]:
             for p in sorted(listed - paths - THROUGH_PARAMS.get(name, set()))
         ]
         out += [f"{name}: {script.name} spells a path of its own: {p}" for p in own]
-        out += [f"{name}: {script.name} uses WORK.{w}, not in paths.yaml" for w in sorted(work - WORK.names())]
+        out += [f"{name}: {script.name} uses WORK.{w}, not in paths.yaml" for w in sorted(work - PATHS.work.names())]
     return out
 
 

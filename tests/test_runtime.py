@@ -72,7 +72,9 @@ def test_the_path_of_cpus_without_avx2_runs_anywhere_when_asked():
     assert (
         got["first"]["kernel_path"] == "PyTorch DEFAULT, MKL COMPATIBLE, oneDNN SSE4.1 (the path of CPUs without AVX2)"
     )
-    assert got["second"].startswith("PyTorch chose its DEFAULT kernels before Kernels().apply() could pin AVX2")
+    assert got["second"].startswith(
+        "PyTorch chose its DEFAULT kernels before the portable ones could be pinned to AVX2"
+    )
 
 
 def test_a_bad_kernels_or_precision_value_is_refused_before_anything_is_set():

@@ -46,7 +46,9 @@ def caption(args) -> int:
     from hw2.common.errors import InputError
     from hw2.common.runtime import KERNELS, Kernels
     from pipeline.params import load
-    from pipeline.paths import PATHS
+    from pipeline.paths import Paths
+
+    PATHS = Paths.of(ROOT)
 
     try:
         params = load(ROOT / "params.yaml").captioning

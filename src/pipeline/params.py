@@ -15,11 +15,11 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from hw2.common.errors import InputError, explain
 from hw2.common.formats import IMAGE_SUFFIXES
-from pipeline.paths import PATHS
+from pipeline.paths import Paths
 
 
 class ParamsError(InputError):
@@ -55,13 +55,13 @@ class FashionMNIST(Section):
     source: Annotated[
         Literal["auto", "local", "system", "download"], Field(description="auto, local, system or download")
     ]
-    local_dir: Annotated[str, Field(min_length=1, description=f"a folder inside {PATHS.relative('raw_fashion_mnist')}")]
+    local_dir: Annotated[str, Field(min_length=1, description="a folder inside paths.yaml's raw_fashion_mnist")]
     url: Annotated[str, Field(pattern=r"^https?://\S+/$", description="an http(s) URL ending in /")]
 
     @field_validator("local_dir")
     @classmethod
-    def _inside_raw(cls, value: str) -> str:
-        return _inside(value, PATHS.relative("raw_fashion_mnist"))
+    def _inside_raw(cls, value: str, info: ValidationInfo) -> str:
+        return _inside(value, info, "raw_fashion_mnist")
 
 
 class CNN(Section):
@@ -85,7 +85,7 @@ class Synthetic(Section):
 class Encoder(Section):
     weights: Annotated[
         str,
-        Field(min_length=1, description=f"auto, IMAGENET1K_V1, none or a .pth file in {PATHS.relative('weights')}"),
+        Field(min_length=1, description="auto, IMAGENET1K_V1, none or a .pth file in paths.yaml's weights folder"),
     ]
     image_size: Annotated[int, _int(32, 4096, "a number of pixels")]
     batch_size: Annotated[int, _int(1, 4096)]
@@ -102,10 +102,10 @@ class Encoder(Section):
 
     @field_validator("weights")
     @classmethod
-    def _weights(cls, value: str) -> str:
+    def _weights(cls, value: str, info: ValidationInfo) -> str:
         if value in ("auto", "IMAGENET1K_V1", "none"):
             return value
-        return _inside(value, PATHS.relative("weights"))
+        return _inside(value, info, "weights")
 
 
 class Vocab(Section):
@@ -155,7 +155,7 @@ class Unzip(Section):
 
 class Captioning(Section):
     threads: Annotated[int, _int(1, 64, "a number of threads")]
-    data: Annotated[str, Field(min_length=1, description=f"{PATHS.relative('raw_dataset')} or a folder inside it")]
+    data: Annotated[str, Field(min_length=1, description="paths.yaml's raw_dataset or a folder inside it")]
     synthetic: Annotated[Synthetic, MAPPING]
     images: Annotated[
         list[Annotated[str, Field(description="an image file name (.tif, .jpg, …)")]],
@@ -171,8 +171,8 @@ class Captioning(Section):
 
     @field_validator("data")
     @classmethod
-    def _inside_raw(cls, value: str) -> str:
-        return _inside(value, PATHS.relative("raw_dataset"))
+    def _inside_raw(cls, value: str, info: ValidationInfo) -> str:
+        return _inside(value, info, "raw_dataset")
 
     @field_validator("images")
     @classmethod
@@ -210,15 +210,24 @@ class Params(Section):
         return rates
 
 
-def _inside(value: str, folder: str) -> str:
-    """``value`` as a path inside ``folder`` (relative to the repository): a stage's DVC
-    dependency is ``folder``, so a file elsewhere could change without DVC seeing it."""
+def _inside(value: str, info: ValidationInfo, entry: str) -> str:
+    """``value`` as a path inside paths.yaml's ``entry`` folder (relative to the repository): a
+    stage's DVC dependency is that folder, so a file elsewhere could change without DVC seeing it."""
+    assert info.context is not None, "params are validated by load(), which gives the repository's paths"
+    folder = info.context["paths"].relative(entry)
     path = Path(value)
     if path.is_absolute() or ".." in path.parts or not (path == Path(folder) or Path(folder) in path.parents):
         raise ValueError(
             f"must be inside {folder}/ (a dependency of its stage, so that DVC sees changes), not {value!r}"
         )
     return path.as_posix()
+
+
+def paths_root(params_file: Path) -> Path:
+    """The repository whose paths.yaml a params file goes with: its own folder, or this project's
+    when it has none (a params file written elsewhere, by a test or a tool)."""
+    here = Path(params_file).resolve().parent
+    return here if (here / "paths.yaml").is_file() else Path(__file__).resolve().parent.parent.parent
 
 
 def read_yaml(path: Path):
@@ -252,6 +261,6 @@ def load(path: Path) -> Params:
     if not isinstance(data, dict):
         raise ParamsError(f"{path.name}: expected a mapping of parameters, not {type(data).__name__}")
     try:
-        return Params.model_validate(data)
+        return Params.model_validate(data, context={"paths": Paths.of(paths_root(Path(path)))})
     except ValidationError as exc:
         raise ParamsError(explain(exc.errors(include_url=False)[0], Params, path.name)) from None

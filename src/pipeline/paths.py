@@ -1,19 +1,23 @@
-"""Where the stages read and write, from paths.yaml: the one list that dvc.yaml (through DVC's
-``vars``) and the stage scripts share. ``PATHS.features`` is ``<repository>/data/features/features.h5``;
-``WORK.resume`` a place for work in progress that DVC does not track."""
+"""Where the stages read and write, from a repository's paths.yaml: the one list that dvc.yaml
+(through DVC's ``vars``) and the stage scripts share.
+
+``Paths.of(root)`` reads ``<root>/paths.yaml``; ``paths.features`` is then
+``<root>/data/features/features.h5`` and ``paths.work.resume`` a place for work in progress that
+DVC does not track. The root is always given (the stage's own repository: a test's copy or a queued
+experiment's, whichever copy of this module Python imported).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-FILE = ROOT / "paths.yaml"
+NAME = "paths.yaml"
 
 
 class Places:
-    """The entries of one mapping of paths.yaml, as absolute paths: ``places.name``."""
+    """The entries of one mapping of paths.yaml, as paths under ``root``: ``places.name``."""
 
-    def __init__(self, entries: dict[str, str], root: Path = ROOT):
+    def __init__(self, entries: dict[str, str], root: Path):
         self._entries = {name: root / value for name, value in entries.items()}
         self._relative = dict(entries)
 
@@ -21,7 +25,7 @@ class Places:
         try:
             return self.__dict__["_entries"][name]
         except KeyError:
-            raise AttributeError(f"{FILE.name} has no path named {name!r}") from None
+            raise AttributeError(f"{NAME} has no path named {name!r}") from None
 
     def names(self) -> set[str]:
         return set(self._entries)
@@ -31,18 +35,27 @@ class Places:
         return self._relative[name]
 
 
-def _load(file: Path = FILE) -> dict[str, dict[str, str]]:
-    from ruamel.yaml import YAML
+class Paths(Places):
+    """paths.yaml's ``paths`` (what dvc.yaml declares), with its ``work`` places as ``.work``."""
 
-    return YAML(typ="safe", pure=True).load(file.read_text())
+    work: Places
 
+    def __init__(self, doc: dict[str, dict[str, str]], root: Path):
+        super().__init__(doc["paths"], root)
+        self.__dict__["work"] = Places(doc["work"], root)
 
-_DOC = _load()
-PATHS = Places(_DOC["paths"])
-WORK = Places(_DOC["work"])
+    @classmethod
+    def of(cls, root: Path) -> Paths:
+        from ruamel.yaml import YAML
 
+        root = Path(root)
+        return cls(YAML(typ="safe", pure=True).load((root / NAME).read_text()), root)
 
-def decoder_metrics(decoder: str) -> Path:
-    """A decoder's metrics file: paths.yaml's ``decoder_metrics`` with ``_<decoder>.json`` added, as
-    dvc.yaml names it (``${paths.decoder_metrics}_${item.model}.json``)."""
-    return PATHS.decoder_metrics.with_name(f"{PATHS.decoder_metrics.name}_{decoder}.json")
+    def decoder_metrics(self, decoder: str) -> Path:
+        """A decoder's metrics file: the ``decoder_metrics`` entry with ``_<decoder>.json`` added, as
+        dvc.yaml names it (``${paths.decoder_metrics}_${item.model}.json``)."""
+        return self.decoder_metrics_prefix.with_name(f"{self.decoder_metrics_prefix.name}_{decoder}.json")
+
+    @property
+    def decoder_metrics_prefix(self) -> Path:
+        return self.__dict__["_entries"]["decoder_metrics"]
