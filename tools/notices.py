@@ -22,19 +22,27 @@ def read(path: Path) -> dict:
         return {}
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def main(root: Path) -> int:
-    dataset, features = read(root / "metrics" / "dataset.json"), read(root / "metrics" / "features.json")
+    from ruamel.yaml import YAML
+
+    from pipeline.paths import NAME, Paths
+
+    # a folder of metrics without a paths.yaml of its own is laid out as this repository lays them out
+    layout = root / NAME if (root / NAME).is_file() else ROOT / NAME
+    paths = Paths(YAML(typ="safe", pure=True).load(layout.read_text()), root)
+    dataset, features = read(paths.dataset_metrics), read(paths.features_metrics)
     lines = data_warnings(bool(dataset.get("synthetic")), features.get("encoder_weights"))
-    lines += kernel_warnings(
-        [
-            read(root / "metrics" / f"{name}.json")
-            for name in ("cnn", "features", "captioner_vanilla", "captioner_attention")
-        ]
-    )
+    computed = [paths.cnn_metrics, paths.features_metrics] + [
+        paths.decoder_metrics(m) for m in ("vanilla", "attention")
+    ]
+    lines += kernel_warnings([read(path) for path in computed])
     for line in lines:
         print(f"WARNING: {line}", file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent))
+    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT))
