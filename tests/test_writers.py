@@ -124,7 +124,8 @@ def test_a_disk_that_fills_while_a_stage_writes_is_one_line_and_no_crash(small_d
     script = tmp_path / "stages" / "fill.py"
     script.parent.mkdir()
     (script.parent / "_stage.py").write_text((ROOT / "stages" / "_stage.py").read_text())
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    for name in ("params.yaml", "paths.yaml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
     script.write_text(
         textwrap.dedent(f"""
         import h5py, numpy as np

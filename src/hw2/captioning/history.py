@@ -1,5 +1,5 @@
 """A decoder's training history, epoch by epoch, and what the schedule reads from it: plain
-numbers, no model, so that the figures and the stages can read a history without the trainer."""
+numbers, no model, so that the figures and the scripts can read a history without the trainer."""
 
 from __future__ import annotations
 

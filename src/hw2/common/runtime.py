@@ -69,7 +69,7 @@ class Kernels:
     module's docstring; a bfloat16 ``precision`` always runs native), ``threads`` intra-op threads;
     ``avx2`` False runs the portable path of CPUs without AVX2 on any CPU (for the benchmarks and the
     fingerprint; None: as this CPU allows); ``onednn`` False: convolutions without oneDNN, as the
-    portable kernels were before (for bench/kernels.py). A stage makes one and :meth:`apply` s it
+    portable kernels were before (for bench/kernels.py). A program makes one and :meth:`apply` s it
     before its first tensor operation, and hands it to the processes it starts."""
 
     kernels: str = "portable"
