@@ -97,6 +97,7 @@ def test_the_learning_rate_is_cut_after_lr_patience_epochs_without_a_better_bleu
     _, hist = train_captioner(*args, cfg, progress=False)
     assert hist.best_epoch == 1 and np.allclose(hist.val_bleu4, hist.val_bleu4[0])
     assert hist.lr == [a, a, a, a / 2, a / 2, a / 4, a / 4]
+    assert hist.cuts() == [3, 5]  # the epochs after which the rate was cut, as the metrics count them
     # lr_decay 1: a constant rate
     _, constant = train_captioner(*args, config(epochs=4, patience=10, lr=a), progress=False)
     assert constant.lr == [a] * 4

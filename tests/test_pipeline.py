@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import time
+from itertools import pairwise
 
 import h5py
 import pytest
@@ -16,10 +17,8 @@ from conftest import SYSTEM_FMNIST, copy_repo, env, git_init, run, set_params
 from PIL import Image
 from test_report import check_report
 
-from hw2.captioning.history import CaptionHistory
-
 SMOKE = {
-    "lr": [0.01, 0.1],
+    "lr": [0.01, 0.1, 0.001],  # the best (0.1) neither first nor last, so that picking either end is caught
     "cnn": {"epochs": 2, "limit": 400},
     "captioning": {
         "threads": 1,
@@ -92,23 +91,25 @@ def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
         assert f"Running stage '{stage}'" in out
     metrics = json.loads((repo / "metrics/cnn.json").read_text())
     assert metrics["n_params"] == 769_930
-    assert set(metrics["rates"]) == {"lr_0_01", "lr_0_1"}
+    assert set(metrics["rates"]) == {"lr_0_01", "lr_0_1", "lr_0_001"}
     assert metrics["best_lr"] == max(metrics["rates"].values(), key=lambda r: r["val_acc"])["lr"]  # first on a tie
+    assert metrics["best_lr"] == 0.1  # the middle of SMOKE["lr"]
     best = metrics["rates"][f"lr_{str(metrics['best_lr']).replace('.', '_')}"]
     assert metrics["best_val_acc"] == best["val_acc"] == max(r["val_acc"] for r in metrics["rates"].values())
     assert metrics["images"] == {"train": 400, "val": 400, "test": 400}
     assert metrics["kernels"] == "portable" and metrics["kernel_path"] == "PyTorch AVX2, MKL COMPATIBLE, oneDNN AVX2"
     assert metrics["threads"] == 1
     assert 0.3 < metrics["best_test_acc"] <= 1.0  # two epochs on 400 images learn something
-    for name in ("lr_0_01.pt", "lr_0_1.pt", "best.pt"):
+    for name in ("lr_0_01.pt", "lr_0_1.pt", "lr_0_001.pt", "best.pt"):
         assert (repo / "models/cnn" / name).stat().st_size > 3_000_000  # 769,930 float32 weights
     for name in CNN_PLOTS:
         if name.endswith(".png"):
             assert Image.open(repo / "plots/cnn" / name).format == "PNG"
     best_rows = (repo / "plots/cnn/best.csv").read_text().splitlines()
     assert best_rows[0] == "epoch,train_loss,val_acc" and [r.split(",")[0] for r in best_rows[1:]] == ["1", "2"]
+    # a row per rate and epoch
     rows = (repo / "plots/cnn/sweep.csv").read_text().splitlines()
-    assert rows[0] == "epoch,lr,train_loss,val_acc" and len(rows) == 1 + 2 * 2
+    assert rows[0] == "epoch,lr,train_loss,val_acc" and len(rows) == 1 + len(SMOKE["lr"]) * 2
     for name in ("conv1.png", "conv2.png", "feature_maps.png"):
         assert Image.open(repo / "plots/kernels" / name).format == "PNG"
     shifts = json.loads((repo / "metrics/equivariance.json").read_text())  # Q2.1 on the 400 test images
@@ -150,7 +151,7 @@ def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
             float(r.split("\t")[1])
             for r in (repo / f"plots/captioner/{kind}/plots/metrics/val_bleu4.tsv").read_text().splitlines()[1:]
         ]
-        assert trained["final_lr"] == rates[-1] and trained["lr_cuts"] == len(CaptionHistory(lr=rates).cuts())
+        assert trained["final_lr"] == rates[-1] and trained["lr_cuts"] == sum(b < a for a, b in pairwise(rates))
         assert bleu[trained["best_epoch"] - 1] == max(bleu)
         assert trained["step"] == 2
         assert (repo / f"models/captioner/{kind}.pt").is_file()
