@@ -26,13 +26,17 @@ import traceback
 from pathlib import Path
 from typing import NoReturn
 
-from hw2.common.errors import InputError, StaleInputError
+from hw2.common.errors import BandChoiceError, InputError, StaleInputError
 from pipeline import params as _params
 from pipeline.paths import Paths
 
 ROOT = Path(__file__).resolve().parent.parent
 PATHS = Paths.of(ROOT)  # where the stages read and write (paths.yaml, as dvc.yaml has it)
 WORK = PATHS.work  # where they keep work in progress DVC does not track
+BANDS_HINT = (
+    "set captioning.imagery.bands in params.yaml to its 0-based red, green and blue bands "
+    "(e.g. [3, 2, 1] for Sentinel-2's B4, B3, B2), or to one band for grey"
+)
 
 
 def queued_from() -> Path | None:
@@ -65,6 +69,8 @@ def stage(main):
             message = shown(str(exc))
             if isinstance(exc, StaleInputError):
                 message += "; run `dvc repro` again"
+            if isinstance(exc, BandChoiceError):
+                message += f"; {BANDS_HINT}"
             print(f"error: {message}", file=sys.stderr)
             sys.exit(1)
         except KeyboardInterrupt:

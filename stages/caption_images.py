@@ -11,6 +11,7 @@ from hw2.captioning.decoder_file import load_decoder
 from hw2.captioning.decoding import beam_label, caption_one
 from hw2.captioning.feature_file import load_features
 from hw2.captioning.figures import caption_sheet, captioned_image
+from hw2.captioning.images import Rendering
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import atomic_dir, write_json
 from hw2.common.errors import InputError
@@ -28,6 +29,7 @@ def main(params):
     Kernels(params.kernels, threads=cap.threads).apply()  # decoding in float32, as evaluate
     beam, wanted, penalty = cap.decode.beam_size, cap.images, cap.decode.length_penalty
     how = beam_label(beam, penalty)
+    rendering = Rendering(**cap.imagery.model_dump())
     device = device_for(cap.train.device, "captioning.train.device")
     vocab, meta = load_vocabulary(require(VOCAB, "build_vocab"))
     features, names = load_features(require(FEATURES, "extract_features"))
@@ -68,11 +70,14 @@ def main(params):
                 tokens,
                 alphas.numpy(),
                 f"{name}: what the attention decoder looks at for each word ({how})",
+                rendering=rendering,
             )
             sheet.append((IMAGES / name, name, captions[name]))
             print(f"{name}: {captions[name]}")
         if sheet:
-            caption_sheet(work / "captions.png", sheet, f"Captions of the attention decoder (beam search, {how})")
+            caption_sheet(
+                work / "captions.png", sheet, f"Captions of the attention decoder (beam search, {how})", rendering
+            )
         write_json(work / "caps_generated_enc_dec_w_attention.json", captions)
     if not wanted:
         print("captioning.images is empty: nothing to caption", file=sys.stderr)

@@ -4,6 +4,7 @@ from _stage import PATHS, ROOT, device_for, stage, warn
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.features import build_encoder, extract_features
+from hw2.captioning.images import Rendering
 from hw2.common.atomic import write_json
 from hw2.common.runtime import Kernels
 
@@ -38,6 +39,7 @@ def main(params):
         dtype=enc.dtype,
         device=device,
         precision=enc.precision,
+        rendering=Rendering(**params.captioning.imagery.model_dump()),
     )
     regions = (size // 32) ** 2
     write_json(
@@ -47,6 +49,7 @@ def main(params):
             "images": stats["images"],
             "regions": regions,
             "image_size": size,
+            "imagery": params.captioning.imagery.model_dump(),  # how the images became RGB
             **kernels,
             "device": device.type,
         },

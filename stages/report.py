@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from hw2.answers import captioning_section, fashion_section, theory_section
+from hw2.captioning.images import Rendering
 from hw2.common.atomic import write_text
 from hw2.common.errors import InputError, StaleInputError
 from hw2.document import Code, Heading, Image, Para, Table, to_html, to_markdown
@@ -92,6 +93,18 @@ def arithmetic(computed: dict[str, dict]) -> str:
     return "; ".join(parts)
 
 
+def imagery(dataset) -> str:
+    """How the caption set's images became the RGB the encoder saw: what they were, and the choice."""
+    if "imagery" not in dataset:
+        raise StaleInputError(
+            f"{PATHS.relative('dataset_metrics')} does not say how the images became RGB (an older version of "
+            "the pipeline made it)"
+        )
+    chosen = dataset["imagery"]
+    read = ", ".join(f"{n:,} image{'s' if n != 1 else ''} read as {how}" for how, n in chosen["read_as"].items())
+    return f"{read}; {Rendering(bands=chosen['bands'], stretch=chosen['stretch']).describe()}"
+
+
 def header(dataset, features, computed):
     commit, lock = provenance()
     return [
@@ -113,6 +126,7 @@ def header(dataset, features, computed):
                     features["encoder_weights"]
                     + (" (**random**: no ImageNet weights)" if features["encoder_weights"] == "random" else ""),
                 ],
+                ["images as RGB", imagery(dataset)],
                 ["arithmetic", arithmetic(computed)],
                 ["git commit checked out", commit],
                 ["dvc.lock digest (every other stage)", f"`{lock}`"],

@@ -7,6 +7,7 @@ from _stage import PATHS, ROOT, WORK, queued_from, stage
 
 from hw2.captioning.dataset import find_inputs, load_caption_set, save_caption_set
 from hw2.captioning.figures import contact_sheet
+from hw2.captioning.images import Rendering
 from hw2.captioning.synthetic import generate
 from hw2.captioning.unzip import extract_images
 from hw2.common.atomic import scratch_dir, write_json
@@ -75,18 +76,29 @@ def main(params):
                 f"({len(known):,} images, e.g. {captions.images[0].filename})"
             )
         source["dataset"] = source["dataset"] or captions.name
-        extra = extract_images(
+        rendering = Rendering(**cap.imagery.model_dump())
+        extracted = extract_images(
             zip_path,
             IMAGES,
             [im.filename for im in captions.images],
             max_image_bytes=int(cap.unzip.max_image_mb * 2**20),
             max_total_bytes=int(cap.unzip.max_total_mb * 2**20),
             max_megapixels=cap.unzip.max_megapixels,
+            rendering=rendering,
         )
     save_caption_set(CAPTIONS, captions)
-    contact_sheet(SHEET, IMAGES, captions)
+    contact_sheet(SHEET, IMAGES, captions, rendering=rendering)
     counts = captions.counts()
-    write_json(METRICS, {**source, "images": counts, "captions": sum(len(im.captions) for im in captions.images)})
+    write_json(
+        METRICS,
+        {
+            **source,
+            "images": counts,
+            "captions": sum(len(im.captions) for im in captions.images),
+            "imagery": {**cap.imagery.model_dump(), "read_as": extracted.read_as},  # how the images became RGB
+        },
+    )
+    extra = extracted.skipped
     note = f"; {len(extra)} image(s) in the zip without captions were skipped" if extra else ""
     print(
         f"{source['dataset']}: {len(captions.images):,} images extracted to {IMAGES.relative_to(ROOT)} "

@@ -28,6 +28,7 @@ from typing import cast
 
 import numpy as np
 import pytest
+import tifffile
 import torch
 import yaml
 from conftest import ROOT, copy_repo, env, merge, run
@@ -56,6 +57,13 @@ class Case:
 def tif(colour=(90, 120, 60), size=(32, 32)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, colour).save(buf, format="TIFF")
+    return buf.getvalue()
+
+
+def stack(bands: int) -> bytes:
+    """A TIFF of ``bands`` 16-bit bands, one per page (a Sentinel-2-like stack as tifffile writes it)."""
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, np.zeros((bands, 16, 16), np.uint16), photometric="minisblack")
     return buf.getvalue()
 
 
@@ -477,6 +485,26 @@ SCHEMA_CASES = [  # (case, what is merged into params.yaml or an edit, the line)
     ),
     ("lr 1e9", {"lr": 1e9}, "params.yaml: lr 1000000000.0 must be a number in (0, 10]"),
     (
+        "imagery.bands two",
+        {"captioning": {"imagery": {"bands": [3, 2]}}},
+        "params.yaml: captioning.imagery.bands must name three bands (red, green, blue), one (grey) or none ([]), not [3, 2]",
+    ),
+    (
+        "imagery.bands negative",
+        {"captioning": {"imagery": {"bands": [3, -1, 1]}}},
+        "params.yaml: captioning.imagery.bands[1] must be a 0-based band index, not -1",
+    ),
+    (
+        "imagery.stretch reversed",
+        {"captioning": {"imagery": {"stretch": [98, 2]}}},
+        "params.yaml: captioning.imagery.stretch must be two percentiles [low, high] with low below high, not [98.0, 2.0]",
+    ),
+    (
+        "imagery.stretch one value",
+        {"captioning": {"imagery": {"stretch": [2]}}},
+        "params.yaml: captioning.imagery.stretch must be two percentiles [low, high], low below high, not [2]",
+    ),
+    (
         "max_megapixels 0",
         {"captioning": {"unzip": {"max_megapixels": 0}}},
         "params.yaml: captioning.unzip.max_megapixels must be a number of megapixels in (0, 10000], not 0",
@@ -799,6 +827,22 @@ CASES = [
         "images.zip: 2.tif: not a decodable image (UnidentifiedImageError",
         {"captioning": {"images": ["3.tif"]}},
         setup=zip_with(("1.tif", tif()), ("2.tif", b"not an image"), ("3.tif", tif())),
+    ),
+    Case(
+        "zip image of 13 bands, none chosen",
+        "unzip_images",
+        "images.zip: 2.tif: 13 bands, one per page: which are red, green and blue is not known; set "
+        "captioning.imagery.bands in params.yaml to its 0-based red, green and blue bands (e.g. [3, 2, 1] for "
+        "Sentinel-2's B4, B3, B2), or to one band for grey",
+        {"captioning": {"images": ["3.tif"]}},
+        setup=zip_with(("1.tif", tif()), ("2.tif", stack(13)), ("3.tif", tif())),
+    ),
+    Case(
+        "zip image lacks a band chosen",
+        "unzip_images",
+        "images.zip: 1.tif: 3 bands (RGB), so there is no band 3 (0-based); set captioning.imagery.bands",
+        {"captioning": {"images": ["3.tif"], "imagery": {"bands": [3, 2, 1]}}},
+        setup=zip_with(("1.tif", tif()), ("2.tif", stack(13)), ("3.tif", tif())),
     ),
     Case(
         "zip image over the size cap",

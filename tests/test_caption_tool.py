@@ -7,7 +7,9 @@ import struct
 import zlib
 
 import caption  # tools/caption.py
+import numpy as np
 import pytest
+import tifffile
 from PIL import Image
 
 
@@ -54,6 +56,15 @@ def refused(capsys, *argv) -> str:
             ["--length-penalty", "-1"],
             "error: --length-penalty must be a number in [0, 10] (0: no length normalisation), not -1.0",
         ),
+        (
+            ["--bands", "3,2"],
+            "error: --bands must name three bands (red, green, blue), one (grey) or none ([]), not [3, 2]",
+        ),
+        (["--bands", "red"], "error: --bands red: not a comma-separated list of numbers"),
+        (
+            ["--stretch", "98,2"],
+            "error: --stretch must be two percentiles [low, high] with low below high, not [98.0, 2.0]",
+        ),
     ],
 )
 def test_flags_are_checked_by_the_params_schema(capsys, image, flags, line):
@@ -85,3 +96,18 @@ def test_a_file_that_is_not_an_image(capsys, tmp_path):
     assert refused(capsys, tmp_path / "notes.tif").startswith(
         f"error: {tmp_path / 'notes.tif'}: not a decodable image (UnidentifiedImageError"
     )
+
+
+def test_an_image_of_many_bands_needs_bands_named_before_anything_is_loaded(capsys, tmp_path):
+    stack = tmp_path / "s2.tif"
+    tifffile.imwrite(stack, np.zeros((13, 16, 16), np.uint16), photometric="minisblack")
+    assert refused(capsys, stack) == (
+        f"error: {stack}: 13 bands, one per page: which are red, green and blue is not known; name them with "
+        "--bands R,G,B (0-based, e.g. --bands 3,2,1)"
+    )
+    assert refused(capsys, stack, "--bands", "13,2,1") == (
+        f"error: {stack}: 13 bands, one per page, so there is no band 13 (0-based); name them with --bands R,G,B "
+        "(0-based, e.g. --bands 3,2,1)"
+    )
+    caption.main([str(stack), "--bands", "3,2,1", "--out", str(tmp_path / "out")])  # past the check
+    assert "band" not in capsys.readouterr().err

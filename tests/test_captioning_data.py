@@ -81,8 +81,9 @@ def test_public_layouts_read_and_extract(tmp_path, layout):
     captions = load_caption_set(json_path)
     assert captions.name == layout and captions.counts() == {"train": 3, "val": 1, "test": 2}
     assert captions.images[0].captions == [["there", "are", "many", "buildings"], ["a", "river"]]
-    extra = extract_images(zip_path, tmp_path / "images", [im.filename for im in captions.images])
-    assert extra == [] and sorted(os.listdir(tmp_path / "images")) == sorted(names)
+    extracted = extract_images(zip_path, tmp_path / "images", [im.filename for im in captions.images])
+    assert extracted.skipped == [] and sorted(os.listdir(tmp_path / "images")) == sorted(names)
+    assert sum(extracted.read_as.values()) == len(names)
 
 
 def write_zip(path, entries):

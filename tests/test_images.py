@@ -10,12 +10,12 @@ import torch
 from PIL import Image
 
 from hw2.captioning.features import build_encoder, encode_files
-from hw2.captioning.images import load_rgb
+from hw2.captioning.images import DEFAULT_RENDERING, Rendering, load_rgb
 from hw2.common.errors import InputError
 
 
-def pixels(path) -> np.ndarray:
-    im = load_rgb(path)
+def pixels(path, rendering: Rendering = DEFAULT_RENDERING) -> np.ndarray:
+    im = load_rgb(path, rendering=rendering)
     assert im.mode == "RGB"
     return np.asarray(im)
 
@@ -25,7 +25,7 @@ def test_16_bit_grey_tiff_is_scaled_by_its_true_range(tmp_path):
     a = np.array([[1000, 2000], [3000, 1000 + 2000 * 254 // 255]], np.uint16)
     Image.fromarray(a).save(tmp_path / "grey16.tif")
     assert Image.open(tmp_path / "grey16.tif").mode == "I;16"
-    got = pixels(tmp_path / "grey16.tif")
+    got = pixels(tmp_path / "grey16.tif", Rendering(stretch=(0, 100)))  # min and max: the full range
     assert got[..., 0].tolist() == [[0, 128], [255, 254]]
     assert (got[..., 0] == got[..., 1]).all() and (got[..., 1] == got[..., 2]).all()  # grey stays grey
 
@@ -87,7 +87,8 @@ def test_a_16_bit_image_gets_the_features_of_its_8_bit_rendering(tmp_path):
     Image.fromarray(eight.astype(np.uint16) * 16 + 100).save(tmp_path / "sixteen.tif")  # 12 bits used
     torch.manual_seed(0)
     encoder = build_encoder("none")
-    f = encode_files(encoder, [tmp_path / "eight.png", tmp_path / "sixteen.tif"], 64)
+    full_range = Rendering(stretch=(0, 100))
+    f = encode_files(encoder, [tmp_path / "eight.png", tmp_path / "sixteen.tif"], 64, rendering=full_range)
     assert torch.equal(f[0], f[1])
 
 

@@ -127,10 +127,18 @@ def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
     assert dataset["dataset"] == "synthetic" and dataset["synthetic"] is True
     assert sum(dataset["images"].values()) == 27 and dataset["captions"] == 135
     assert len(list((repo / "data/images").glob("*.tif"))) == 27
+    # how the images became RGB: recorded with the choice, and named in the report
+    assert dataset["imagery"] == {"bands": [], "stretch": [2, 98], "read_as": {"TIFF RGB": 27}}
+    report = (repo / "REPORT.md").read_text()
+    assert (
+        "| images as RGB | 27 images read as TIFF RGB; the first three bands of a 3- or 4-band image (one band "
+        "as grey); deeper than 8 bits: percentiles 2 to 98 stretched to 0-255 |" in report
+    )
     features = json.loads((repo / "metrics/features.json").read_text())
     assert (
         features["encoder_weights"] == "random" and features["precision"] == "float32" and features["threads"] == 1
     )  # captioning.threads
+    assert features["imagery"] == {"bands": [], "stretch": [2, 98]}
     with h5py.File(repo / "data/features/features.h5") as h5:
         assert h5["features"].shape == (27, 4, 512)  # 64x64 images: 2x2 regions
     vocab = json.loads((repo / "data/vocab/vocab.json").read_text())

@@ -32,6 +32,18 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help="beam search's length penalty (default: params.yaml captioning.decode.length_penalty)",
     )
+    ap.add_argument(
+        "--bands",
+        metavar="R,G,B",
+        help="the 0-based red, green and blue bands of the images (e.g. 3,2,1 for a Sentinel-2 stack), or one "
+        "band for grey (default: params.yaml captioning.imagery.bands; none: the first three of 3 or 4 bands)",
+    )
+    ap.add_argument(
+        "--stretch",
+        metavar="LOW,HIGH",
+        help="images deeper than 8 bits: the percentiles of their values that become 0 and 255 "
+        "(default: params.yaml captioning.imagery.stretch)",
+    )
     args = ap.parse_args(argv)
     return caption(args)
 
@@ -41,9 +53,9 @@ def caption(args) -> int:
     from hw2.captioning.decoding import beam_label, caption_one
     from hw2.captioning.features import build_encoder, encode_files
     from hw2.captioning.figures import captioned_image
-    from hw2.captioning.images import check_image
+    from hw2.captioning.images import decode as decode_image
     from hw2.captioning.vocab import load_vocabulary
-    from hw2.common.errors import InputError
+    from hw2.common.errors import BandChoiceError, InputError
     from hw2.common.runtime import KERNELS, Kernels
     from pipeline.params import load
     from pipeline.paths import Paths
@@ -56,8 +68,12 @@ def caption(args) -> int:
         missing = [p for p in args.images if not p.is_file()]
         if missing:
             raise InputError(f"{missing[0]}: no such image file")
-        for path in args.images:  # before anything is loaded: not an image, or too large
-            check_image(path, params.unzip.max_megapixels)
+        rendering = imagery_settings(params.imagery, args.bands, args.stretch)
+        for path in args.images:  # before anything is loaded: not an image, too large, bands unknown
+            try:
+                decode_image(path, params.unzip.max_megapixels, rendering=rendering)
+            except BandChoiceError as exc:
+                raise InputError(f"{exc}; name them with --bands R,G,B (0-based, e.g. --bands 3,2,1)") from None
         if args.out.exists() and not args.out.is_dir():
             raise InputError(f"--out {args.out}: a file is there; --out names the folder the figures go to")
         made = PATHS.features_metrics
@@ -84,6 +100,7 @@ def caption(args) -> int:
             features["precision"],
             dtype=params.encoder.dtype,
             max_megapixels=params.unzip.max_megapixels,
+            rendering=rendering,
         )
         model, _ = load_decoder(PATHS.decoders / "attention.pt", vocab, PATHS.vocab / "vocab.json", feats.shape[2])
         beam, penalty = decode.beam_size, decode.length_penalty
@@ -92,7 +109,9 @@ def caption(args) -> int:
             words, tokens, alphas = caption_one(model, f, vocab, beam, decode.max_length, penalty)
             figure = args.out / f"{path.stem}.png"
             assert alphas is not None  # the attention decoder's
-            captioned_image(figure, path, tokens, alphas.numpy(), f"{path.name}: attention decoder, {how}")
+            captioned_image(
+                figure, path, tokens, alphas.numpy(), f"{path.name}: attention decoder, {how}", rendering=rendering
+            )
             print(f"{path}: {' '.join(words)}  ({figure})")
         if weights == "random":
             print(
@@ -122,6 +141,33 @@ def decode_settings(decode, beam: int | None, length_penalty: float | None):
         error = exc.errors(include_url=False)[0]
         key = str(error["loc"][0])
         raise InputError(flags[key][0] + explain(error, Decode, "").split(key, 1)[1]) from None
+
+
+def imagery_settings(imagery, bands: str | None, stretch: str | None):
+    """params.yaml's ``captioning.imagery`` with the flags given, checked by the same schema, as the
+    image loader takes it: InputError naming the flag (``--bands must name three bands …``)."""
+    from pydantic import ValidationError
+
+    from hw2.captioning.images import Rendering
+    from hw2.common.errors import InputError, explain
+    from pipeline.params import Imagery
+
+    flags = {"bands": ("--bands", bands), "stretch": ("--stretch", stretch)}
+    given = {}
+    for key, (flag, text) in flags.items():
+        if text is None:
+            continue
+        try:
+            given[key] = [float(v) if key == "stretch" else int(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise InputError(f"{flag} {text}: not a comma-separated list of numbers") from None
+    try:
+        checked = Imagery.model_validate({**imagery.model_dump(), **given})
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        key = str(error["loc"][0])
+        raise InputError(flags[key][0] + explain(error, Imagery, "").split(key, 1)[1]) from None
+    return Rendering(**checked.model_dump())
 
 
 if __name__ == "__main__":

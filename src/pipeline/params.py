@@ -153,6 +153,31 @@ class Unzip(Section):
     max_megapixels: Annotated[float, _number("a number of megapixels in (0, 10000]", gt=0, le=10_000)]
 
 
+class Imagery(Section):
+    bands: Annotated[
+        list[Annotated[int, Field(ge=0, le=10_000, description="a 0-based band index")]],
+        Field(description="a list of three 0-based band indices (red, green, blue), one (grey) or none ([])"),
+    ]
+    stretch: Annotated[
+        list[Annotated[float, _number("a percentile in [0, 100]", ge=0, le=100)]],
+        Field(description="two percentiles [low, high], low below high", min_length=2, max_length=2),
+    ]
+
+    @field_validator("bands")
+    @classmethod
+    def _three_or_one(cls, value: list[int]) -> list[int]:
+        if len(value) not in (0, 1, 3):
+            raise ValueError(f"must name three bands (red, green, blue), one (grey) or none ([]), not {value}")
+        return value
+
+    @field_validator("stretch")
+    @classmethod
+    def _low_below_high(cls, value: list[float]) -> list[float]:
+        if not value[0] < value[1]:
+            raise ValueError(f"must be two percentiles [low, high] with low below high, not {value}")
+        return value
+
+
 class Captioning(Section):
     threads: Annotated[int, _int(1, 64, "a number of threads")]
     data: Annotated[str, Field(min_length=1, description="paths.yaml's raw_dataset or a folder inside it")]
@@ -162,6 +187,7 @@ class Captioning(Section):
         Field(description="a list of image file names (.tif, .jpg, …)"),
     ]
     unzip: Annotated[Unzip, MAPPING]
+    imagery: Annotated[Imagery, MAPPING]
     encoder: Annotated[Encoder, MAPPING]
     vocab: Annotated[Vocab, MAPPING]
     decoder: Annotated[Decoder, MAPPING]

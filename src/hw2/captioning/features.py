@@ -26,7 +26,7 @@ from ..common.checksum import file_sha256
 from ..common.disk import require_space
 from ..common.errors import InputError
 from ..common.seeding import seed_everything
-from .images import load_rgb
+from .images import DEFAULT_RENDERING, Rendering, load_rgb
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 WEIGHTS_FILE = Path(ResNet18_Weights.IMAGENET1K_V1.url).name  # resnet18-f37072fd.pth
@@ -149,17 +149,23 @@ def encode_files(
     device: torch.device | str = "cpu",
     dtype: str = "float32",
     max_megapixels: float | None = None,
+    rendering: Rendering = DEFAULT_RENDERING,
 ) -> torch.Tensor:
     """Region features of a few image files, as :func:`extract_features` computes and stores them
     (rounded through ``dtype``, the stored type), (N, (S/32)², 512) float32."""
     device = torch.device(device)
-    images = load_batch(paths, image_transform(image_size), max_megapixels)
+    images = load_batch(paths, image_transform(image_size), max_megapixels, rendering)
     return encode(encoder.net.to(device), images, device, precision).to(getattr(torch, dtype)).float()
 
 
-def load_batch(paths: list[Path], transform: transforms.Compose, max_megapixels: float | None) -> torch.Tensor:
+def load_batch(
+    paths: list[Path],
+    transform: transforms.Compose,
+    max_megapixels: float | None,
+    rendering: Rendering = DEFAULT_RENDERING,
+) -> torch.Tensor:
     """Image files through the one loader and ``transform``, stacked: (N, 3, S, S)."""
-    return torch.stack([transform(load_rgb(path, max_megapixels)) for path in paths])
+    return torch.stack([transform(load_rgb(path, max_megapixels, rendering=rendering)) for path in paths])
 
 
 def extract_features(
@@ -175,6 +181,7 @@ def extract_features(
     precision: str = "float32",
     max_megapixels: float | None = None,
     progress: bool = True,
+    rendering: Rendering = DEFAULT_RENDERING,
 ) -> dict:
     """Encode ``names`` (in ``folder``) into ``out`` (HDF5), ``batch_size`` images at a time:
 
@@ -209,7 +216,9 @@ def extract_features(
         for i in tqdm(
             range(0, len(names), batch_size), desc="features", unit="batch", disable=None if progress else True
         ):
-            batch = load_batch([Path(folder) / name for name in names[i : i + batch_size]], transform, max_megapixels)
+            batch = load_batch(
+                [Path(folder) / name for name in names[i : i + batch_size]], transform, max_megapixels, rendering
+            )
             feats[i : i + len(batch)] = encode(net, batch, device, precision).numpy().astype(dtype)
     seconds = time.perf_counter() - start
     return {"images": len(names), "seconds": seconds, "images_per_s": len(names) / max(seconds, 1e-9)}

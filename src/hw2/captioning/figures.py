@@ -11,10 +11,17 @@ from PIL import Image
 
 from ..common.plotting import plt, save_figure
 from .dataset import CaptionSet
-from .images import load_rgb
+from .images import DEFAULT_RENDERING, Rendering, load_rgb
 
 
-def contact_sheet(path: Path, images_dir: Path, captions: CaptionSet, n: int = 9, columns: int = 3) -> None:
+def contact_sheet(
+    path: Path,
+    images_dir: Path,
+    captions: CaptionSet,
+    n: int = 9,
+    columns: int = 3,
+    rendering: Rendering = DEFAULT_RENDERING,
+) -> None:
     """The first ``n`` images (in the synthetic set, one of each kind), each with its first
     caption beneath it."""
     picks = captions.images[:n]
@@ -23,7 +30,7 @@ def contact_sheet(path: Path, images_dir: Path, captions: CaptionSet, n: int = 9
     for ax in axes.flat:
         ax.axis("off")
     for ax, im in zip(axes.flat, picks, strict=False):
-        ax.imshow(load_rgb(Path(images_dir) / im.filename))
+        ax.imshow(load_rgb(Path(images_dir) / im.filename, rendering=rendering))
         text = f"{im.filename}: " + " ".join(im.captions[0])
         ax.text(
             0.5, -0.03, "\n".join(textwrap.wrap(text, 34)), transform=ax.transAxes, ha="center", va="top", fontsize=10
@@ -39,13 +46,19 @@ def _show_image(ax, img: Image.Image) -> None:
 
 
 def captioned_image(
-    path: Path, image_path: Path, tokens: list[str], alphas: np.ndarray, title: str, per_row: int = 6
+    path: Path,
+    image_path: Path,
+    tokens: list[str],
+    alphas: np.ndarray,
+    title: str,
+    per_row: int = 6,
+    rendering: Rendering = DEFAULT_RENDERING,
 ) -> None:
     """The image and its caption, then one attention map per decoding step (``tokens``, the words
     and the final ``<end>``; ``alphas`` (len(tokens), regions)): the image in grey under the
     weights (smoothed from the region grid up to the image's size), every map on one scale from 0
     to the caption's largest weight, with a colorbar, so a diffuse map reads as diffuse."""
-    img = load_rgb(image_path)
+    img = load_rgb(image_path, rendering=rendering)
     grey = np.asarray(img.convert("L"), np.float32) / 255
     side = int(round(alphas.shape[1] ** 0.5))
     top = float(alphas.max()) or 1.0
@@ -99,7 +112,9 @@ def captioned_image(
     save_figure(fig, path, dpi=150)  # full colour: a palette would band the scale and shift the scene's colours
 
 
-def caption_sheet(path: Path, items: list[tuple[Path, str, str]], title: str) -> None:
+def caption_sheet(
+    path: Path, items: list[tuple[Path, str, str]], title: str, rendering: Rendering = DEFAULT_RENDERING
+) -> None:
     """Each image (path, name, caption) with its caption beside it, one row per image."""
     fig, axes = plt.subplots(
         len(items),
@@ -109,7 +124,7 @@ def caption_sheet(path: Path, items: list[tuple[Path, str, str]], title: str) ->
         gridspec_kw={"width_ratios": [1, 1.7], "wspace": 0.06, "hspace": 0.12},
     )
     for (image_path, name, caption), (ax, text) in zip(items, axes, strict=True):
-        _show_image(ax, load_rgb(image_path))
+        _show_image(ax, load_rgb(image_path, rendering=rendering))
         text.axis("off")
         text.text(
             0.0,

@@ -3,11 +3,20 @@ figures expect.
 
 Remote-sensing images come in many modes. 8-bit RGB and grey, CMYK, palette (with or without
 transparency) and 1-bit images are converted the usual way; transparent pixels are shown over
-black. Images of more than 8 bits per sample (16-bit grey or RGB TIFFs, 32-bit integer or float
-grey) are scaled by their true range: the image's darkest value becomes 0 and its brightest 255
-(sensors often fill 10 to 12 of the 16 bits, so dividing by 257 would leave them nearly black, and
-clipping at 255 would leave them white). Pillow reads 16-bit RGB TIFFs as their high bytes only,
-so those are read with tifffile.
+black; a photograph's EXIF orientation is applied (a phone's portrait shot stands upright).
+
+TIFFs that Pillow would misread go through tifffile: samples of more than 8 bits (Pillow keeps the
+high bytes only), band-sequential (planar) files, more than four bands, and stacks of one band per
+page (a Sentinel-2 stack as tifffile writes it). Their bands are counted across samples and pages
+alike, in file order. Which bands are red, green and blue is the user's to say
+(:class:`Rendering`'s ``bands``, 0-based; one band: grey); without a choice an image of 3 or 4
+bands in one page shows its first three (RGB, or NAIP-style RGB + near-infrared) and one band is
+grey, and any other image is refused with :class:`BandChoiceError` naming its band and page count.
+
+Samples of more than 8 bits (16-bit, 32-bit integer, float) are stretched: the ``stretch``
+percentiles of the shown bands' finite values, taken together so that colours keep their balance,
+become 0 and 255 (2 and 98, the cut GIS viewers apply by default: one hot pixel or a cloud no
+longer darkens the whole image, as the min-max scaling did). NaN becomes the darkest value.
 
 An image larger than ``max_megapixels`` is refused from its header, before it is decoded, with one
 line naming it; Pillow's own decompression-bomb check stays in place beneath that cap.
@@ -17,54 +26,130 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import numpy as np
-from PIL import Image, TiffImagePlugin
+from PIL import Image, ImageOps
 
-from ..common.errors import InputError
+from ..common.errors import BandChoiceError, InputError
 
 DEEP_GREY = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")  # Pillow's modes of more than 8 bits a sample
 WITH_ALPHA = ("RGBA", "LA", "PA", "RGBa", "La")
+TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
 
 
-def load_rgb(path: Path, max_megapixels: float | None = None, shown_as: str | None = None) -> Image.Image:
+@dataclass(frozen=True)
+class Rendering:
+    """How an image's samples become 8-bit RGB: ``bands``, the 0-based red, green and blue bands
+    (or one band, shown as grey; empty: the default of the module's docstring); ``stretch``, the
+    low and high percentiles of a deep image's values that become 0 and 255."""
+
+    bands: tuple[int, ...] = ()
+    stretch: tuple[float, float] = (2.0, 98.0)
+
+    def __post_init__(self):  # lists too, as a settings file gives them: Rendering(**settings)
+        object.__setattr__(self, "bands", tuple(int(b) for b in self.bands))
+        object.__setattr__(self, "stretch", tuple(float(p) for p in self.stretch))
+        if len(self.bands) not in (0, 1, 3) or any(b < 0 for b in self.bands):
+            raise ValueError(f"bands must be three 0-based indices (or one), not {list(self.bands)}")
+        low, high = self.stretch
+        if not 0 <= low < high <= 100:
+            raise ValueError(f"stretch must be two percentiles, 0 <= low < high <= 100, not {list(self.stretch)}")
+
+    def describe(self) -> str:
+        """The choice in words, for records and reports."""
+        if not self.bands:
+            bands = "the first three bands of a 3- or 4-band image (one band as grey)"
+        elif len(self.bands) == 1:
+            bands = f"band {self.bands[0]} as grey"
+        else:
+            bands = f"bands {list(self.bands)} as red, green and blue"
+        return f"{bands}; deeper than 8 bits: percentiles {self.stretch[0]:g} to {self.stretch[1]:g} stretched to 0-255"
+
+
+DEFAULT_RENDERING = Rendering()  # the defaults: the first three of 3 or 4 bands, the 2-98 percentile stretch
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """An image as RGB, and how it was read (``how``: e.g. ``16-bit, 4 bands, planar``)."""
+
+    image: Image.Image
+    how: str
+
+
+def load_rgb(
+    path: Path,
+    max_megapixels: float | None = None,
+    shown_as: str | None = None,
+    rendering: Rendering = DEFAULT_RENDERING,
+) -> Image.Image:
     """``path`` decoded to an 8-bit RGB image; InputError (one line, the file first: ``shown_as``,
     else the path) when it is not a readable image or has more than ``max_megapixels`` million pixels."""
-    image = _opened(path, max_megapixels, shown_as, decode=True)
-    assert image is not None  # decoded
-    return image
+    return decode(path, max_megapixels, shown_as, rendering).image
+
+
+def decode(
+    path: Path,
+    max_megapixels: float | None = None,
+    shown_as: str | None = None,
+    rendering: Rendering = DEFAULT_RENDERING,
+) -> Decoded:
+    """:func:`load_rgb`, and how the file was read."""
+    decoded = _opened(Path(path), max_megapixels, shown_as or str(path), rendering, decode=True)
+    assert decoded is not None
+    return decoded
 
 
 def check_image(path: Path, max_megapixels: float | None = None, shown_as: str | None = None) -> None:
     """What :func:`load_rgb` refuses from the file's header alone (not an image, too many pixels),
     without decoding it: a check before long work."""
-    _opened(path, max_megapixels, shown_as, decode=False)
+    _opened(Path(path), max_megapixels, shown_as or str(path), Rendering(), decode=False)
 
 
-def _opened(path: Path, max_megapixels: float | None, shown_as: str | None, decode: bool) -> Image.Image | None:
-    path = Path(path)
-    shown = shown_as or str(path)
+def _opened(path: Path, max_megapixels: float | None, shown: str, rendering: Rendering, decode: bool) -> Decoded | None:
+    if _is_tiff(path):
+        tiff = _tiff_layout(path, shown)
+        if tiff is not None:  # one that Pillow would misread
+            _check_size(tiff.width, tiff.height, max_megapixels, shown)
+            return _from_tiff(path, shown, tiff, rendering) if decode else None
     with _decoding(path, shown):
         with warnings.catch_warnings():
             # the cap decides; over twice Pillow's own limit Image.open raises, said in one line
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(path)
     with im:
-        width, height = im.size
-        if max_megapixels is not None and width * height > max_megapixels * 1e6:
-            raise InputError(
-                f"{shown}: {width}x{height} pixels ({width * height / 1e6:,.1f} megapixels), more "
-                f"than the {max_megapixels:g} megapixels allowed per image"
-            )
+        _check_size(*im.size, max_megapixels, shown)
         if not decode:
             return None
-        if _deep_rgb_tiff(im):
-            return Image.fromarray(_stretch(_read_tiff(path, shown)), "RGB")
         with _decoding(path, shown):
             im.load()
-        return to_rgb(im)
+            upright = ImageOps.exif_transpose(im)
+        how = f"{im.format or 'image'} {im.mode}" + (", EXIF orientation applied" if _rotated(im) else "")
+        rgb = to_rgb(upright, rendering.stretch)
+        if rendering.bands:
+            rgb = Image.fromarray(
+                np.moveaxis(
+                    _pick(np.moveaxis(np.asarray(rgb), -1, 0), list(_three(rendering.bands)), shown, "3 bands (RGB)"),
+                    0,
+                    -1,
+                ),
+                "RGB",
+            )
+        return Decoded(rgb, how)
+
+
+def _check_size(width: int, height: int, max_megapixels: float | None, shown: str) -> None:
+    if max_megapixels is not None and width * height > max_megapixels * 1e6:
+        raise InputError(
+            f"{shown}: {width}x{height} pixels ({width * height / 1e6:,.1f} megapixels), more "
+            f"than the {max_megapixels:g} megapixels allowed per image"
+        )
+
+
+def _rotated(im: Image.Image) -> bool:
+    return im.getexif().get(0x0112, 1) not in (1, None)
 
 
 @contextmanager
@@ -74,6 +159,8 @@ def _decoding(path: Path, shown: str):
         yield
     except Image.DecompressionBombError as exc:
         raise InputError(f"{shown}: too large to decode safely ({str(exc).split(' could be')[0]})") from None
+    except InputError:
+        raise
     except Exception as exc:  # Pillow raises many types for a broken file
         reason = str(exc).replace(str(path), path.name).splitlines()[0] if str(exc) else ""
         raise InputError(
@@ -81,10 +168,10 @@ def _decoding(path: Path, shown: str):
         ) from None
 
 
-def to_rgb(im: Image.Image) -> Image.Image:
+def to_rgb(im: Image.Image, stretch: tuple[float, float] = Rendering.stretch) -> Image.Image:
     """A decoded Pillow image of any mode as 8-bit RGB (see the module's docstring)."""
     if im.mode in DEEP_GREY:
-        return Image.fromarray(_stretch(np.asarray(im)), "L").convert("RGB")
+        return Image.fromarray(_stretch(np.asarray(im)[None], stretch)[0], "L").convert("RGB")
     if im.mode == "P" and "transparency" in im.info or im.mode == "PA":
         im = im.convert("RGBA")
     if im.mode in WITH_ALPHA:
@@ -94,34 +181,104 @@ def to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")  # 1-bit, grey, palette, CMYK, YCbCr, …
 
 
-def _deep_rgb_tiff(im: Image.Image) -> bool:
-    """A TIFF of more than 8 bits per colour sample, which Pillow would cut to its high bytes."""
-    if im.format != "TIFF" or im.mode in DEEP_GREY:
+def _is_tiff(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) in TIFF_MAGIC
+    except OSError:
         return False
-    bits = cast(TiffImagePlugin.TiffImageFile, im).tag_v2.get(258, (8,))
-    return max(bits if isinstance(bits, tuple) else (bits,)) > 8
 
 
-def _read_tiff(path: Path, shown: str) -> np.ndarray:
+@dataclass(frozen=True)
+class _TiffLayout:
+    width: int
+    height: int
+    bands: int  # samples and pages together
+    pages: int  # pages of the image (1: the bands are its samples)
+    bits: int
+    planar: bool
+
+
+def _tiff_layout(path: Path, shown: str) -> _TiffLayout | None:
+    """The layout of a TIFF's first image (its full-resolution series: overviews and thumbnails
+    are other series) when Pillow would misread it, else None (Pillow reads it)."""
     import tifffile
 
     try:
-        a = tifffile.imread(path)
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            axes, shape = series.axes, series.shape
+            page = series.keyframe
+            bits, planar = int(page.bitspersample), page.planarconfig == 2
+            samples, dtype = int(page.samplesperpixel), series.dtype
+    except Exception:  # not a TIFF tifffile reads: Pillow says what is wrong
+        return None
+    if "Y" not in axes or "X" not in axes:
+        return None
+    height, width = shape[axes.index("Y")], shape[axes.index("X")]
+    bands = int(np.prod([n for a, n in zip(axes, shape, strict=True) if a not in "YX"], dtype=np.int64))
+    pages = bands // max(samples, 1)
+    if bits <= 8 and dtype.kind in "ub" and not planar and samples <= 4 and pages == 1:
+        return None  # 8-bit grey, RGB, RGBA, CMYK, palette…: Pillow's conversions apply
+    return _TiffLayout(width, height, bands, pages, bits, planar)
+
+
+def _from_tiff(path: Path, shown: str, layout: _TiffLayout, rendering: Rendering) -> Decoded:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            a, axes = series.asarray(), series.axes
     except Exception as exc:  # e.g. a compression that needs the optional imagecodecs package
         raise InputError(
-            f"{shown}: a TIFF of more than 8 bits per sample that cannot be read at full depth "
+            f"{shown}: a TIFF that cannot be read "
             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
         ) from None
-    if a.ndim == 3 and a.shape[-1] >= 3:
-        return a[..., :3]  # RGB (any extra sample, e.g. alpha or near-infrared, is not shown)
-    raise InputError(f"{shown}: a TIFF of shape {a.shape}; expected one RGB image")
+    bands = np.moveaxis(a, [axes.index("Y"), axes.index("X")], [-2, -1]).reshape(-1, layout.height, layout.width)
+    kind = f"{layout.bits}-bit" + {"f": " float", "i": " signed"}.get(a.dtype.kind, "")
+    if layout.pages > 1:
+        pages = ", one per page" if layout.pages == layout.bands else f" in {layout.pages} pages"
+    else:
+        pages = ", band-sequential" if layout.planar else ""
+    layout_words = f"{layout.bands} band{'s' if layout.bands != 1 else ''}{pages}"
+    chosen = rendering.bands
+    if not chosen:
+        if layout.bands == 1:
+            chosen = (0,)
+        elif layout.bands in (3, 4) and layout.pages == 1:
+            chosen = (0, 1, 2)
+        else:
+            raise BandChoiceError(f"{shown}: {layout_words}: which are red, green and blue is not known")
+    distinct = _pick(bands, list(dict.fromkeys(chosen)), shown, layout_words)  # one band once, for its percentiles
+    if a.dtype.kind in "ub" and layout.bits <= 8:
+        distinct = distinct.astype(np.uint8)
+    else:
+        distinct = _stretch(distinct, rendering.stretch)
+    rgb = distinct[list(_three((0,)))] if len(chosen) == 1 else distinct
+    return Decoded(Image.fromarray(np.moveaxis(rgb, 0, -1), "RGB"), f"TIFF {kind}, {layout_words}")
 
 
-def _stretch(a: np.ndarray) -> np.ndarray:
-    """Samples of any depth scaled so that the image's range becomes 0..255 (uint8)."""
+def _pick(bands: np.ndarray, chosen: list[int], shown: str, layout_words: str) -> np.ndarray:
+    """The chosen bands of a (bands, height, width) array."""
+    outside = [b for b in chosen if b >= len(bands)]
+    if outside:
+        raise BandChoiceError(f"{shown}: {layout_words}, so there is no band {outside[0]} (0-based)")
+    return bands[chosen]
+
+
+def _three(chosen: tuple[int, ...]) -> tuple[int, ...]:
+    return chosen * 3 if len(chosen) == 1 else chosen
+
+
+def _stretch(a: np.ndarray, percentiles: tuple[float, float]) -> np.ndarray:
+    """Samples of any depth scaled to uint8: the ``percentiles`` of the finite values (all bands
+    together) become 0 and 255, what lies beyond is clipped, NaN is the darkest value."""
     a = np.asarray(a, np.float64)
     finite = a[np.isfinite(a)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    lo, hi = (float(v) for v in np.percentile(finite, percentiles)) if finite.size else (0.0, 0.0)
+    if hi <= lo and finite.size:  # most values alike: the full range, if there is one
+        lo, hi = float(finite.min()), float(finite.max())
     if hi <= lo:
         return np.zeros(a.shape, np.uint8)
     scaled = (np.nan_to_num(a, nan=lo, posinf=hi, neginf=lo) - lo) * (255 / (hi - lo))

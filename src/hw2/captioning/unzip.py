@@ -5,6 +5,8 @@ from __future__ import annotations
 import stat
 import zipfile
 import zlib
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
@@ -13,9 +15,19 @@ from ..common.atomic import atomic_dir
 from ..common.disk import megabytes, require_space
 from ..common.errors import InputError
 from ..common.formats import IMAGE_SUFFIXES
-from .images import load_rgb
+from .images import DEFAULT_RENDERING, Rendering, decode
 
 JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What :func:`extract_images` did besides extracting: ``skipped``, the images in the zip that
+    were not wanted; ``read_as``, how many images were read in each way (``TIFF RGB``, ``TIFF
+    16-bit, 4 bands``…)."""
+
+    skipped: list[str]
+    read_as: dict[str, int]
 
 
 def _image_entries(zf: zipfile.ZipFile, zip_path: Path) -> dict[str, zipfile.ZipInfo]:
@@ -51,14 +63,16 @@ def extract_images(
     max_image_bytes: int = 100 * 2**20,
     max_total_bytes: int = 20_000 * 2**20,
     max_megapixels: float = 100,
-) -> list[str]:
+    rendering: Rendering = DEFAULT_RENDERING,
+) -> Extracted:
     """Extract the images named in ``wanted`` from ``zip_path`` into ``out_dir`` (flat).
 
     Every wanted image must be in the zip, no larger than ``max_image_bytes`` unpacked, all of them
     together no larger than ``max_total_bytes`` (checked against the sizes the zip declares before
     anything is written, and again while streaming, in case they lie), and decode. ``out_dir``
     is replaced only when all are extracted and checked (:func:`atomic_dir`: a killed run's work
-    folder is removed by the next). Returns the names not wanted that the zip also held.
+    folder is removed by the next). Returns the names not wanted that the zip also held, and how
+    many images were read in each way (``rendering``: how they become RGB).
     """
     zip_path, out_dir = Path(zip_path), Path(out_dir)
     with atomic_dir(out_dir) as work:
@@ -67,7 +81,7 @@ def extract_images(
         except (zipfile.BadZipFile, OSError) as exc:
             raise InputError(f"{zip_path}: not a readable zip file ({exc})") from None
         with zf:
-            return _extract(zf, zip_path, work, wanted, max_image_bytes, max_total_bytes, max_megapixels)
+            return _extract(zf, zip_path, work, wanted, max_image_bytes, max_total_bytes, max_megapixels, rendering)
 
 
 def _extract(
@@ -78,7 +92,8 @@ def _extract(
     max_image_bytes: int,
     max_total_bytes: int,
     max_megapixels: float,
-) -> list[str]:
+    rendering: Rendering,
+) -> Extracted:
     """Into ``work``: the checks and the extraction of :func:`extract_images`."""
     entries = _image_entries(zf, zip_path)
     if not entries:
@@ -101,6 +116,7 @@ def _extract(
         )
     require_space(work.parent, declared + 2**20, f"the {len(wanted):,} captioned images of {zip_path.name}")
     total = 0
+    read_as: Counter[str] = Counter()
     for name in tqdm(wanted, desc="unzip", unit="image", leave=False, disable=None):
         target = work / name
         try:
@@ -118,5 +134,6 @@ def _extract(
                     dst.write(block)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a size or CRC that does not match
             raise InputError(f"{zip_path}: {entries[name].filename} is corrupt ({exc})") from None
-        load_rgb(target, max_megapixels, shown_as=f"{zip_path}: {entries[name].filename}")  # decodes, in its size
-    return sorted(set(entries) - set(wanted))
+        shown = f"{zip_path}: {entries[name].filename}"
+        read_as[decode(target, max_megapixels, shown, rendering).how] += 1  # decodes, in its size
+    return Extracted(sorted(set(entries) - set(wanted)), dict(sorted(read_as.items())))

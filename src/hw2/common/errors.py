@@ -13,6 +13,11 @@ class InputError(Exception):
     """Bad input a user can fix: the message names the file and the problem."""
 
 
+class BandChoiceError(InputError):
+    """An image whose red, green and blue bands are not known without a choice, or a choice it
+    cannot meet: the caller adds the setting that makes the choice."""
+
+
 class StaleInputError(InputError):
     """Input files that do not belong together: made from different runs (a vocabulary and a
     feature file of other images, a decoder of another vocabulary). Making them again fixes it."""
