@@ -97,7 +97,7 @@ def imagery(dataset) -> str:
     """How the caption set's images became the RGB the encoder saw: what they were, and the choice."""
     if "imagery" not in dataset:
         raise StaleInputError(
-            f"{PATHS.relative('dataset_metrics')} does not say how the images became RGB (an older version of "
+            f"{PATHS.dataset_metrics.relative_to(ROOT)} does not say how the images became RGB (an older version of "
             "the pipeline made it)"
         )
     chosen = dataset["imagery"]
