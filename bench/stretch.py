@@ -63,7 +63,13 @@ def main():
     listed = json.loads((args.set / "dataset.json").read_text())["images"]
     names = [im["filename"] for im in listed if im["split"] == "test"][: args.images]
     rng = np.random.default_rng(0)
-    stretches = {"min-max (0, 100), before": (0, 100), "2-98, one range": (2, 98), "1-99, one range": (1, 99)}
+    stretches = {
+        "min-max (0, 100), before": (0, 100),
+        "2-98, one range": (2, 98),
+        "1-99, one range": (1, 99),
+        "0.5-99.5, one range": (0.5, 99.5),
+        "0.1-99.9, one range": (0.1, 99.9),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         with zipfile.ZipFile(args.set / "images.zip") as zf:
