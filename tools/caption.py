@@ -2,6 +2,7 @@
 does: each image's caption is printed, and its attention figure (one map per word) written.
 
     python tools/caption.py IMAGE [IMAGE ...] [--out DIR] [--beam N] [--length-penalty A]
+                            [--bands R,G,B] [--stretch LOW,HIGH]
     make caption IMAGES="a.tif b.jpg"
 
 It uses what the last `dvc repro` made: models/captioner/attention.pt, data/vocab/vocab.json, and
