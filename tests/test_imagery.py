@@ -117,3 +117,12 @@ def test_the_choice_is_checked():
     with pytest.raises(ValueError, match="stretch must be two percentiles"):
         Rendering(stretch=(98, 2))
     assert Rendering(bands=[3, 2, 1], stretch=[1, 99]) == Rendering(bands=(3, 2, 1), stretch=(1.0, 99.0))  # type: ignore[arg-type]
+
+
+def test_a_compressed_16_bit_grey_tiff_is_still_read_without_imagecodecs(tmp_path):
+    """tifffile needs imagecodecs for LZW; Pillow reads a single deep grey band at full depth, as before."""
+    a = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 50) + 1000
+    Image.fromarray(a).save(tmp_path / "lzw.tif", compression="tiff_lzw")
+    Image.fromarray(a).save(tmp_path / "raw.tif")
+    assert np.array_equal(pixels(tmp_path / "lzw.tif"), pixels(tmp_path / "raw.tif"))
+    assert decode(tmp_path / "lzw.tif").how == "TIFF 16-bit, 1 band"

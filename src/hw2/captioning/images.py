@@ -224,39 +224,52 @@ def _tiff_layout(path: Path, shown: str) -> _TiffLayout | None:
 
 
 def _from_tiff(path: Path, shown: str, layout: _TiffLayout, rendering: Rendering) -> Decoded:
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
-            a, axes = series.asarray(), series.axes
-    except Exception as exc:  # e.g. a compression that needs the optional imagecodecs package
-        raise InputError(
-            f"{shown}: a TIFF that cannot be read "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
-        ) from None
-    bands = np.moveaxis(a, [axes.index("Y"), axes.index("X")], [-2, -1]).reshape(-1, layout.height, layout.width)
-    kind = f"{layout.bits}-bit" + {"f": " float", "i": " signed"}.get(a.dtype.kind, "")
     if layout.pages > 1:
         pages = ", one per page" if layout.pages == layout.bands else f" in {layout.pages} pages"
     else:
         pages = ", band-sequential" if layout.planar else ""
     layout_words = f"{layout.bands} band{'s' if layout.bands != 1 else ''}{pages}"
     chosen = rendering.bands
-    if not chosen:
+    if not chosen:  # decided from the header, before the pixels are read
         if layout.bands == 1:
             chosen = (0,)
         elif layout.bands in (3, 4) and layout.pages == 1:
             chosen = (0, 1, 2)
         else:
             raise BandChoiceError(f"{shown}: {layout_words}: which are red, green and blue is not known")
+    bands = _tiff_bands(path, shown, layout)
+    kind = f"{layout.bits}-bit" + {"f": " float", "i": " signed"}.get(bands.dtype.kind, "")
     distinct = _pick(bands, list(dict.fromkeys(chosen)), shown, layout_words)  # one band once, for its percentiles
-    if a.dtype.kind in "ub" and layout.bits <= 8:
+    if bands.dtype.kind in "ub" and layout.bits <= 8:
         distinct = distinct.astype(np.uint8)
     else:
         distinct = _stretch(distinct, rendering.stretch)
     rgb = distinct[list(_three((0,)))] if len(chosen) == 1 else distinct
     return Decoded(Image.fromarray(np.moveaxis(rgb, 0, -1), "RGB"), f"TIFF {kind}, {layout_words}")
+
+
+def _tiff_bands(path: Path, shown: str, layout: _TiffLayout) -> np.ndarray:
+    """The TIFF's first image as (bands, height, width), read by tifffile; a single deep grey
+    band in a compression tifffile cannot decode alone (LZW, JPEG without imagecodecs) by Pillow,
+    which reads those at full depth."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            a, axes = series.asarray(), series.axes
+        return np.moveaxis(a, [axes.index("Y"), axes.index("X")], [-2, -1]).reshape(-1, layout.height, layout.width)
+    except Exception as exc:  # e.g. a compression that needs the optional imagecodecs package
+        problem = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    if layout.bands == 1 and layout.pages == 1:
+        try:
+            with Image.open(path) as im:
+                if im.mode in DEEP_GREY:
+                    im.load()
+                    return np.asarray(im)[None]
+        except Exception:
+            pass
+    raise InputError(f"{shown}: a TIFF that cannot be read ({problem})")
 
 
 def _pick(bands: np.ndarray, chosen: list[int], shown: str, layout_words: str) -> np.ndarray:
