@@ -54,7 +54,7 @@ def caption(args) -> int:
     from hw2.captioning.decoding import beam_label, caption_one
     from hw2.captioning.features import build_encoder, encode_files
     from hw2.captioning.figures import captioned_image
-    from hw2.captioning.images import decode as decode_image
+    from hw2.captioning.images import check_image
     from hw2.captioning.vocab import load_vocabulary
     from hw2.common.errors import BandChoiceError, InputError
     from hw2.common.runtime import KERNELS, Kernels
@@ -72,7 +72,7 @@ def caption(args) -> int:
         rendering = imagery_settings(params.imagery, args.bands, args.stretch)
         for path in args.images:  # before anything is loaded: not an image, too large, bands unknown
             try:
-                decode_image(path, params.unzip.max_megapixels, rendering=rendering)
+                check_image(path, params.unzip.max_megapixels, rendering=rendering)
             except BandChoiceError as exc:
                 raise InputError(f"{exc}; name them with --bands R,G,B (0-based, e.g. --bands 3,2,1)") from None
         if args.out.exists() and not args.out.is_dir():
@@ -129,46 +129,43 @@ def caption(args) -> int:
 def decode_settings(decode, beam: int | None, length_penalty: float | None):
     """params.yaml's ``captioning.decode`` with the flags given, checked by the same schema:
     InputError naming the flag (``--beam must be an integer between 1 and 100, not 0``)."""
-    from pydantic import ValidationError
-
-    from hw2.common.errors import InputError, explain
     from pipeline.params import Decode
 
-    flags = {"beam_size": ("--beam", beam), "length_penalty": ("--length-penalty", length_penalty)}
-    given = {key: value for key, (_, value) in flags.items() if value is not None}
-    try:
-        return Decode.model_validate({**decode.model_dump(), **given})
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        key = str(error["loc"][0])
-        raise InputError(flags[key][0] + explain(error, Decode, "").split(key, 1)[1]) from None
+    return with_flags(
+        Decode, decode, {"beam_size": ("--beam", beam), "length_penalty": ("--length-penalty", length_penalty)}
+    )
 
 
 def imagery_settings(imagery, bands: str | None, stretch: str | None):
-    """params.yaml's ``captioning.imagery`` with the flags given, checked by the same schema, as the
-    image loader takes it: InputError naming the flag (``--bands must name three bands …``)."""
-    from pydantic import ValidationError
-
+    """params.yaml's ``captioning.imagery`` with the flags given (comma-separated numbers), checked
+    by the same schema, as the image loader takes it."""
     from hw2.captioning.images import Rendering
-    from hw2.common.errors import InputError, explain
+    from hw2.common.errors import InputError
     from pipeline.params import Imagery
 
-    flags = {"bands": ("--bands", bands), "stretch": ("--stretch", stretch)}
-    given = {}
-    for key, (flag, text) in flags.items():
-        if text is None:
-            continue
+    flags: dict[str, tuple[str, list[float] | list[int] | None]] = {}
+    for key, flag, text, kind in (("bands", "--bands", bands, int), ("stretch", "--stretch", stretch, float)):
         try:
-            given[key] = [float(v) if key == "stretch" else int(v) for v in text.split(",") if v.strip()]
+            flags[key] = (flag, None if text is None else [kind(v) for v in text.split(",") if v.strip()])
         except ValueError:
             raise InputError(f"{flag} {text}: not a comma-separated list of numbers") from None
+    return Rendering(**with_flags(Imagery, imagery, flags).model_dump())
+
+
+def with_flags(model, section, flags: dict):
+    """``section`` (a params.yaml section of schema ``model``) with the values of the flags given
+    (``flags``: key → (flag, value or None)), checked by the schema: InputError naming the flag."""
+    from pydantic import ValidationError
+
+    from hw2.common.errors import InputError, explain
+
+    given = {key: value for key, (_, value) in flags.items() if value is not None}
     try:
-        checked = Imagery.model_validate({**imagery.model_dump(), **given})
+        return model.model_validate({**section.model_dump(), **given})
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         key = str(error["loc"][0])
-        raise InputError(flags[key][0] + explain(error, Imagery, "").split(key, 1)[1]) from None
-    return Rendering(**checked.model_dump())
+        raise InputError(flags[key][0] + explain(error, model, "").split(key, 1)[1]) from None
 
 
 if __name__ == "__main__":

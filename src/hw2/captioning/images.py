@@ -73,7 +73,7 @@ DEFAULT_RENDERING = Rendering()  # the defaults: the first three of 3 or 4 bands
 
 @dataclass(frozen=True)
 class Decoded:
-    """An image as RGB, and how it was read (``how``: e.g. ``16-bit, 4 bands, planar``)."""
+    """An image as RGB, and how it was read (``how``: e.g. ``TIFF 16-bit, 4 bands, band-sequential``)."""
 
     image: Image.Image
     how: str
@@ -102,10 +102,15 @@ def decode(
     return decoded
 
 
-def check_image(path: Path, max_megapixels: float | None = None, shown_as: str | None = None) -> None:
-    """What :func:`load_rgb` refuses from the file's header alone (not an image, too many pixels),
-    without decoding it: a check before long work."""
-    _opened(Path(path), max_megapixels, shown_as or str(path), Rendering(), decode=False)
+def check_image(
+    path: Path,
+    max_megapixels: float | None = None,
+    shown_as: str | None = None,
+    rendering: Rendering = DEFAULT_RENDERING,
+) -> None:
+    """What :func:`load_rgb` refuses from the file's header alone (not an image, too many pixels,
+    bands unknown or missing), without decoding it: a check before long work."""
+    _opened(Path(path), max_megapixels, shown_as or str(path), rendering, decode=False)
 
 
 def _opened(path: Path, max_megapixels: float | None, shown: str, rendering: Rendering, decode: bool) -> Decoded | None:
@@ -113,7 +118,8 @@ def _opened(path: Path, max_megapixels: float | None, shown: str, rendering: Ren
         tiff = _tiff_layout(path, shown)
         if tiff is not None:  # one that Pillow would misread
             _check_size(tiff.width, tiff.height, max_megapixels, shown)
-            return _from_tiff(path, shown, tiff, rendering) if decode else None
+            chosen = _chosen(tiff.bands, rendering.bands, shown, tiff.words(), default=tiff.pages == 1)
+            return _from_tiff(path, shown, tiff, chosen, rendering.stretch) if decode else None
     with _decoding(path, shown):
         with warnings.catch_warnings():
             # the cap decides; over twice Pillow's own limit Image.open raises, said in one line
@@ -121,6 +127,7 @@ def _opened(path: Path, max_megapixels: float | None, shown: str, rendering: Ren
             im = Image.open(path)
     with im:
         _check_size(*im.size, max_megapixels, shown)
+        chosen = _chosen(3, rendering.bands, shown, "3 bands (RGB)", default=True)  # of the RGB it becomes
         if not decode:
             return None
         with _decoding(path, shown):
@@ -128,15 +135,8 @@ def _opened(path: Path, max_megapixels: float | None, shown: str, rendering: Ren
             upright = ImageOps.exif_transpose(im)
         how = f"{im.format or 'image'} {im.mode}" + (", EXIF orientation applied" if _rotated(im) else "")
         rgb = to_rgb(upright, rendering.stretch)
-        if rendering.bands:
-            rgb = Image.fromarray(
-                np.moveaxis(
-                    _pick(np.moveaxis(np.asarray(rgb), -1, 0), list(_three(rendering.bands)), shown, "3 bands (RGB)"),
-                    0,
-                    -1,
-                ),
-                "RGB",
-            )
+        if chosen != (0, 1, 2):
+            rgb = Image.fromarray(np.ascontiguousarray(np.asarray(rgb)[..., list(_as_rgb(chosen))]), "RGB")
         return Decoded(rgb, how)
 
 
@@ -198,6 +198,14 @@ class _TiffLayout:
     bits: int
     planar: bool
 
+    def words(self) -> str:
+        """``13 bands, one per page``, ``9 bands in 3 pages``, ``4 bands, band-sequential``…"""
+        if self.pages > 1:
+            pages = ", one per page" if self.pages == self.bands else f" in {self.pages} pages"
+        else:
+            pages = ", band-sequential" if self.planar else ""
+        return f"{self.bands} band{'s' if self.bands != 1 else ''}{pages}"
+
 
 def _tiff_layout(path: Path, shown: str) -> _TiffLayout | None:
     """The layout of a TIFF's first image (its full-resolution series: overviews and thumbnails
@@ -223,29 +231,40 @@ def _tiff_layout(path: Path, shown: str) -> _TiffLayout | None:
     return _TiffLayout(width, height, bands, pages, bits, planar)
 
 
-def _from_tiff(path: Path, shown: str, layout: _TiffLayout, rendering: Rendering) -> Decoded:
-    if layout.pages > 1:
-        pages = ", one per page" if layout.pages == layout.bands else f" in {layout.pages} pages"
-    else:
-        pages = ", band-sequential" if layout.planar else ""
-    layout_words = f"{layout.bands} band{'s' if layout.bands != 1 else ''}{pages}"
-    chosen = rendering.bands
-    if not chosen:  # decided from the header, before the pixels are read
-        if layout.bands == 1:
-            chosen = (0,)
-        elif layout.bands in (3, 4) and layout.pages == 1:
-            chosen = (0, 1, 2)
-        else:
-            raise BandChoiceError(f"{shown}: {layout_words}: which are red, green and blue is not known")
+def _chosen(count: int, bands: tuple[int, ...], shown: str, words: str, default: bool) -> tuple[int, ...]:
+    """The bands shown (one: as grey) of an image of ``count`` bands, from the header: ``bands``
+    as chosen, else one band as grey or, where ``default`` allows, the first three of 3 or 4;
+    BandChoiceError when there is no choice to make or a chosen band is missing."""
+    if not bands:
+        if count == 1:
+            return (0,)
+        if count in (3, 4) and default:
+            return (0, 1, 2)
+        raise BandChoiceError(f"{shown}: {words}: which are red, green and blue is not known")
+    outside = [b for b in bands if b >= count]
+    if outside:
+        raise BandChoiceError(f"{shown}: {words}, so there is no band {outside[0]} (0-based)")
+    return bands
+
+
+def _as_rgb(chosen: tuple[int, ...]) -> tuple[int, ...]:
+    """The three channels of the picture: one band chosen is grey."""
+    return chosen * 3 if len(chosen) == 1 else chosen
+
+
+def _from_tiff(
+    path: Path, shown: str, layout: _TiffLayout, chosen: tuple[int, ...], stretch: tuple[float, float]
+) -> Decoded:
     bands = _tiff_bands(path, shown, layout)
     kind = f"{layout.bits}-bit" + {"f": " float", "i": " signed"}.get(bands.dtype.kind, "")
-    distinct = _pick(bands, list(dict.fromkeys(chosen)), shown, layout_words)  # one band once, for its percentiles
+    distinct = list(dict.fromkeys(chosen))  # each band once, for the percentiles
+    shown_bands = bands[distinct]
     if bands.dtype.kind in "ub" and layout.bits <= 8:
-        distinct = distinct.astype(np.uint8)
+        shown_bands = shown_bands.astype(np.uint8)
     else:
-        distinct = _stretch(distinct, rendering.stretch)
-    rgb = distinct[list(_three((0,)))] if len(chosen) == 1 else distinct
-    return Decoded(Image.fromarray(np.moveaxis(rgb, 0, -1), "RGB"), f"TIFF {kind}, {layout_words}")
+        shown_bands = _stretch(shown_bands, stretch)
+    rgb = shown_bands[[distinct.index(b) for b in _as_rgb(chosen)]]
+    return Decoded(Image.fromarray(np.moveaxis(rgb, 0, -1), "RGB"), f"TIFF {kind}, {layout.words()}")
 
 
 def _tiff_bands(path: Path, shown: str, layout: _TiffLayout) -> np.ndarray:
@@ -270,18 +289,6 @@ def _tiff_bands(path: Path, shown: str, layout: _TiffLayout) -> np.ndarray:
         except Exception:
             pass
     raise InputError(f"{shown}: a TIFF that cannot be read ({problem})")
-
-
-def _pick(bands: np.ndarray, chosen: list[int], shown: str, layout_words: str) -> np.ndarray:
-    """The chosen bands of a (bands, height, width) array."""
-    outside = [b for b in chosen if b >= len(bands)]
-    if outside:
-        raise BandChoiceError(f"{shown}: {layout_words}, so there is no band {outside[0]} (0-based)")
-    return bands[chosen]
-
-
-def _three(chosen: tuple[int, ...]) -> tuple[int, ...]:
-    return chosen * 3 if len(chosen) == 1 else chosen
 
 
 def _stretch(a: np.ndarray, percentiles: tuple[float, float]) -> np.ndarray:
