@@ -86,7 +86,8 @@ def arithmetic(computed: dict[str, dict]) -> str:
             what += "; the digits of CPUs without AVX2, not those of AVX2 CPUs (the committed run's)"
         else:
             what += (
-                "; every x86-64 CPU with AVX2, Intel or AMD, gives these digits (`kernels: native`: this CPU's "
+                "; the digits of every AVX2 CPU tested (a real AMD EPYC; Intel Haswell and AMD EPYC-Milan emulated; "
+                "not yet a real Intel) (`kernels: native`: this CPU's "
                 "fastest kernels, with digits of its own)"
             )
         parts.append(what)
