@@ -18,7 +18,7 @@ test: setup setup-dev system-packages qemu
 
 # The experiments side by side, on what the homework compares: the best rate and its accuracies,
 # BLEU-4 (beam) of both decoders, the rates tried (about 125 columns; DVC hides the columns that do not fit).
-COMPARE = ^(Experiment|lr|best_lr|best_val_acc|best_test_acc|(vanilla|attention)\.beam(_lp)?\.bleu4)$$
+COMPARE = ^(Experiment|lr|best_lr|best_val_acc|best_test_acc|(vanilla|attention|attention_minus_vanilla)\.beam(_lp)?\.bleu4\.(mean|sd))$$
 compare: setup
 	dvc exp show --no-pager --precision 4 --drop '.*' --keep '$(COMPARE)'
 

@@ -1,7 +1,8 @@
 """Benchmark: the caption decoders on a real caption set, over three seeds.
 
 For a caption set in the pipeline's format (images.zip and a Karpathy-style .json; default
-../shared/data/ucm-train: UCM-captions' 1,680 training images re-split 1,344 / 168 / 168), the
+../shared/data/ucm-dev: UCM-captions' official 1,680 training images for training, its official 210
+validation images split 105 / 105 into val and test), the
 images are unzipped and encoded once with the pipeline's code and params.yaml's encoder settings
 (without ImageNet weights: a random encoder, said in the results), cached in bench/.work/. Then both
 decoders are trained with the pipeline's own code and params.yaml's decoder and training settings,
@@ -16,6 +17,7 @@ which to choose (never test); --also 5:0 scores a chosen decoding (beam 5, penal
   python bench/real_captions.py --data data/raw_dataset --seeds 0
   python bench/real_captions.py --data synthetic                 # the synthetic demo set (params.yaml's)
   python bench/real_captions.py --kernels native                 # faster on most CPUs, CPU-dependent numbers
+  python bench/real_captions.py --selection                      # + every epoch scored: how to choose the best
 
 Writes bench/results/real_captions.json (one entry per variant name, merged with what is there):
 every run's numbers, and each decoder's mean and spread (sample standard deviation) over the seeds.
@@ -33,11 +35,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import NamedTuple
 
+import yaml
 from _machine import ROOT, caption_config, cpu_name, params
 
 WORK = ROOT / "bench" / ".work"
 OUT = ROOT / "bench" / "results" / "real_captions.json"
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ucm-train"
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ucm-dev"
 BEAMS = (1, 2, 3, 5)
 PENALTIES = (0.0, 0.5, 1.0, 1.5)
 
@@ -122,6 +125,66 @@ def split_scores(net, prepared: Prepared, split: str, cap: dict, grid: bool, als
     return {how: dict(scored[way]) for how, way in ways.items()}
 
 
+def selection_study(net, states: list[dict], prepared: Prepared, cap: dict) -> dict:
+    """How the best epoch is chosen, measured: every epoch's weights (``states``) scored on
+    validation and on test (greedy BLEU-4 and CIDEr); then the epoch each rule picks on validation
+    (one epoch's greedy BLEU-4 (the trainer's rule), greedy BLEU-4 averaged over
+    captioning.train.smooth epochs, greedy CIDEr, the last epoch) with its test scores, beam search
+    included, beside the best test epoch (which no rule can see). (Beam search on every epoch's
+    validation captions would triple the cost of a run; not measured.)"""
+    import torch
+
+    from hw2.captioning.decoding import decode_captions
+    from hw2.captioning.evaluation import eval_images
+    from hw2.captioning.history import CaptionHistory
+    from hw2.captioning.scoring import Scorer
+
+    beam = cap["decode"]["beam_size"]
+    splits = {split: eval_images(prepared.captions, prepared.names, split) for split in ("val", "test")}
+    feats = {split: torch.from_numpy(prepared.features[im.rows]) for split, im in splits.items()}
+
+    def scores(split: str, size: int | None) -> dict:
+        hyps = decode_captions(net, feats[split], prepared.vocab, size)
+        s = scorer.score(hyps, splits[split].references)
+        return {"bleu4": s["bleu4"], "cider": s["cider"]}
+
+    epochs = []
+    with Scorer(meteor=False) as scorer:
+        for state in states:
+            net.load_state_dict(state)
+            net.eval()
+            val, test = scores("val", None), scores("test", None)
+            epochs.append(
+                {
+                    "val_greedy_bleu4": val["bleu4"],
+                    "val_greedy_cider": val["cider"],
+                    "test_greedy_bleu4": test["bleu4"],
+                    "test_greedy_cider": test["cider"],
+                }
+            )
+        k = cap["train"]["smooth"]
+        smoothed = CaptionHistory(val_bleu4=[e["val_greedy_bleu4"] for e in epochs]).smoothed(k)
+        greedy = max(range(len(epochs)), key=lambda i: (epochs[i]["val_greedy_bleu4"], -i))
+        picks = {
+            "greedy_bleu4": greedy,
+            # the last epoch of the window with the best mean (shorter runs: as greedy_bleu4)
+            "smoothed_bleu4": max(range(len(smoothed)), key=lambda i: (smoothed[i], -i)) + k - 1
+            if smoothed
+            else greedy,
+            "greedy_cider": max(range(len(epochs)), key=lambda i: (epochs[i]["val_greedy_cider"], -i)),
+            "last": len(epochs) - 1,
+            "best_on_test": max(range(len(epochs)), key=lambda i: (epochs[i]["test_greedy_bleu4"], -i)),
+        }
+        chosen = {}
+        for rule, i in picks.items():
+            net.load_state_dict(states[i])
+            net.eval()
+            chosen[rule] = {"epoch": i + 1, "test_greedy": scores("test", None), "test_beam": scores("test", beam)}
+    net.load_state_dict(states[picks["greedy_bleu4"]])
+    net.eval()
+    return {"epochs": epochs, "chosen": chosen}
+
+
 def attention_on_val(net, prepared: Prepared, cap: dict, name: str, maps: int) -> dict:
     """How peaked the attention is on the validation images' captions (beam search as params.yaml
     decodes): the mean over images and words of the largest weight (1/R when uniform, 1 when on one
@@ -185,6 +248,7 @@ def run(
     name: str,
     maps: int,
     keep: Path | None,
+    study: bool = False,
 ) -> dict:
     """One decoder trained (or, kept from an earlier run of this name, loaded) and scored."""
     import torch
@@ -196,6 +260,7 @@ def run(
     vocab = prepared.vocab
     cfg = caption_config(model, cap, seed=seed, **override)
     kept = keep / f"{model}-{seed}.pt" if keep else None
+    states: list[dict] = []  # each epoch's weights, with ``study``
     if kept and kept.is_file():  # trained before with this name: scored again, not retrained
         saved = torch.load(kept)
         net = cfg.build(len(vocab), prepared.features.shape[2])
@@ -205,7 +270,16 @@ def run(
     else:
         start = time.perf_counter()
         net, hist = train_captioner(
-            prepared.data, len(vocab), vocab.stoi[START], vocab.stoi[END], vocab.max_length, cfg, progress=False
+            prepared.data,
+            len(vocab),
+            vocab.stoi[START],
+            vocab.stoi[END],
+            vocab.max_length,
+            cfg,
+            progress=False,
+            inspect=(lambda _, m: states.append({k: v.detach().clone() for k, v in m.state_dict().items()}))
+            if study
+            else None,
         )
         seconds = time.perf_counter() - start
         if kept:
@@ -222,6 +296,8 @@ def run(
         "val": split_scores(net, prepared, "val", cap, grid, also),
         "test": split_scores(net, prepared, "test", cap, False, also),
     }
+    if states:  # trained here with --selection (a kept decoder has only its best epoch's weights)
+        out["selection"] = selection_study(net, states, prepared, cap)
     if net.attends:
         out |= attention_on_val(net, prepared, cap, name, maps)
     print(
@@ -241,6 +317,24 @@ def summary(runs: list[dict]) -> dict:
             for metric in ("bleu4", "cider"):
                 values = [r[split][how][metric] for r in runs]
                 out[f"{split}.{how}.{metric}"] = {
+                    "mean": round(statistics.mean(values), 4),
+                    "sd": round(statistics.stdev(values), 4) if len(values) > 1 else None,
+                }
+    return out
+
+
+def selection_summary(runs: list[dict]) -> dict | None:
+    """Each rule's chosen epochs and their test scores, mean and spread over the seeds."""
+    if not all(r.get("selection") for r in runs):
+        return None
+    out = {}
+    for rule in runs[0]["selection"]["chosen"]:
+        picked = [r["selection"]["chosen"][rule] for r in runs]
+        out[rule] = {"epochs": [p["epoch"] for p in picked]}
+        for how in ("test_greedy", "test_beam"):
+            for metric in ("bleu4", "cider"):
+                values = [p[how][metric] for p in picked]
+                out[rule][f"{how}.{metric}"] = {
                     "mean": round(statistics.mean(values), 4),
                     "sd": round(statistics.stdev(values), 4) if len(values) > 1 else None,
                 }
@@ -316,6 +410,11 @@ def main():
         help="keep the trained decoders in bench/.work/models/<name>/, "
         "and score those already there instead of training them again",
     )
+    ap.add_argument(
+        "--selection",
+        action="store_true",
+        help="also score every epoch (validation and test) and the epoch each way of choosing it picks",
+    )
     ap.add_argument("--table", nargs="+", metavar="NAME", help="print the named results as a markdown table, and stop")
     args = ap.parse_args()
     if args.table:
@@ -332,7 +431,7 @@ def main():
         key, value = kv.split("=", 1)
         if key not in known:
             sys.exit(f"--set {kv}: {key} is not a key of captioning.decoder or captioning.train")
-        override[key] = type(known[key])(value)
+        override[key] = yaml.safe_load(value) if isinstance(known[key], bool) else type(known[key])(value)
     also = [(int(b), float(p)) for b, p in (x.split(":") for x in args.also)]
     name = args.name or (",".join(args.set) if args.set else "params")
     prepared = prepare(args.data, cap)
@@ -361,10 +460,13 @@ def main():
                 name,
                 args.maps if k == 0 else 0,
                 WORK / "models" / name if args.keep else None,
+                args.selection,
             )
             for k, seed in enumerate(args.seeds)
         ]
         entry["models"][model] = {"summary": summary(runs), "runs": runs}
+        if args.selection:
+            entry["models"][model]["selection"] = selection_summary(runs)
         s = entry["models"][model]["summary"]
         print(
             f"{model}: test BLEU-4 greedy {s['test.greedy.bleu4']}, beam {s['test.beam.bleu4']}, "

@@ -146,12 +146,14 @@ class _Arguments(argparse.ArgumentParser):
         raise InputError(f"usage: {self.format_usage().split(':', 1)[1].strip()} ({message})")
 
 
-def decoder_argument(script: str) -> str:
-    """The decoder a per-decoder stage runs for: its one argument, ``vanilla`` or ``attention``
-    (``stages/python stages/<script>.py attention``); InputError, one line, otherwise."""
+def run_arguments(script: str) -> tuple[str, int]:
+    """The run a per-run stage is for: its decoder, ``vanilla`` or ``attention``, and its seed, one of
+    captioning.seeds (``stages/python stages/<script>.py attention 0``); InputError, one line, otherwise."""
     parser = _Arguments(prog=f"{script}.py", add_help=False)
     parser.add_argument("decoder", choices=("vanilla", "attention"), metavar="vanilla|attention")
-    return parser.parse_args(sys.argv[1:]).decoder
+    parser.add_argument("seed", type=int, metavar="seed")
+    args = parser.parse_args(sys.argv[1:])
+    return args.decoder, args.seed
 
 
 def device_for(name: str, key: str):

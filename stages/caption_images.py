@@ -1,5 +1,7 @@
 """Stage caption_images: the attention decoder captions captioning.images (the homework's three),
-written to the homework's JSON file and drawn with one attention map per word."""
+written to the homework's JSON file and drawn with one attention map per word. Of the attention
+decoder's runs (one per seed of captioning.seeds), the first seed's captions: a choice made before
+any run (choosing among the seeds would make every seed's decoder a dependency)."""
 
 import sys
 
@@ -41,12 +43,17 @@ def main(params):
             f"params.yaml: captioning.images names {', '.join(missing)}, not in the dataset "
             f"(data/captions.json has {len(names):,} images, e.g. {names[0]})"
         )
-    model, _ = load_decoder(
-        require(PATHS.decoders / "attention.pt", "train_captioner@attention"),
+    seed = cap.seeds[0]
+    model, state = load_decoder(
+        require(PATHS.decoder("attention", seed), f"train_captioner@attention-{seed}"),
         vocab,
         VOCAB,
         features.shape[2],
         device,
+    )
+    print(
+        f"the attention decoder of seed {seed} (the first of captioning.seeds; validation BLEU-4 "
+        f"{state['val_bleu4']:.4f}) captions {len(wanted)} image(s)"
     )
     captions, sheet = {}, []
     with atomic_dir(OUT) as work:  # figures of images no longer asked for go too
@@ -79,6 +86,7 @@ def main(params):
                 work / "captions.png", sheet, f"Captions of the attention decoder (beam search, {how})", rendering
             )
         write_json(work / "caps_generated_enc_dec_w_attention.json", captions)
+        write_json(work / "decoder.json", {"decoder": "attention", "seed": seed, "val_bleu4": state["val_bleu4"]})
     if not wanted:
         print("captioning.images is empty: nothing to caption", file=sys.stderr)
 

@@ -1,5 +1,6 @@
-"""Stage compare_captioners: both decoders' test scores side by side with the caption-prior
-baseline (metrics/captioning.json) and their training curves on the same axes (PNG)."""
+"""Stage compare_captioners: the decoders' test scores over the seeds (mean, spread, and the paired
+difference attention − vanilla) beside the caption-prior baseline (metrics/captioning.json), and
+every run's training curves, on the same axes (PNG) and in one table for `dvc plots`."""
 
 import json
 
@@ -10,8 +11,9 @@ from hw2.captioning.comparison import compare, score_baseline
 from hw2.captioning.curves import training_curves
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.scoring import Scorer
-from hw2.common.atomic import write_json
+from hw2.common.atomic import write_csv, write_json
 from hw2.common.errors import InputError
+from pipeline.paths import run_name
 
 MODELS = ("vanilla", "attention")
 
@@ -26,7 +28,7 @@ def read_json(path):
 
 
 def read_curve(folder):
-    """A decoder's per-epoch series, as its train_captioner stage logged them with DVCLive."""
+    """A run's per-epoch series, as its train_captioner stage logged them with DVCLive."""
     try:
         loss, bleu, lr = (
             pd.read_csv(folder / "plots" / "metrics" / f"{name}.tsv", sep="\t")
@@ -43,11 +45,20 @@ def read_curve(folder):
     }
 
 
+def stale_runs(seeds):
+    """The files of runs whose seed is no longer in captioning.seeds (left by an earlier run: DVC
+    keeps the outputs of stages it no longer has)."""
+    current = {run_name(m, s) for m in MODELS for s in seeds}
+    found = [*PATHS.run_scores.glob("*.json"), *PATHS.decoder_metrics.glob("*.json")]
+    return sorted(str(p.relative_to(PATHS.run_scores.parent.parent)) for p in found if p.stem not in current)
+
+
 @stage
 def main(params):
+    seeds = params.captioning.seeds
     dataset, features = read_json(PATHS.dataset_metrics), read_json(PATHS.features_metrics)
-    evaluations = {m: read_json(PATHS.evaluations / f"{m}.json") for m in MODELS}
-    trained = {m: read_json(PATHS.decoder_metrics(m)) for m in MODELS}
+    evaluations = {m: {s: read_json(PATHS.run_scores / f"{run_name(m, s)}.json") for s in seeds} for m in MODELS}
+    trained = {m: {s: read_json(PATHS.decoder_metrics / f"{run_name(m, s)}.json") for s in seeds} for m in MODELS}
     captions = load_caption_set(PATHS.captions)
     with Scorer(meteor=params.captioning.scores.meteor) as scorer:
         prior, baseline, position = score_baseline(captions, scorer)
@@ -60,27 +71,53 @@ def main(params):
         {"dataset": dataset["dataset"], "encoder_weights": features["encoder_weights"]},
     )
     write_json(PATHS.captioning_metrics, out)
-    write_json(PATHS.evaluations / "baseline.json", {"caption": " ".join(prior), "scores": baseline})
+    write_json(PATHS.baseline, {"caption": " ".join(prior), "scores": baseline})
+    curves = {
+        (m, s): read_curve(PATHS.decoder_series / run_name(m, s)) | {"best_epoch": trained[m][s]["best_epoch"]}
+        for m in MODELS
+        for s in seeds
+    }
+    write_csv(
+        PATHS.run_series,
+        pd.DataFrame(
+            [
+                (run_name(m, s), m, s, e, loss, bleu, lr)
+                for (m, s), c in curves.items()
+                for e, loss, bleu, lr in zip(c["epoch"], c["train_loss"], c["val_bleu4"], c["lr"], strict=True)
+            ],
+            columns=["run", "decoder", "seed", "epoch", "train_loss", "val_bleu4", "lr"],
+        ),
+    )
     alpha_c = params.captioning.train.alpha_c
+    losses = {"vanilla": "cross-entropy", "attention": f"cross-entropy\n+ α_c·Σ(1−Σₜα)², α_c = {alpha_c:g}"}
+    label = {(m, s): m if len(seeds) == 1 else f"{m}, seed {s}" for m, s in curves}  # one seed: as before seeds
     training_curves(
         PATHS.curves,
-        {m: read_curve(PATHS.decoder_series / m) | {"best_epoch": trained[m]["best_epoch"]} for m in MODELS},
-        {
-            "vanilla": "vanilla: cross-entropy",
-            "attention": f"attention: cross-entropy\n+ α_c·Σ(1−Σₜα)², α_c = {alpha_c:g}",
-        },
+        {label[run]: c for run, c in curves.items()},
+        {label[m, seeds[0]]: f"{label[m, seeds[0]]}: {loss}" for m, loss in losses.items()},
+        {label[m, s]: m for m, s in curves},
     )
     if params.captioning.scores.meteor and scorer.meteor_missing:
         warn(scorer.meteor_missing)
+    stale = stale_runs(seeds)
+    if stale:
+        warn(f"files of seeds no longer in captioning.seeds, not read: {', '.join(stale)} (delete them)")
     ways = [w for w in ("greedy", "beam", "beam_lp") if w in out[MODELS[0]]]
     names = {
         "greedy": "greedy",
         "beam": f"beam {out['beam_size']}",
         "beam_lp": f"beam {out['beam_size']} length penalty {out['length_penalty']:g}",
     }
+
+    def pm(s):
+        return f"{s['mean']:.4f}" + ("" if s["sd"] is None else f" ± {s['sd']:.4f}")
+
     print(
-        f"test BLEU-4 ({' / '.join(names[w] for w in ways)}) on {out['test_images']} {out['dataset']} images: "
-        + ", ".join(f"{m} " + " / ".join(f"{out[m][w]['bleu4']:.4f}" for w in ways) for m in MODELS)
+        f"test BLEU-4 ({' / '.join(names[w] for w in ways)}) on {out['test_images']} {out['dataset']} images, "
+        f"mean ± sd over {len(seeds)} seed(s): "
+        + ", ".join(f"{m} " + " / ".join(pm(out[m][w]["bleu4"]) for w in ways) for m in MODELS)
+        + "; attention − vanilla "
+        + " / ".join(pm(out["attention_minus_vanilla"][w]["bleu4"]) for w in ways)
         + f'; caption-prior baseline {baseline["bleu4"]:.4f} ("{" ".join(prior)}")'
     )
 

@@ -1,9 +1,10 @@
-"""Stage evaluate@{vanilla,attention}: test-split captions, greedy and beam search, and their scores."""
+"""Stage evaluate@{vanilla,attention}-<seed>: one run's test-split captions, greedy and beam search,
+and their scores."""
 
 import time
 
 import torch
-from _stage import PATHS, decoder_argument, device_for, require, stage, warn
+from _stage import PATHS, device_for, require, run_arguments, stage, warn
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.decoder_file import load_decoder
@@ -14,6 +15,7 @@ from hw2.captioning.scoring import Scorer
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import write_json
 from hw2.common.runtime import Kernels
+from pipeline.paths import run_name
 
 FEATURES = PATHS.features
 VOCAB = PATHS.vocab / "vocab.json"
@@ -22,7 +24,8 @@ CAPTIONS = PATHS.captions
 
 @stage
 def main(params):
-    kind = decoder_argument("evaluate")
+    kind, seed = run_arguments("evaluate")
+    run = run_name(kind, seed)
     cap = params.captioning
     Kernels(params.kernels, threads=cap.threads).apply()  # decoding in float32, whatever the decoder trained in
     device = device_for(cap.train.device, "captioning.train.device")
@@ -31,7 +34,7 @@ def main(params):
     check_same_images(names, FEATURES, meta, VOCAB)
     test = eval_images(load_caption_set(CAPTIONS), names)
     model, state = load_decoder(
-        require(PATHS.decoders / f"{kind}.pt", f"train_captioner@{kind}"),
+        require(PATHS.decoder(kind, seed), f"train_captioner@{kind}-{seed}"),
         vocab,
         VOCAB,
         features.shape[2],
@@ -46,7 +49,7 @@ def main(params):
             else f" ({beam_label(cap.decode.beam_size, cap.decode.length_penalty if how == 'beam_lp' else 0)})"
         )
         print(
-            f"{kind} {how}{size}: BLEU-4 {s['bleu4']:.4f}, CIDEr {s['cider']:.3f}, "
+            f"{run} {how}{size}: BLEU-4 {s['bleu4']:.4f}, CIDEr {s['cider']:.3f}, "
             f"METEOR {'n/a' if s['meteor'] is None else format(s['meteor'], '.4f')} "
             f"on {len(test.names)} test images ({seconds:.1f} s)"
         )
@@ -62,7 +65,7 @@ def main(params):
             cap.decode.beam_size,
             cap.decode.max_length,
             scorer,
-            kind,
+            run,
             cap.decode.length_penalty,
             on_scored=scored,
         )
@@ -73,10 +76,13 @@ def main(params):
         if not cap.scores.meteor
         else scorer.meteor_missing or "pycocoevalcap 1.2 (METEOR 1.5)"
     )
-    write_json(PATHS.evaluations / f"{kind}.json", result)
+    out = PATHS.evaluations / f"{run}.json"
+    result |= {"decoder": kind, "seed": seed}
+    write_json(out, result)
+    write_json(PATHS.run_scores / f"{run}.json", {k: v for k, v in result.items() if k != "captions"})
     print(
-        f"{kind}: test captions scored in {time.perf_counter() - started:.0f} s "
-        f"(best epoch {state['best_epoch']}) → data/evaluation/{kind}.json"
+        f"{run}: test captions scored in {time.perf_counter() - started:.0f} s "
+        f"(best epoch {state['best_epoch']}) → {out.relative_to(PATHS.evaluations.parent.parent)}"
     )
 
 

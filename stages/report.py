@@ -18,6 +18,7 @@ from hw2.common.atomic import write_text
 from hw2.common.errors import InputError, StaleInputError
 from hw2.document import Code, Heading, Image, Para, Table, to_html, to_markdown
 from hw2.notices import data_warnings, kernel_warnings
+from pipeline.paths import run_name
 
 MODELS = ("vanilla", "attention")
 
@@ -147,7 +148,11 @@ def main(params):
     computed = {
         "train_cnn": read_json(PATHS.cnn_metrics),
         "extract_features": features,
-        **{f"train_captioner@{m}": read_json(PATHS.decoder_metrics(m)) for m in MODELS},
+        **{
+            f"train_captioner@{m}-{seed}": read_json(PATHS.decoder_metrics / f"{run_name(m, seed)}.json")
+            for m in MODELS
+            for seed in params.captioning.seeds
+        },
     }
     order = params.captioning.images
     with open(PATHS.theory_layers, newline="") as f:
@@ -177,11 +182,14 @@ def main(params):
     )
     blocks += captioning_section(
         read_json(PATHS.captioning_metrics),
-        {m: read_json(PATHS.decoder_metrics(m)) for m in MODELS},
+        {m: {seed: computed[f"train_captioner@{m}-{seed}"] for seed in params.captioning.seeds} for m in MODELS},
         read_json(PATHS.captioned / "caps_generated_enc_dec_w_attention.json"),
+        read_json(PATHS.captioned / "decoder.json"),
         order,
         {
-            "curves": image(PATHS.curves, "training loss, validation BLEU-4 and learning rate of both decoders"),
+            "curves": image(
+                PATHS.curves, "training loss, validation BLEU-4 and learning rate of both decoders, every seed"
+            ),
             "captions": image(PATHS.captioned / "captions.png", "the images with their captions"),
         },
         [

@@ -110,6 +110,7 @@ def caption_config(**changes):
             "decoder_dim": 32,
             "attention_dim": 16,
             "dropout": 0.0,
+            "feature_norm": False,
             "lr": 3e-3,
             "batch_size": 16,
             "epochs": 3,

@@ -44,7 +44,7 @@ PWNED = Path("/tmp/hw2-bad-input-code-ran")
 @dataclass
 class Case:
     id: str
-    stage: str  # "train_cnn" or "evaluate attention"
+    stage: str  # "train_cnn" or "evaluate attention 0"
     expect: str  # the line must contain this
     params: dict = field(default_factory=dict)  # merged into params.yaml
     setup: Callable[[Path], object] | None = None  # files put in place before the run
@@ -480,8 +480,23 @@ SCHEMA_CASES = [  # (case, what is merged into params.yaml or an edit, the line)
     ),
     (
         "seed 2**64",
-        {"captioning": {"train": {"seed": 2**64}}},
-        "params.yaml: captioning.train.seed must be an integer between 0 and 4294967295, not 18446744073709551616",
+        {"captioning": {"seeds": [0, 2**64]}},
+        "params.yaml: captioning.seeds[1] must be an integer between 0 and 4294967295, not 18446744073709551616",
+    ),
+    (
+        "seeds none",
+        {"captioning": {"seeds": []}},
+        "params.yaml: captioning.seeds must be a list of seeds, one at least, each once (e.g. [0, 1, 2]), not []",
+    ),
+    (
+        "seeds twice",
+        {"captioning": {"seeds": [0, 1, 0]}},
+        "params.yaml: captioning.seeds must name each seed once, not [0, 1, 0]",
+    ),
+    (
+        "seeds a number",
+        {"captioning": {"seeds": 3}},
+        "params.yaml: captioning.seeds must be a list of seeds, one at least, each once (e.g. [0, 1, 2]), not 3",
     ),
     ("lr 1e9", {"lr": 1e9}, "params.yaml: lr 1000000000.0 must be a number in (0, 10]"),
     (
@@ -562,25 +577,25 @@ CASES = [
     ),
     Case(
         "captioning.train.lr text",
-        "train_captioner attention",
+        "train_captioner attention 0",
         "params.yaml: captioning.train.lr must be a number in (0, 10], not 'abc'",
         {"captioning": {"train": {"lr": "abc"}}},
     ),
     Case(
         "captioning.train.lr_decay 0",
-        "train_captioner vanilla",
+        "train_captioner vanilla 0",
         "params.yaml: captioning.train.lr_decay must be a number in (0, 1] (1: a constant learning rate), not 0",
         {"captioning": {"train": {"lr_decay": 0}}},
     ),
     Case(
         "captioning.train.device tpu",
-        "evaluate vanilla",
+        "evaluate vanilla 0",
         "params.yaml: captioning.train.device must be auto, cpu or cuda, not 'tpu'",
         {"captioning": {"train": {"device": "tpu"}}},
     ),
     Case(
         "captioning.decode.beam_size 0",
-        "evaluate attention",
+        "evaluate attention 0",
         "params.yaml: captioning.decode.beam_size must be an integer between 1 and 100, not 0",
         {"captioning": {"decode": {"beam_size": 0}}},
     ),
@@ -655,7 +670,7 @@ CASES = [
     pytest.param(
         Case(
             "decoders cuda without CUDA",
-            "train_captioner attention",
+            "train_captioner attention 0",
             "params.yaml: captioning.train.device: device is 'cuda' but torch sees no CUDA device",
             {"captioning": {"train": {"device": "cuda"}}},
         ),
@@ -974,11 +989,16 @@ CASES = [
         "data/captions.json: not valid JSON",
         setup=file_at("data/captions.json", b"{"),
     ),
-    Case("no features to train on", "train_captioner attention", "data/vocab/vocab.json: not found"),
-    Case("no decoder named", "train_captioner", "usage: train_captioner.py vanilla|attention"),
-    Case("no decoder to evaluate", "evaluate attention", "data/vocab/vocab.json: not found"),
-    Case("evaluate what", "evaluate", "usage: evaluate.py vanilla|attention"),
-    Case("no scores to compare", "compare_captioners", "data/evaluation/vanilla.json: not found"),
+    Case("no features to train on", "train_captioner attention 0", "data/vocab/vocab.json: not found"),
+    Case("no decoder named", "train_captioner", "usage: train_captioner.py vanilla|attention seed"),
+    Case(
+        "seed not a number",
+        "train_captioner attention first",
+        "usage: train_captioner.py vanilla|attention seed (argument seed: invalid int value: 'first')",
+    ),
+    Case("no decoder to evaluate", "evaluate attention 0", "data/vocab/vocab.json: not found"),
+    Case("evaluate what", "evaluate", "usage: evaluate.py vanilla|attention seed"),
+    Case("no scores to compare", "compare_captioners", "data/evaluation/vanilla_seed0.json: not found"),
     Case("no decoder to caption with", "caption_images", "data/vocab/vocab.json: not found"),
     Case(
         "report without metrics",

@@ -12,7 +12,7 @@ from conftest import caption_config
 from PIL import Image
 
 from hw2.captioning import scoring
-from hw2.captioning.comparison import most_common_caption
+from hw2.captioning.comparison import compare, most_common_caption, spread, verdict
 from hw2.captioning.curves import training_curves
 from hw2.captioning.dataset import CaptionedImage, CaptionSet
 from hw2.captioning.decoder_file import load_decoder, save_decoder
@@ -21,7 +21,7 @@ from hw2.captioning.history import CaptionHistory
 from hw2.captioning.scoring import Scorer, names_position
 from hw2.captioning.vocab import SPECIALS, Vocabulary
 from hw2.common.checkpoint import save_checkpoint
-from hw2.common.errors import InputError
+from hw2.common.errors import InputError, StaleInputError
 
 needs_java = pytest.mark.skipif(
     not scoring.java_available(), reason="METEOR needs Java (make test installs it where apt works)"
@@ -168,3 +168,65 @@ def test_the_caption_figures_are_written(tmp_path):
             assert len(np.unique(np.asarray(im.convert("RGB")).reshape(-1, 3), axis=0)) > 50  # drawn, not blank
     with Image.open(tmp_path / "curves.png") as a, Image.open(tmp_path / "cut.png") as b:
         assert a.size == b.size and np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).any()
+
+    # several seeds per decoder: a colour per decoder, a marker per seed, no dashed cuts (the
+    # learning-rate axis shows them); the one-seed figure stays as it was
+    seeded = {
+        f"{m}, seed {s}": dict(runs[m], val_bleu4=[v + s / 50 for v in [0.1, 0.3, 0.2, 0.25]])
+        for m in runs
+        for s in (0, 1)
+    }
+    training_curves(tmp_path / "seeds.png", seeded, groups={name: name.split(",")[0] for name in seeded})
+    with Image.open(tmp_path / "seeds.png") as im, Image.open(tmp_path / "cut.png") as b:
+        assert im.size == b.size and np.abs(np.asarray(im, np.int16) - np.asarray(b, np.int16)).any()
+
+
+def evaluation(scores: dict[str, float], seed: int) -> dict:
+    return {
+        "beam_size": 3,
+        "length_penalty": 0.0,
+        "images": 10,
+        "scores": {"greedy": {**scores, "meteor": None}},
+        "position": {},
+        "seed": seed,
+    }
+
+
+def test_the_decoders_are_compared_by_their_mean_over_seeds_and_the_paired_difference():
+    van = {0: 0.30, 1: 0.20, 2: 0.25}
+    att = {0: 0.34, 1: 0.23, 2: 0.31}  # ahead on every seed, though its spread overlaps vanilla's
+    out = compare(
+        {
+            "vanilla": {s: evaluation({"bleu4": v, "cider": 1.0}, s) for s, v in van.items()},
+            "attention": {s: evaluation({"bleu4": v, "cider": 1.0}, s) for s, v in att.items()},
+        },
+        {m: {s: {"best_epoch": 3 + s} for s in van} for m in ("vanilla", "attention")},
+        {"bleu4": 0.05},
+        10,
+        0,
+        {"dataset": "synthetic"},
+    )
+    assert out["runs_per_decoder"] == 3 and out["dataset"] == "synthetic" and out["baseline"] == {"bleu4": 0.05}
+    assert out["vanilla"]["greedy"]["bleu4"] == {"mean": 0.25, "sd": 0.05}
+    assert "meteor" not in out["vanilla"]["greedy"]  # not computed: not a number to average
+    assert out["vanilla"]["best_epoch"] == {"mean": 4.0, "sd": 1.0}
+    diff = out["attention_minus_vanilla"]["greedy"]["bleu4"]
+    assert diff == {
+        "mean": pytest.approx(0.043333, abs=1e-6),
+        "sd": pytest.approx(0.015275, abs=1e-6),
+        "seeds_ahead": 3,
+    }
+    assert verdict(diff) == "ahead"  # paired: the seeds' shared luck cancels
+    assert out["attention_minus_vanilla"]["greedy"]["cider"] == {"mean": 0.0, "sd": 0.0, "seeds_ahead": 0}
+    assert verdict(out["attention_minus_vanilla"]["greedy"]["cider"]) == "within the noise"
+    assert verdict({"mean": -0.02, "sd": 0.01}) == "behind"
+    assert verdict(spread([0.3])) == "one seed" and spread([0.3]) == {"mean": 0.3, "sd": None}
+    with pytest.raises(StaleInputError, match="not trained with the same seeds"):
+        compare(
+            {"vanilla": {0: evaluation({"bleu4": 0.3}, 0)}, "attention": {1: evaluation({"bleu4": 0.3}, 1)}},
+            {"vanilla": {0: {"best_epoch": 1}}, "attention": {1: {"best_epoch": 1}}},
+            {},
+            10,
+            0,
+            {},
+        )

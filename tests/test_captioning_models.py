@@ -198,3 +198,34 @@ def test_bfloat16_training_arithmetic_stays_close_to_float32():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         low = caption_loss(model(features, captions, lengths), 1.0)
     assert low.dtype == torch.float32 and abs(low.item() - full.item()) < 0.02 * full.item()
+
+
+def test_with_feature_norm_the_decoders_read_each_region_on_one_scale():
+    """feature_norm: LayerNorm over each region's features before the decoder reads them, in training
+    (forward), greedy decoding and beam search alike; a region scaled and shifted reads the same
+    (without it, it does not)."""
+    torch.manual_seed(0)
+    features, captions, lengths = batch(seed=5, B=3, lengths=(6, 5, 4))
+    features = features.relu()  # an encoder's ReLU outputs: non-negative
+    gain = torch.rand(3, 49, 1, generator=torch.Generator().manual_seed(1)) * 9 + 1  # a scale per region
+    for make in (
+        lambda norm: DecoderRNN(V, 16, 32, 512, 0.0, feature_norm=norm),
+        lambda norm: DecoderWithAttention(V, 16, 32, 512, 24, 0.0, feature_norm=norm),
+    ):
+        torch.manual_seed(2)
+        normed = make(True).eval()
+        torch.manual_seed(2)
+        plain = make(False).eval()
+        assert normed.norm is not None and plain.norm is None
+        with torch.no_grad():
+            a, b = normed(features, captions, lengths).scores, normed(features * gain + 3, captions, lengths).scores
+            assert torch.allclose(a, b, atol=1e-4)
+            assert not torch.allclose(
+                plain(features, captions, lengths).scores,
+                plain(features * gain + 3, captions, lengths).scores,
+                atol=1e-2,
+            )
+        greedy, _ = greedy_decode(normed, features, START, END, 8)
+        assert torch.equal(greedy, greedy_decode(normed, features * gain + 3, START, END, 8)[0])
+        ids, _ = beam_search(normed, features[0], START, END, 8, beam_size=3)
+        assert ids == beam_search(normed, features[0] * gain[0] + 3, START, END, 8, beam_size=3)[0]

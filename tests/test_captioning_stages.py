@@ -21,6 +21,7 @@ TINY = {
         "threads": 1,
         "synthetic": {"images": 90, "seed": 1},
         "images": ["2.tif", "5.tif", "7.tif"],
+        "seeds": [0],
         "encoder": {"weights": "none", "image_size": 96, "batch_size": 16},
         "decoder": {"embed_dim": 32, "decoder_dim": 48, "attention_dim": 32},
         "train": {"epochs": 2, "batch_size": 16},
@@ -38,29 +39,29 @@ def captioned(tmp_path_factory):
     for script in ("unzip_images", "extract_features", "build_vocab"):
         run(["python", f"stages/{script}.py"], repo)
     for kind in ("vanilla", "attention"):
-        run(["python", "stages/train_captioner.py", kind], repo)
+        run(["python", "stages/train_captioner.py", kind, "0"], repo)
     return repo
 
 
 def test_killed_captioner_training_resumes_through_the_stage_with_the_same_result(captioned):
     repo = captioned
     set_params(repo, captioning={"train": {"epochs": 3}})
-    cmd = ["python", "stages/train_captioner.py", "attention"]
+    cmd = ["python", "stages/train_captioner.py", "attention", "0"]
     run(cmd, repo)
-    metrics, model = repo / "metrics/captioner_attention.json", repo / "models/captioner/attention.pt"
+    metrics, model = repo / "metrics/captioner/attention_seed0.json", repo / "models/captioner/attention/seed0.pt"
     uninterrupted = (
         metrics.read_bytes(),
         model.read_bytes(),
-        (repo / "plots/captioner/attention/plots/metrics/val_bleu4.tsv").read_bytes(),
+        (repo / "plots/captioner/attention_seed0/plots/metrics/val_bleu4.tsv").read_bytes(),
     )
 
-    resume = repo / "models/.resume/train_captioner_attention.pt"
+    resume = repo / "models/.resume/train_captioner_attention_seed0.pt"
     proc = subprocess.Popen(cmd, cwd=repo, env=env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     seen = []
     assert proc.stdout is not None
     for line in proc.stdout:  # the first epoch is checkpointed: kill during the second
         seen.append(line)
-        if line.startswith("attention epoch  1:"):
+        if line.startswith("attention_seed0 epoch  1:"):
             break
     assert resume.is_file(), seen
     time.sleep(0.2)
@@ -68,11 +69,11 @@ def test_killed_captioner_training_resumes_through_the_stage_with_the_same_resul
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     resumed = run(cmd, repo)
-    assert "resumed after epoch" in resumed.stdout and "attention epoch  1:" not in resumed.stdout
+    assert "resumed after epoch" in resumed.stdout and "attention_seed0 epoch  1:" not in resumed.stdout
     assert (
         metrics.read_bytes(),
         model.read_bytes(),
-        (repo / "plots/captioner/attention/plots/metrics/val_bleu4.tsv").read_bytes(),
+        (repo / "plots/captioner/attention_seed0/plots/metrics/val_bleu4.tsv").read_bytes(),
     ) == uninterrupted
     assert not resume.exists()
 
@@ -89,30 +90,61 @@ def test_an_image_the_dataset_lacks_is_named_and_nothing_is_written(captioned):
 
     set_params(repo, captioning={"images": ["2.tif", "5.tif"]})
     out = run(["python", "stages/caption_images.py"], repo).stdout
-    assert out.startswith("2.tif: ") and "\n5.tif: " in out
+    assert "\n2.tif: " in out and "\n5.tif: " in out
     assert sorted(p.name for p in (repo / "plots/captions").iterdir()) == [
         "attention_1.png",
         "attention_2.png",
         "caps_generated_enc_dec_w_attention.json",
         "captions.png",
+        "decoder.json",
     ]
+
+
+def test_of_several_seeds_the_first_seeds_attention_decoder_captions(captioned):
+    """caption_images (and tools/caption.py) caption with the attention decoder of the first seed of
+    captioning.seeds, whatever its order, and say so."""
+    repo = captioned
+    set_params(repo, captioning={"images": ["2.tif"]})
+    run(["python", "stages/train_captioner.py", "attention", "3"], repo)
+    captions = {}
+    try:
+        for seeds in ([0, 3], [3, 0]):
+            set_params(repo, captioning={"seeds": seeds})
+            out = run(["python", "stages/caption_images.py"], repo).stdout
+            chosen = json.loads((repo / "plots/captions/decoder.json").read_text())
+            trained = json.loads((repo / f"metrics/captioner/attention_seed{seeds[0]}.json").read_text())
+            assert chosen == {"decoder": "attention", "seed": seeds[0], "val_bleu4": trained["val_bleu4"]}
+            assert f"the attention decoder of seed {seeds[0]} (the first of captioning.seeds" in out
+            captions[seeds[0]] = (repo / "plots/captions/attention_1.png").read_bytes()
+        assert captions[0] != captions[3]  # two decoders: other weights, other attention maps
+        # a first seed not trained: named, with the stage that makes it
+        set_params(repo, captioning={"seeds": [2, 0]})
+        proc = run(["python", "stages/caption_images.py"], repo, check=False)
+        assert proc.returncode == 1 and "models/captioner/attention/seed2.pt" in proc.stderr, proc.stderr
+        assert "train_captioner@attention-2" in proc.stderr, proc.stderr
+    finally:
+        set_params(repo, captioning={"seeds": [0]})
 
 
 def test_evaluate_scores_both_decodings_and_refuses_a_decoder_from_another_vocabulary(captioned):
     repo = captioned
     set_params(repo, captioning={"scores": {"meteor": True}})  # METEOR (Java) once through the stage
-    out = run(["python", "stages/evaluate.py", "vanilla"], repo).stdout
+    out = run(["python", "stages/evaluate.py", "vanilla", "0"], repo).stdout
     set_params(repo, captioning={"scores": {"meteor": False}})
-    assert "vanilla greedy: BLEU-4" in out and "vanilla beam (beam 3): BLEU-4" in out
-    assert "vanilla beam_lp (beam 3, length penalty 1): BLEU-4" in out
-    result = json.loads((repo / "data/evaluation/vanilla.json").read_text())
+    assert "vanilla_seed0 greedy: BLEU-4" in out and "vanilla_seed0 beam (beam 3): BLEU-4" in out
+    assert "vanilla_seed0 beam_lp (beam 3, length penalty 1): BLEU-4" in out
+    result = json.loads((repo / "data/evaluation/vanilla_seed0.json").read_text())
+    assert result["decoder"] == "vanilla" and result["seed"] == 0
+    # the scores alone, in git, for compare_captioners
+    scores = json.loads((repo / "metrics/test_scores/vanilla_seed0.json").read_text())
+    assert scores == {k: v for k, v in result.items() if k != "captions"}
     assert result["length_penalty"] == 1.0 and set(result["scores"]) == {"greedy", "beam", "beam_lp"}
     if java_available():
         assert result["meteor"].startswith("pycocoevalcap") and result["scores"]["greedy"]["meteor"] is not None
     # length_penalty 0: beam search as before, and no third row
     set_params(repo, captioning={"decode": {"length_penalty": 0}})
-    out = run(["python", "stages/evaluate.py", "vanilla"], repo).stdout
-    zero = json.loads((repo / "data/evaluation/vanilla.json").read_text())
+    out = run(["python", "stages/evaluate.py", "vanilla", "0"], repo).stdout
+    zero = json.loads((repo / "data/evaluation/vanilla_seed0.json").read_text())
     assert "beam_lp" not in out and set(zero["scores"]) == {"greedy", "beam"}
     assert zero["scores"]["beam"]["meteor"] is None and "captioning.scores.meteor: false" in zero["meteor"]
     assert {k: v for k, v in zero["scores"]["beam"].items() if k != "meteor"} == {
@@ -123,8 +155,8 @@ def test_evaluate_scores_both_decodings_and_refuses_a_decoder_from_another_vocab
     # a decoder trained with another vocabulary (min_freq changed afterwards) is refused by name
     set_params(repo, captioning={"vocab": {"min_freq": 40}})
     run(["python", "stages/build_vocab.py"], repo)
-    proc = run(["python", "stages/evaluate.py", "vanilla"], repo, check=False)
-    assert proc.returncode == 1 and "vanilla.pt: trained with a vocabulary of" in proc.stderr, proc.stderr
+    proc = run(["python", "stages/evaluate.py", "vanilla", "0"], repo, check=False)
+    assert proc.returncode == 1 and "vanilla/seed0.pt: trained with a vocabulary of" in proc.stderr, proc.stderr
     set_params(repo, captioning={"vocab": {"min_freq": 2}})
     run(["python", "stages/build_vocab.py"], repo)
 

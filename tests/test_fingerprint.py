@@ -113,13 +113,13 @@ def test_a_cpu_without_avx2_runs_the_stages_in_its_own_path_and_says_so(repo):
 def test_the_end_of_run_notices_say_once_when_the_digits_are_not_the_portable_avx2_ones(tmp_path, capsys):
     from notices import main as notices
 
-    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "captioner").mkdir(parents=True)
     for kernels, path, expected in (
         ("portable", "PyTorch AVX2, MKL COMPATIBLE, oneDNN AVX2", None),
         ("portable", "PyTorch DEFAULT, MKL COMPATIBLE, oneDNN SSE4.1 (the path of CPUs without AVX2)", "NO AVX2"),
         ("native", "PyTorch AVX512, MKL and oneDNN as the CPU allows", "NATIVE kernels"),
     ):
-        for name in ("cnn", "features", "captioner_vanilla", "captioner_attention"):
+        for name in ("cnn", "features", "captioner/vanilla_seed0", "captioner/attention_seed0"):
             (tmp_path / "metrics" / f"{name}.json").write_text(json.dumps({"kernels": kernels, "kernel_path": path}))
         notices(tmp_path)
         lines = [line for line in capsys.readouterr().err.splitlines() if "kernels" in line or "AVX2" in line]

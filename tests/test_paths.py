@@ -18,6 +18,7 @@ PATHS = Paths.of(ROOT)
 REFERENCE = re.compile(r"\$\{paths\.(\w+)\}")
 # deps a stage reads through a param whose value the params schema confines to them
 THROUGH_PARAMS = {"download_fashion_mnist": {"raw_fashion_mnist"}, "unzip_images": {"raw_dataset"}}
+HELPERS = {"decoder": "decoders"}  # Paths' methods, by the entry they build on (PATHS.decoder(kind, seed))
 OWN_PATH = re.compile(r"^((data|models|metrics|plots)/[\w./{}-]*|REPORT\.(md|html))$")
 
 
@@ -34,7 +35,7 @@ def used(script: Path) -> tuple[set[str], set[str], list[str]]:
     for node in ast.walk(ast.parse(script.read_text())):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             if node.value.id == "PATHS":
-                paths.add(node.attr)
+                paths.add(HELPERS.get(node.attr, node.attr))
             elif node.value.id == "WORK":
                 work.add(node.attr)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and OWN_PATH.match(node.value):

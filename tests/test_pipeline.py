@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import time
 from itertools import pairwise
@@ -24,6 +25,7 @@ SMOKE = {
         "threads": 1,
         "synthetic": {"images": 27, "seed": 0},
         "images": ["2.tif", "5.tif", "7.tif"],
+        "seeds": [0, 1],  # two runs per decoder: a mean, a spread and a paired difference
         "encoder": {"weights": "none", "batch_size": 8, "image_size": 64},
         "decoder": {"embed_dim": 16, "decoder_dim": 32, "attention_dim": 16},
         "train": {"epochs": 2, "batch_size": 16},
@@ -51,14 +53,20 @@ STAGES = (
     "unzip_images",
     "extract_features",
     "build_vocab",
-    "train_captioner@vanilla",
-    "train_captioner@attention",
-    "evaluate@vanilla",
-    "evaluate@attention",
+    "train_captioner@vanilla-0",
+    "train_captioner@vanilla-1",
+    "train_captioner@attention-0",
+    "train_captioner@attention-1",
+    "evaluate@vanilla-0",
+    "evaluate@vanilla-1",
+    "evaluate@attention-0",
+    "evaluate@attention-1",
     "compare_captioners",
     "caption_images",
     "report",
 )
+RUNS = ("vanilla_seed0", "vanilla_seed1", "attention_seed0", "attention_seed1")
+PER_RUN = {s for s in STAGES if "@" in s}  # train_captioner@… and evaluate@…
 
 
 @pytest.fixture(scope="module")
@@ -143,53 +151,79 @@ def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
         assert h5["features"].shape == (27, 4, 512)  # 64x64 images: 2x2 regions
     vocab = json.loads((repo / "data/vocab/vocab.json").read_text())
     assert vocab["itos"][:4] == ["<pad>", "<start>", "<end>", "<unk>"] and len(vocab["images"]) == 27
-    for kind in ("vanilla", "attention"):
-        trained = json.loads((repo / f"metrics/captioner_{kind}.json").read_text())
-        assert trained["epochs_run"] == 2 and 1 <= trained["best_epoch"] <= 2
-        assert trained["precision"] == "float32" and trained["kernels"] == "portable"
+    test_images = {
+        im["filename"]
+        for im in json.loads((repo / "data/captions.json").read_text())["images"]
+        if im["split"] == "test"
+    }
+    evaluated, trained = {}, {}
+    for run_ in RUNS:
+        kind, seed = run_.split("_seed")
+        trained[run_] = json.loads((repo / f"metrics/captioner/{run_}.json").read_text())
+        t = trained[run_]
+        assert t["epochs_run"] == 2 and 1 <= t["best_epoch"] <= 2 and t["seed"] == int(seed)
+        assert t["precision"] == "float32" and t["kernels"] == "portable"
+        series = repo / f"plots/captioner/{run_}/plots/metrics"
         for name in ("train_loss", "val_bleu4", "lr"):  # logged with DVCLive: one row per epoch, no timestamps
-            rows = (repo / f"plots/captioner/{kind}/plots/metrics/{name}.tsv").read_text().splitlines()
+            rows = (series / f"{name}.tsv").read_text().splitlines()
             assert rows[0] == f"step\t{name}" and [r.split("\t")[0] for r in rows[1:]] == ["1", "2"]
         # the summary agrees with the series: the last rate, the cuts, the best epoch's BLEU-4
-        rates = [
-            float(r.split("\t")[1])
-            for r in (repo / f"plots/captioner/{kind}/plots/metrics/lr.tsv").read_text().splitlines()[1:]
-        ]
-        bleu = [
-            float(r.split("\t")[1])
-            for r in (repo / f"plots/captioner/{kind}/plots/metrics/val_bleu4.tsv").read_text().splitlines()[1:]
-        ]
-        assert trained["final_lr"] == rates[-1] and trained["lr_cuts"] == sum(b < a for a, b in pairwise(rates))
-        assert bleu[trained["best_epoch"] - 1] == max(bleu)
-        assert trained["step"] == 2
-        assert (repo / f"models/captioner/{kind}.pt").is_file()
-        evaluated = json.loads((repo / f"data/evaluation/{kind}.json").read_text())
-        test_images = {
-            im["filename"]
-            for im in json.loads((repo / "data/captions.json").read_text())["images"]
-            if im["split"] == "test"
-        }
-        assert set(evaluated["captions"]) == test_images and evaluated["images"] == len(test_images)
-        assert all(set(c) == {"greedy", "beam", "beam_lp"} for c in evaluated["captions"].values())
+        rates = [float(r.split("\t")[1]) for r in (series / "lr.tsv").read_text().splitlines()[1:]]
+        bleu = [float(r.split("\t")[1]) for r in (series / "val_bleu4.tsv").read_text().splitlines()[1:]]
+        assert t["final_lr"] == rates[-1] and t["lr_cuts"] == sum(b < a for a, b in pairwise(rates))
+        assert bleu[t["best_epoch"] - 1] == max(bleu)
+        assert t["step"] == 2
+        assert (repo / f"models/captioner/{kind}/seed{seed}.pt").is_file()
+        evaluated[run_] = json.loads((repo / f"data/evaluation/{run_}.json").read_text())
+        e = evaluated[run_]
+        assert e["decoder"] == kind and e["seed"] == int(seed)
+        assert set(e["captions"]) == test_images and e["images"] == len(test_images)
+        assert all(set(c) == {"greedy", "beam", "beam_lp"} for c in e["captions"].values())
+    # the seeds are different runs: other weights, other scores
+    for kind in ("vanilla", "attention"):
+        assert trained[f"{kind}_seed0"]["train_loss"] != trained[f"{kind}_seed1"]["train_loss"]
     scores = json.loads((repo / "metrics/captioning.json").read_text())
     assert scores["dataset"] == "synthetic" and scores["encoder_weights"] == "random" and scores["beam_size"] == 3
+    assert scores["runs_per_decoder"] == 2
     assert (
         scores["length_penalty"]
         == yaml.safe_load((repo / "params.yaml").read_text())["captioning"]["decode"]["length_penalty"]
         > 0
     )
-    for kind in ("vanilla", "attention"):
-        for how in ("greedy", "beam", "beam_lp"):
-            assert set(scores[kind][how]) >= {"bleu1", "bleu2", "bleu3", "bleu4", "meteor", "rouge_l", "cider"}
-            assert 0.0 <= scores[kind][how]["bleu4"] <= scores[kind][how]["bleu1"] <= 1.0
+    # each decoder's mean and spread over its two seeds, and the difference seed by seed, from the
+    # runs' own evaluations
+    for how in ("greedy", "beam", "beam_lp"):
+        for k in ("bleu1", "bleu4", "rouge_l", "cider"):
+            per_seed = {r: evaluated[r]["scores"][how][k] for r in RUNS}
+            for kind in ("vanilla", "attention"):
+                a, b = per_seed[f"{kind}_seed0"], per_seed[f"{kind}_seed1"]
+                assert scores[kind][how][k]["mean"] == pytest.approx((a + b) / 2, abs=1e-6)
+                assert scores[kind][how][k]["sd"] == pytest.approx(abs(a - b) / 2**0.5, abs=1e-6)
+            d = [per_seed[f"attention_seed{s}"] - per_seed[f"vanilla_seed{s}"] for s in (0, 1)]
+            diff = scores["attention_minus_vanilla"][how][k]
+            assert diff["mean"] == pytest.approx(sum(d) / 2, abs=1e-6)
+            assert diff["sd"] == pytest.approx(abs(d[0] - d[1]) / 2**0.5, abs=1e-6)
+            assert diff["seeds_ahead"] == sum(x > 0 for x in d)
+            assert 0.0 <= scores["vanilla"][how]["bleu4"]["mean"] <= scores["vanilla"][how]["bleu1"]["mean"] <= 1.0
+    assert set(scores["vanilla"]["greedy"]) >= {"bleu1", "bleu2", "bleu3", "bleu4", "rouge_l", "cider"}
+    assert "meteor" not in scores["vanilla"]["greedy"]  # captioning.scores.meteor: false
     assert 0.0 <= scores["baseline"]["bleu4"] <= 1.0
+    # every run's curves in one table for `dvc plots`: a row per run and epoch
+    runs_csv = (repo / "plots/captioning/runs.csv").read_text().splitlines()
+    assert runs_csv[0] == "run,decoder,seed,epoch,train_loss,val_bleu4,lr" and len(runs_csv) == 1 + 4 * 2
+    assert {r.split(",")[0] for r in runs_csv[1:]} == set(RUNS)
     generated = json.loads((repo / "plots/captions/caps_generated_enc_dec_w_attention.json").read_text())
     assert sorted(generated) == ["2.tif", "5.tif", "7.tif"] and all(isinstance(c, str) for c in generated.values())
     for name in ("attention_1.png", "attention_2.png", "attention_3.png", "captions.png"):
         assert Image.open(repo / "plots/captions" / name).format == "PNG"
-    assert Image.open(repo / "plots/captioner/curves.png").format == "PNG"
+    assert Image.open(repo / "plots/captioning/curves.png").format == "PNG"
+    chosen = json.loads((repo / "plots/captions/decoder.json").read_text())
+    assert chosen == {"decoder": "attention", "seed": 0, "val_bleu4": trained["attention_seed0"]["val_bleu4"]}
     report = check_report(repo)  # every section, every image link resolving
     assert "5.tif**: " + generated["5.tif"] in report and "SYNTHETIC demo set" in report
+    assert "Captioned by the attention decoder of seed 0, the first of the 2" in report
+    greedy = scores["attention_minus_vanilla"]["greedy"]["bleu4"]
+    assert f"attention − vanilla {greedy['mean']:+.4f} ± {greedy['sd']:.4f}" in report
 
 
 def test_after_a_run_nothing_is_stale_and_dvc_shows_the_metrics_and_plots(smoke, tmp_path):
@@ -211,7 +245,7 @@ def test_after_a_run_nothing_is_stale_and_dvc_shows_the_metrics_and_plots(smoke,
         "Caption decoders, learning rate per epoch (cut when validation BLEU-4 stalls)",
     ):
         assert title in page
-    for image in ("plots_captioner_curves.png", "plots_captions_captions.png", "plots_captions_attention_1.png"):
+    for image in ("plots_captioning_curves.png", "plots_captions_captions.png", "plots_captions_attention_1.png"):
         assert image in page and (html / "static" / f"workspace_{image}").is_file()
 
 
@@ -252,6 +286,62 @@ def test_a_single_rate_experiment_reproduces_its_row_of_the_sweep(smoke):
         restore(repo)
 
 
+def test_seeds_are_a_param_a_seed_added_or_dropped_runs_only_what_it_changes(smoke):
+    """`dvc exp run -S 'captioning.seeds=[…]'` as typed: a seed added trains and scores just its runs
+    (the other seeds' stages are up to date) and the comparison is made again over the new seeds; a
+    seed dropped trains nothing, and the comparison and the report then say what one seed can show
+    (and the images are captioned again when the first seed changes)."""
+    repo, _ = smoke
+    before = json.loads((repo / "metrics/captioner/attention_seed0.json").read_text())
+    try:
+        out = run(["dvc", "exp", "run", "-S", "captioning.seeds=[0,1,2]", "-n", "three-seeds"], repo).stdout
+        ran = {s for s in re.findall(r"Running stage '([^']+)'", out)}
+        assert ran == {
+            "train_captioner@vanilla-2",
+            "train_captioner@attention-2",
+            "evaluate@vanilla-2",
+            "evaluate@attention-2",
+            "compare_captioners",
+            "report",
+        }, out  # caption_images captions with the first seed's decoder: still seed 0's
+        scores = json.loads((repo / "metrics/captioning.json").read_text())
+        assert scores["runs_per_decoder"] == 3 and scores["attention_minus_vanilla"]["beam"]["bleu4"]["sd"] is not None
+        assert json.loads((repo / "metrics/captioner/attention_seed0.json").read_text()) == before
+        forget_seed(repo, 2)
+        out = run(["dvc", "exp", "run", "-S", "captioning.seeds=[1]", "-n", "one-seed"], repo)
+        ran = set(re.findall(r"Running stage '([^']+)'", out.stdout))
+        assert ran == {"compare_captioners", "caption_images", "report"}, out.stdout  # the first seed is 1 now
+        # seed 0's metrics files are still there (git tracks them; DVC keeps the outputs of stages it no
+        # longer has): named, and not read
+        (warned,) = [line for line in out.stderr.splitlines() if "no longer in captioning.seeds" in line]
+        assert "metrics/captioner/attention_seed0.json, metrics/captioner/vanilla_seed0.json" in warned
+        assert "metrics/test_scores/attention_seed0.json, metrics/test_scores/vanilla_seed0.json" in warned
+        assert "seed1" not in warned
+        scores = json.loads((repo / "metrics/captioning.json").read_text())
+        one = json.loads((repo / "metrics/test_scores/attention_seed1.json").read_text())["scores"]["beam"]["bleu4"]
+        assert scores["runs_per_decoder"] == 1
+        assert scores["attention"]["beam"]["bleu4"] == {"mean": one, "sd": None}
+        report = (repo / "REPORT.md").read_text()
+        assert "(one seed, so no spread to tell a difference from noise)" in report
+        assert "With one seed (`captioning.seeds`) this is one draw" in report
+        # a number where a list belongs: DVC fails before any stage (its matrix needs a list)
+        bad = run(["dvc", "exp", "run", "-S", "captioning.seeds=1"], repo, check=False)
+        assert bad.returncode != 0 and "Running stage" not in bad.stdout
+    finally:
+        forget_seed(repo, 2)
+
+
+def forget_seed(repo, seed: int) -> None:
+    """Back to the committed run, without the files of ``seed``'s runs, which it does not have (DVC
+    leaves the outputs of stages no longer in dvc.yaml where they are)."""
+    restore(repo)
+    for pattern in ("models/captioner/*/seed{}.pt", "data/evaluation/*_seed{}.json", "metrics/*/*_seed{}.json"):
+        for left in repo.glob(pattern.format(seed)):
+            left.unlink()
+    for left in repo.glob(f"plots/captioner/*_seed{seed}"):
+        shutil.rmtree(left)
+
+
 def test_each_training_stage_rerun_in_fresh_processes_writes_the_same_bytes(smoke):
     """The same machine, every run: the training stages run twice more, each time in new processes,
     write the bytes of the first run: every model, metric and plot (git's view of metrics/ and
@@ -259,7 +349,7 @@ def test_each_training_stage_rerun_in_fresh_processes_writes_the_same_bytes(smok
     repo, _ = smoke
     try:
         for _ in range(2):
-            for stage in ("train_cnn", "train_captioner vanilla", "train_captioner attention"):
+            for stage in ("train_cnn", "train_captioner vanilla 1", "train_captioner attention 0"):
                 script, *args = stage.split()
                 run(["stages/python", f"stages/{script}.py", *args], repo)
             assert run(["git", "status", "--porcelain"], repo).stdout == "", "a rerun wrote other bytes"
@@ -292,14 +382,7 @@ def check_dependencies_and_the_lock_gate(repo):
     vocab = repo / "src/hw2/captioning/vocab.py"
     text = vocab.read_text()
     vocab.write_text(text + "\n# an edit\n")
-    assert stale(repo) == {
-        "build_vocab",
-        "train_captioner@vanilla",
-        "train_captioner@attention",
-        "evaluate@vanilla",
-        "evaluate@attention",
-        "caption_images",
-    }
+    assert stale(repo) == {"build_vocab", *PER_RUN, "caption_images"}
     vocab.write_text(text)
     assert stale(repo) == set()
     # The kernels: every stage that computes with torch, and no other.
@@ -312,10 +395,7 @@ def check_dependencies_and_the_lock_gate(repo):
         "equivariance",
         "theory",
         "extract_features",
-        "train_captioner@vanilla",
-        "train_captioner@attention",
-        "evaluate@vanilla",
-        "evaluate@attention",
+        *PER_RUN,
         "caption_images",
         "report",
     }  # the report prints params.yaml
@@ -365,8 +445,8 @@ def check_push_then_pull_into_a_fresh_clone(repo, tmp_path):
         "models/cnn/best.pt",
         "data/features/features.h5",
         "data/vocab/vocab.json",
-        "models/captioner/attention.pt",
-        "data/evaluation/attention.json",
+        "models/captioner/attention/seed1.pt",
+        "data/evaluation/attention_seed1.json",
         "data/images/2.tif",
     ):
         assert (clone / out).is_file(), out
@@ -391,10 +471,18 @@ def check_push_then_pull_into_a_fresh_clone(repo, tmp_path):
         "best_lr",
         "best_test_acc",
         "best_val_acc",
-        "attention.beam.bleu4",
-        "attention.beam_lp.bleu4",
-        "vanilla.beam.bleu4",
-        "vanilla.beam_lp.bleu4",
+        "attention.beam.bleu4.mean",
+        "attention.beam.bleu4.sd",
+        "attention.beam_lp.bleu4.mean",
+        "attention.beam_lp.bleu4.sd",
+        "attention_minus_vanilla.beam.bleu4.mean",
+        "attention_minus_vanilla.beam.bleu4.sd",
+        "attention_minus_vanilla.beam_lp.bleu4.mean",
+        "attention_minus_vanilla.beam_lp.bleu4.sd",
+        "vanilla.beam.bleu4.mean",
+        "vanilla.beam.bleu4.sd",
+        "vanilla.beam_lp.bleu4.mean",
+        "vanilla.beam_lp.bleu4.sd",
         "lr",
     ], table
 

@@ -78,7 +78,8 @@ def caption(args) -> int:
         if args.out.exists() and not args.out.is_dir():
             raise InputError(f"--out {args.out}: a file is there; --out names the folder the figures go to")
         made = PATHS.features_metrics
-        for needed in (made, PATHS.vocab / "vocab.json", PATHS.decoders / "attention.pt"):
+        decoder = PATHS.decoder("attention", params.seeds[0])  # caption_images's: the first seed's
+        for needed in (made, PATHS.vocab / "vocab.json", decoder):
             if not needed.is_file():
                 raise InputError(f"{needed.relative_to(ROOT)}: not found; run `make repro` (or `dvc repro`) first")
         features = json.loads(made.read_text())
@@ -103,7 +104,7 @@ def caption(args) -> int:
             max_megapixels=params.unzip.max_megapixels,
             rendering=rendering,
         )
-        model, _ = load_decoder(PATHS.decoders / "attention.pt", vocab, PATHS.vocab / "vocab.json", feats.shape[2])
+        model, _ = load_decoder(decoder, vocab, PATHS.vocab / "vocab.json", feats.shape[2])
         beam, penalty = decode.beam_size, decode.length_penalty
         how = beam_label(beam, penalty)
         for path, f in zip(args.images, feats, strict=True):

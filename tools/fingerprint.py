@@ -181,6 +181,7 @@ def paths(work: Path, only: set[str] | None = None) -> tuple[dict[str, str], dic
                 decoder_dim=48,
                 attention_dim=24,
                 dropout=0.5,
+                feature_norm=False,
                 lr=3e-3,
                 batch_size=8,
                 epochs=3,

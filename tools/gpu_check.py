@@ -31,22 +31,22 @@ CAPTIONING = [
     ["unzip_images"],
     ["extract_features"],
     ["build_vocab"],
-    ["train_captioner", "vanilla"],
-    ["train_captioner", "attention"],
-    ["evaluate", "vanilla"],
-    ["evaluate", "attention"],
+    ["train_captioner", "vanilla", "0"],
+    ["train_captioner", "attention", "0"],
+    ["evaluate", "vanilla", "0"],
+    ["evaluate", "attention", "0"],
     ["caption_images"],
 ]
 CNN = [["download_fashion_mnist"], ["train_cnn"]]
 COMPARED = [
     "metrics/cnn.json",
     "metrics/features.json",
-    "metrics/captioner_vanilla.json",
-    "metrics/captioner_attention.json",
-    "data/evaluation/vanilla.json",
-    "data/evaluation/attention.json",
+    "metrics/captioner/vanilla_seed0.json",
+    "metrics/captioner/attention_seed0.json",
+    "data/evaluation/vanilla_seed0.json",
+    "data/evaluation/attention_seed0.json",
     "plots/captions/caps_generated_enc_dec_w_attention.json",
-    "models/captioner/attention.pt",
+    "models/captioner/attention/seed0.pt",
 ]
 
 
@@ -59,6 +59,7 @@ def tiny_params(device: str) -> dict:
     cap = params["captioning"]
     cap["synthetic"] = {"images": 45, "seed": 0, "hard": False}
     cap["images"] = ["2.tif", "5.tif", "7.tif"]
+    cap["seeds"] = [0]
     cap["encoder"].update(weights="none", batch_size=8, device=device)
     cap["decoder"].update(embed_dim=32, decoder_dim=64, attention_dim=32)
     cap["train"].update(epochs=3, batch_size=16, device=device)
@@ -112,7 +113,7 @@ def main() -> None:
             same = filecmp.cmp(runs[0] / rel, runs[1] / rel, shallow=False)
             differ += not same
             print(f"{'same' if same else 'DIFFERENT'}: {rel}")
-        for rel in ("metrics/captioner_attention.json", "data/evaluation/attention.json"):
+        for rel in ("metrics/captioner/attention_seed0.json", "data/evaluation/attention_seed0.json"):
             print(f"{rel}: {(runs[0] / rel).read_text()[:300]}")
     if differ:
         sys.exit(f"{differ} file(s) differ between two runs on {args.device}")

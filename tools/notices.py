@@ -35,9 +35,7 @@ def main(root: Path) -> int:
     paths = Paths(YAML(typ="safe", pure=True).load(layout.read_text()), root)
     dataset, features = read(paths.dataset_metrics), read(paths.features_metrics)
     lines = data_warnings(bool(dataset.get("synthetic")), features.get("encoder_weights"))
-    computed = [paths.cnn_metrics, paths.features_metrics] + [
-        paths.decoder_metrics(m) for m in ("vanilla", "attention")
-    ]
+    computed = [paths.cnn_metrics, paths.features_metrics] + sorted(paths.decoder_metrics.glob("*.json"))
     lines += kernel_warnings([read(path) for path in computed])
     for line in lines:
         print(f"WARNING: {line}", file=sys.stderr)

@@ -167,52 +167,116 @@ def fashion_section(m: dict, shifts: dict, kernels: dict, figures: dict[str, Ima
     ]
 
 
+def pm(s: dict | None, digits: int = 4, sign: bool = False) -> str:
+    """A mean over seeds with its spread, ``0.6123 ± 0.0140`` (one seed: the value alone)."""
+    if s is None:
+        return "n/a"
+    mean = f"{s['mean']:+.{digits}f}" if sign else f"{s['mean']:.{digits}f}"
+    return mean if s["sd"] is None else f"{mean} ± {s['sd']:.{digits}f}"
+
+
+def comparison_para(c: dict, ways: dict[str, str]) -> Para:
+    """Q3's comparison in words: for BLEU-4 and CIDEr, each decoding, attention's mean against
+    vanilla's and the paired difference with its spread, and what it shows."""
+    from .captioning.comparison import verdict
+
+    diff, n = c["attention_minus_vanilla"], c["runs_per_decoder"]
+    said = {
+        "ahead": "attention ahead by more than the seed-to-seed spread of the difference",
+        "behind": "attention behind by more than the seed-to-seed spread of the difference",
+        "within the noise": "within the noise: the difference is smaller than its seed-to-seed spread",
+        "one seed": "one seed, so no spread to tell a difference from noise",
+    }
+    parts = []
+    for how, label in ways.items():
+        for k, name in (("bleu4", "BLEU-4"), ("cider", "CIDEr")):
+            if how not in diff or k not in diff[how]:
+                continue
+            d = diff[how][k]
+            parts.append(
+                f"{name}, {label}: attention {pm(c['attention'][how][k])}, vanilla {pm(c['vanilla'][how][k])}; "
+                f"attention − vanilla {pm(d, sign=True)}"
+                + (f", attention higher on {d['seeds_ahead']} of {n} seeds" if n > 1 else "")
+                + f" ({said[verdict(d)]})"
+            )
+    if n == 1:
+        close = (
+            "With one seed (`captioning.seeds`) this is one draw: a decoder's test BLEU-4 moves by a few "
+            "hundredths from one seed to another on real captions (`bench/README.md`), so a difference of "
+            "that size says nothing; set several seeds to measure it."
+        )
+    else:
+        close = (
+            f"Each decoder was trained once per seed ({n} seeds, `captioning.seeds`): the scores are the mean "
+            "± the sample standard deviation over the seeds, and the difference is taken seed by seed (the same "
+            "seed draws the same batches for both). A difference counts only when its mean is larger than its "
+            "spread."
+        )
+    return Para("**Is attention better?** " + "; ".join(parts) + ". " + close)
+
+
 def captioning_section(
     c: dict,
-    trained: dict[str, dict],
+    trained: dict[str, dict[int, dict]],
     captions: dict[str, str],
+    captioned_by: dict,
     order: list[str],
     figures: dict[str, Image],
     attention_maps: list[Image],
 ) -> list:
-    """Q3: ``c`` the decoders' and the baseline's test scores, ``trained`` each decoder's training
-    summary, ``captions`` the captioned images' captions by image, ``order`` those images;
-    ``figures``: curves, captions; ``attention_maps`` one per image of ``order``."""
+    """Q3: ``c`` the decoders' test scores over the seeds and the baseline's, ``trained`` each run's
+    training summary (by decoder, then seed), ``captions`` the captioned images' captions by image
+    and ``captioned_by`` the run that made them, ``order`` those images; ``figures``: curves,
+    captions; ``attention_maps`` one per image of ``order``."""
     rows = [["caption-prior baseline"] + [fmt(c["baseline"][k]) for k, _ in SCORES]]
     ways = {
         "greedy": "greedy",
         "beam": f"beam {c['beam_size']}",
         "beam_lp": f"beam {c['beam_size']}, length penalty {c.get('length_penalty', 0):g}",
     }
+    ways = {how: label for how, label in ways.items() if how in c["vanilla"]}
     for m in MODELS:
         for how, label in ways.items():
-            if how in c[m]:
-                rows.append([f"{m}, {label}"] + [fmt(c[m][how][k]) for k, _ in SCORES])
+            rows.append([f"{m}, {label}"] + [pm(c[m][how].get(k)) for k, _ in SCORES])
+    for how, label in ways.items():
+        rows.append(
+            [f"attention − vanilla, {label}"]
+            + [pm(c["attention_minus_vanilla"][how].get(k), sign=True) for k, _ in SCORES]
+        )
+    runs = [
+        [
+            m,
+            str(seed),
+            fmt(t["val_bleu4"]),
+            f"{t['best_epoch']} of {t['epochs_run']}",
+            f"{t['lr_cuts']}, to {t['final_lr']:.2g}" if t.get("lr_cuts") else "never",
+        ]
+        for m, by_seed in trained.items()
+        for seed, t in by_seed.items()
+    ]
+    n = c["runs_per_decoder"]
     blocks: list[Block] = [
         Heading(2, "Question 3: remote-sensing image captioning"),
         Heading(3, "Q3.1: training"),
         Para(
-            "Best validation BLEU-4 (greedy): "
-            + "; ".join(
-                f"{m} {fmt(t['val_bleu4'])} at epoch {t['best_epoch']} of {t['epochs_run']}"
-                + (
-                    f" (learning rate cut {t['lr_cuts']} time{'s' if t['lr_cuts'] != 1 else ''}, to "
-                    f"{t['final_lr']:.2g})"
-                    if t.get("lr_cuts")
-                    else " (learning rate never cut)"
-                )
-                for m, t in trained.items()
-            )
-            + ". The learning rate is cut when validation BLEU-4, averaged over a few "
+            f"Each decoder is trained once per seed ({n} seed{'s' if n != 1 else ''}, `captioning.seeds`). "
+            "The learning rate is cut when validation BLEU-4, averaged over a few "
             "epochs, has stopped improving, and training stops after a longer wait (the training settings smooth, "
             "lr_decay, lr_patience and patience); the epoch with the best validation BLEU-4 is kept. "
-            "Dashed lines in the figure mark the cuts."
+            + (
+                "Dashed lines in the figure mark the cuts."
+                if n == 1
+                else "The learning-rate panel of the figure shows each run's cuts; stars mark each run's best epoch."
+            )
         ),
+        Table(["decoder", "seed", "best validation BLEU-4 (greedy)", "best epoch", "learning rate cut"], runs),
         figures["curves"],
         Heading(3, "Test metrics"),
         Para(
             f"{c['test_images']} test images of {c['dataset']}; BLEU with nltk's `corpus_bleu` against all "
-            "references, METEOR, ROUGE-L and CIDEr with pycocoevalcap. Beam search keeps the likeliest "
+            "references, METEOR, ROUGE-L and CIDEr with pycocoevalcap"
+            + (f"; mean ± standard deviation over {n} seeds, and the difference seed by seed" if n > 1 else "")
+            + ". Beam search keeps the likeliest "
             "partial captions by summed log-probability; plain `beam` ranks the finished ones by that sum too, "
             "which favours short captions, and `length penalty` ranks them by the sum divided by "
             "((5 + length) / 6) ** penalty (Wu et al., 2016). This run decodes with beam "
@@ -222,8 +286,16 @@ def captioning_section(
             "lowers BLEU-4 at every beam size."
         ),
         Table(["model"] + [name for _, name in SCORES], rows),
+        comparison_para(c, ways),
         Heading(3, "Three images captioned by the attention model"),
     ]
+    if n > 1:
+        blocks.append(
+            Para(
+                f"Captioned by the attention decoder of seed {captioned_by['seed']}, the first of the {n} "
+                f"(`captioning.seeds`; its best validation BLEU-4: {fmt(captioned_by['val_bleu4'])})."
+            )
+        )
     blocks.append(figures["captions"])
     for name, figure in zip(order, attention_maps, strict=True):
         if name not in captions:

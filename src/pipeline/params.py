@@ -120,6 +120,7 @@ class Decoder(Section):
     decoder_dim: Annotated[int, _int(1, 16_384)]
     attention_dim: Annotated[int, _int(1, 16_384)]
     dropout: Fraction
+    feature_norm: Annotated[bool, Field(description="true or false")]
 
 
 class Train(Section):
@@ -132,7 +133,6 @@ class Train(Section):
     smooth: Annotated[int, _int(1, 100, "a number of epochs")]
     grad_clip: Annotated[float, _number("a number in (0, 1e6]", gt=0, le=1e6)]
     alpha_c: Annotated[float, _number("a number in [0, 1000]", ge=0, le=1000)]
-    seed: Seed
     precision: Precision
     device: Device
 
@@ -190,10 +190,21 @@ class Captioning(Section):
     imagery: Annotated[Imagery, MAPPING]
     encoder: Annotated[Encoder, MAPPING]
     vocab: Annotated[Vocab, MAPPING]
+    seeds: Annotated[
+        list[Seed],
+        Field(description="a list of seeds, one at least, each once (e.g. [0, 1, 2])", min_length=1),
+    ]
     decoder: Annotated[Decoder, MAPPING]
     train: Annotated[Train, MAPPING]
     decode: Annotated[Decode, MAPPING]
     scores: Annotated[Scores, MAPPING]
+
+    @field_validator("seeds")
+    @classmethod
+    def _each_once(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"must name each seed once, not {value}")
+        return value
 
     @field_validator("data")
     @classmethod

@@ -51,11 +51,12 @@ class Paths(Places):
         root = Path(root)
         return cls(YAML(typ="safe", pure=True).load((root / NAME).read_text()), root)
 
-    def decoder_metrics(self, decoder: str) -> Path:
-        """A decoder's metrics file: the ``decoder_metrics`` entry with ``_<decoder>.json`` added, as
-        dvc.yaml names it (``${paths.decoder_metrics}_${item.model}.json``)."""
-        return self.decoder_metrics_prefix.with_name(f"{self.decoder_metrics_prefix.name}_{decoder}.json")
+    def decoder(self, decoder: str, seed: int) -> Path:
+        """A run's trained decoder, as dvc.yaml names it (``${paths.decoders}/${item.model}/seed${item.seed}.pt``)."""
+        return self.decoders / decoder / f"seed{seed}.pt"
 
-    @property
-    def decoder_metrics_prefix(self) -> Path:
-        return self.__dict__["_entries"]["decoder_metrics"]
+
+def run_name(decoder: str, seed: int) -> str:
+    """One decoder trained with one seed: the name of its files (``${item.model}_seed${item.seed}``
+    in dvc.yaml): ``metrics/captioner/<run>.json``, ``data/evaluation/<run>.json``, …"""
+    return f"{decoder}_seed{seed}"

@@ -3,6 +3,7 @@ given to every test image, the score a model must beat to show it looks at the i
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 
 from ..common.errors import StaleInputError
@@ -32,33 +33,86 @@ def score_baseline(captions: CaptionSet, scorer: Scorer) -> tuple[list[str], dic
     return prior, scores, len(position)
 
 
+def spread(values: list[float]) -> dict[str, float | None]:
+    """The mean of ``values`` and their spread: the sample standard deviation (None for one value,
+    which shows no spread)."""
+    return {
+        "mean": round(statistics.mean(values), 6),
+        "sd": round(statistics.stdev(values), 6) if len(values) > 1 else None,
+    }
+
+
+def verdict(difference: dict) -> str:
+    """What a paired difference (:func:`compare`'s ``attention_minus_vanilla`` entry of one score)
+    shows: ``ahead`` when its mean exceeds its seed-to-seed spread, ``behind`` when it is below minus
+    the spread, ``within the noise`` otherwise, and ``one seed`` when there is no spread to judge by."""
+    if difference["sd"] is None:
+        return "one seed"
+    if difference["mean"] > difference["sd"]:
+        return "ahead"
+    if difference["mean"] < -difference["sd"]:
+        return "behind"
+    return "within the noise"
+
+
 def compare(
-    evaluations: dict[str, dict],
-    trained: dict[str, dict],
+    evaluations: dict[str, dict[int, dict]],
+    trained: dict[str, dict[int, dict]],
     baseline: dict,
     test_images: int,
     position_images: int,
     facts: dict,
 ) -> dict:
-    """One table of the decoders' test scores (``evaluations``: :func:`evaluation.evaluate_decoder`'s
-    results by decoder; ``trained``: each decoder's training summary, with ``best_epoch``) and the
-    baseline's, with ``facts`` (where the data and features came from) alongside."""
+    """The decoders' test scores over the seeds, with the caption-prior baseline's and ``facts``
+    (where the data and features came from) alongside. ``evaluations[decoder][seed]`` is
+    :func:`evaluation.evaluate_decoder`'s result of a run, ``trained[decoder][seed]`` its training
+    summary (with ``best_epoch``); every decoder has the same seeds.
+
+    Each decoder's score (per decoding way: greedy, beam, …) is its mean over the seeds with the
+    spread (:func:`spread`); ``attention_minus_vanilla`` holds the paired difference, seed by seed,
+    its mean and spread, and on how many seeds attention scored higher (``seeds_ahead``)."""
+    runs = [e for by_seed in evaluations.values() for e in by_seed.values()]
     same = ("beam_size", "length_penalty", "images")
-    if any(len({e.get(k) for e in evaluations.values()}) != 1 for k in same):
-        raise StaleInputError("the evaluations of the decoders come from different runs")
-    first = next(iter(evaluations.values()))
-    out = {
+    if any(len({e.get(k) for e in runs}) != 1 for k in same):
+        raise StaleInputError("the evaluations of the runs come from different runs of the stages before them")
+    seeds = {m: sorted(by_seed) for m, by_seed in evaluations.items()}
+    if len({tuple(s) for s in seeds.values()}) != 1 or any(sorted(trained[m]) != s for m, s in seeds.items()):
+        raise StaleInputError(f"the decoders were not trained with the same seeds ({seeds})")
+    first = runs[0]
+    out: dict = {
         **facts,
         "test_images": test_images,
         "position_images": position_images,
         "beam_size": first["beam_size"],
         "length_penalty": first["length_penalty"],
+        "runs_per_decoder": len(next(iter(seeds.values()))),
         "baseline": baseline,
     }
-    for m, e in evaluations.items():
+    scores = {m: {seed: _with_position(e) for seed, e in sorted(by_seed.items())} for m, by_seed in evaluations.items()}
+    for m, by_seed in scores.items():
+        ways = next(iter(by_seed.values()))
         out[m] = {
-            how: s | ({"position_bleu4": e["position"][how]["bleu4"]} if how in e["position"] else {})
-            for how, s in e["scores"].items()
+            how: {k: spread([s[how][k] for s in by_seed.values()]) for k, v in named.items() if v is not None}
+            for how, named in ways.items()
         }
-        out[m]["best_epoch"] = trained[m]["best_epoch"]
+        out[m]["best_epoch"] = spread([float(t["best_epoch"]) for _, t in sorted(trained[m].items())])
+    if {"vanilla", "attention"} <= set(scores):
+        van, att = scores["vanilla"], scores["attention"]
+        out["attention_minus_vanilla"] = {}
+        for how, names in next(iter(att.values())).items():
+            out["attention_minus_vanilla"][how] = {}
+            for k, value in names.items():
+                if value is None:
+                    continue
+                diffs = [att[seed][how][k] - van[seed][how][k] for seed in att]
+                out["attention_minus_vanilla"][how][k] = spread(diffs) | {"seeds_ahead": sum(d > 0 for d in diffs)}
     return out
+
+
+def _with_position(evaluation: dict) -> dict[str, dict]:
+    """A run's scores by decoding way, with BLEU-4 on the images whose references name a position
+    (``position_bleu4``) where there are any."""
+    return {
+        how: s | ({"position_bleu4": evaluation["position"][how]["bleu4"]} if how in evaluation["position"] else {})
+        for how, s in evaluation["scores"].items()
+    }

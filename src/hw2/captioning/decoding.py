@@ -14,6 +14,7 @@ def greedy_decode(model: Decoder, features: torch.Tensor, start: int, end: int, 
     """Most likely word at each step until <end> or ``max_length`` words: → (B, ≤ max_length)
     token ids (each row stops at its first <end>, which is kept) and alphas (B, steps, R) | None."""
     B = features.shape[0]
+    features = model.encode(features)
     word = torch.full((B,), start, dtype=torch.long, device=features.device)
     state, projected = model.init_state(features), model.precompute(features)
     words, alphas = [], []
@@ -62,7 +63,7 @@ def beam_search(
         raise ValueError(f"beam size must be >= 1, not {beam_size}")
     if length_penalty < 0:
         raise ValueError(f"length penalty must be >= 0, not {length_penalty}")
-    feats = features.unsqueeze(0)  # one live beam to start: no duplicates
+    feats = model.encode(features.unsqueeze(0))  # one live beam to start: no duplicates
     state, projected = model.init_state(feats), model.precompute(feats)
     words = torch.full((1,), start, dtype=torch.long, device=features.device)
     seqs: list[list[int]] = [[]]

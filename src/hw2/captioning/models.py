@@ -50,14 +50,31 @@ class Decoder(nn.Module):
 
     attends = False
 
-    def __init__(self, vocab_size: int, embed_dim: int, decoder_dim: int, encoder_dim: int, dropout: float):
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        decoder_dim: int,
+        encoder_dim: int,
+        dropout: float,
+        feature_norm: bool = False,
+    ):
         super().__init__()
         self.vocab_size = vocab_size
+        # LayerNorm over each region's E features (with a learnt scale and shift) before anything
+        # reads them: a random or ImageNet encoder's ReLU outputs are non-negative, of a scale
+        # that varies from region to region and image to image
+        self.norm = nn.LayerNorm(encoder_dim) if feature_norm else None
         self.embedding = nn.Embedding(vocab_size, embed_dim)
         self.dropout = nn.Dropout(dropout)
         self.init_h = nn.Linear(encoder_dim, decoder_dim)  # the image enters through the initial state,
         self.init_c = nn.Linear(encoder_dim, decoder_dim)  # from the mean of the region features
         self.fc = nn.Linear(decoder_dim, vocab_size)
+
+    def encode(self, features: torch.Tensor) -> torch.Tensor:
+        """The region features (B, R, E) as the decoder reads them: layer-normalised with
+        ``feature_norm``, else as given. Every caller applies it once, before :meth:`init_state`."""
+        return features if self.norm is None else self.norm(features)
 
     def init_state(self, features: torch.Tensor):
         mean = features.mean(dim=1)
@@ -67,7 +84,7 @@ class Decoder(nn.Module):
         """Teacher forcing, as the homework and sgrvinod's tutorial write it: the captions sorted
         by length, then :meth:`step` for each word over the sequences still decoding."""
         lengths, order = lengths.sort(descending=True)
-        features, captions = features[order], captions[order]
+        features, captions = self.encode(features[order]), captions[order]
         decode_lengths = (lengths - 1).tolist()
         steps = max(decode_lengths)
         B = features.shape[0]
@@ -108,8 +125,16 @@ class Decoder(nn.Module):
 class DecoderRNN(Decoder):
     """Vanilla decoder: LSTMCell over word embeddings; hidden state → dropout → fc → scores."""
 
-    def __init__(self, vocab_size: int, embed_dim: int, decoder_dim: int, encoder_dim: int, dropout: float):
-        super().__init__(vocab_size, embed_dim, decoder_dim, encoder_dim, dropout)
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        decoder_dim: int,
+        encoder_dim: int,
+        dropout: float,
+        feature_norm: bool = False,
+    ):
+        super().__init__(vocab_size, embed_dim, decoder_dim, encoder_dim, dropout, feature_norm)
         self.decode_step = nn.LSTMCell(embed_dim, decoder_dim)
 
     def step(self, features, word, state, projected=None):
@@ -131,9 +156,10 @@ class DecoderWithAttention(Decoder):
         encoder_dim: int,
         attention_dim: int,
         dropout: float,
+        feature_norm: bool = False,
         gate: bool = True,
     ):
-        super().__init__(vocab_size, embed_dim, decoder_dim, encoder_dim, dropout)
+        super().__init__(vocab_size, embed_dim, decoder_dim, encoder_dim, dropout, feature_norm)
         self.attention = Attention(encoder_dim, decoder_dim, attention_dim)
         self.f_beta = nn.Linear(decoder_dim, encoder_dim) if gate else None
         self.decode_step = nn.LSTMCell(embed_dim + encoder_dim, decoder_dim)
@@ -165,11 +191,20 @@ def caption_loss(out: DecoderOutput, alpha_c: float = 0.0) -> torch.Tensor:
 
 
 def build_decoder(
-    kind: str, vocab_size: int, encoder_dim: int, embed_dim: int, decoder_dim: int, attention_dim: int, dropout: float
+    kind: str,
+    vocab_size: int,
+    encoder_dim: int,
+    embed_dim: int,
+    decoder_dim: int,
+    attention_dim: int,
+    dropout: float,
+    feature_norm: bool = False,
 ) -> Decoder:
     """The ``vanilla`` or ``attention`` decoder."""
     if kind == "vanilla":
-        return DecoderRNN(vocab_size, embed_dim, decoder_dim, encoder_dim, dropout)
+        return DecoderRNN(vocab_size, embed_dim, decoder_dim, encoder_dim, dropout, feature_norm)
     if kind == "attention":
-        return DecoderWithAttention(vocab_size, embed_dim, decoder_dim, encoder_dim, attention_dim, dropout)
+        return DecoderWithAttention(
+            vocab_size, embed_dim, decoder_dim, encoder_dim, attention_dim, dropout, feature_norm
+        )
     raise ValueError(f"the decoder must be vanilla or attention, not {kind!r}")

@@ -31,6 +31,7 @@ class CaptionTrainConfig:
     decoder_dim: int
     attention_dim: int
     dropout: float
+    feature_norm: bool  # LayerNorm over each region's features before the decoder reads them
     lr: float
     batch_size: int
     epochs: int
@@ -51,7 +52,14 @@ class CaptionTrainConfig:
 
     def build(self, vocab_size: int, encoder_dim: int) -> Decoder:
         return build_decoder(
-            self.model, vocab_size, encoder_dim, self.embed_dim, self.decoder_dim, self.attention_dim, self.dropout
+            self.model,
+            vocab_size,
+            encoder_dim,
+            self.embed_dim,
+            self.decoder_dim,
+            self.attention_dim,
+            self.dropout,
+            self.feature_norm,
         )
 
 
@@ -83,13 +91,15 @@ def train_captioner(
     resume_path: Path | None = None,
     progress: bool = True,
     on_epoch: Callable[[int, float, float, float], None] | None = None,
+    inspect: Callable[[int, Decoder], None] | None = None,
 ):
     """Train ``cfg.model`` on the training captions; after each epoch, the validation BLEU-4 of
     greedy decoding, which picks the best epoch; averaged over ``cfg.smooth`` epochs, it cuts the
     learning rate on a plateau (:func:`plateau_schedule`) and stops the run after ``cfg.patience``
     epochs without a better value.
     Returns (the model with the weights of its best epoch, history). ``on_epoch(epoch, train_loss,
-    val_bleu4, lr)`` after each epoch.
+    val_bleu4, lr)`` after each epoch; ``inspect(epoch, model)`` too (benches score each epoch's
+    weights with it; it must leave the model's weights and the random generators as it found them).
 
     Batches come from a fixed-seed shuffle of the training captions (the decoder sorts each batch
     by length). With ``resume_path`` every epoch is checkpointed (model, optimizer, schedule,
@@ -172,6 +182,8 @@ def train_captioner(
             )
         if on_epoch is not None:
             on_epoch(epoch, hist.train_loss[-1], hist.val_bleu4[-1], lr)
+        if inspect is not None:
+            inspect(epoch, model)
     assert best_state is not None  # one epoch at least has run, or was resumed
     model.load_state_dict(best_state)
     return model.eval(), hist

@@ -95,3 +95,9 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 def write_json(path: str | os.PathLike, obj) -> None:
     """Stable JSON (sorted keys, fixed indent): same content, same bytes."""
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def write_csv(path: str | os.PathLike, table) -> None:
+    """A pandas DataFrame as CSV, without its index, with ``\n`` line ends."""
+    with atomic_path(path, suffix=".csv") as tmp:
+        table.to_csv(tmp, index=False, lineterminator="\n")

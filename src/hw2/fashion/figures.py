@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..common.atomic import atomic_path
+from ..common.atomic import write_csv
 from ..common.plotting import line_plot
 from .train import RateResult
 
@@ -25,19 +25,14 @@ def sweep_table(runs: list[RateResult]) -> pd.DataFrame:
     )
 
 
-def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path, suffix=".csv") as tmp:
-        table.to_csv(tmp, index=False, lineterminator="\n")
-
-
 def write_sweep_plots(plots: Path, runs: list[RateResult], best: int) -> None:
     """``best.csv`` and ``sweep.csv`` (long format: one row per rate and epoch, for a plotting
     ``by_lr`` template), and the best rate's and every rate's curves as PNG."""
     table = sweep_table(runs)
     name = f"{runs[best].lr:g}"
     best_rows = table[table["lr"] == name]
-    _write_csv(best_rows.drop(columns="lr"), plots / "best.csv")
-    _write_csv(table, plots / "sweep.csv")
+    write_csv(plots / "best.csv", best_rows.drop(columns="lr"))
+    write_csv(plots / "sweep.csv", table)
     line_plot(
         plots / "best_train_loss.png",
         {f"lr {name}": (best_rows["epoch"], best_rows["train_loss"])},
