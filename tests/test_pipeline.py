@@ -223,7 +223,8 @@ def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
     assert "5.tif**: " + generated["5.tif"] in report and "SYNTHETIC demo set" in report
     assert "Captioned by the attention decoder of seed 0, the first of the 2" in report
     greedy = scores["attention_minus_vanilla"]["greedy"]["bleu4"]
-    assert f"attention − vanilla {greedy['mean']:+.4f} ± {greedy['sd']:.4f}" in report
+    assert f"| BLEU-4, greedy | {scores['attention']['greedy']['bleu4']['mean']:.4f} ± " in report
+    assert f" | {greedy['mean']:+.4f} ± {greedy['sd']:.4f} | {greedy['seeds_ahead']} of 2 | " in report
 
 
 def test_after_a_run_nothing_is_stale_and_dvc_shows_the_metrics_and_plots(smoke, tmp_path):
@@ -322,8 +323,8 @@ def test_seeds_are_a_param_a_seed_added_or_dropped_runs_only_what_it_changes(smo
         assert scores["runs_per_decoder"] == 1
         assert scores["attention"]["beam"]["bleu4"] == {"mean": one, "sd": None}
         report = (repo / "REPORT.md").read_text()
-        assert "(one seed, so no spread to tell a difference from noise)" in report
-        assert "With one seed (`captioning.seeds`) this is one draw" in report
+        assert "| one seed: no spread to judge by |" in report
+        assert "With one seed (`captioning.seeds`) each number is one draw" in report
         # a number where a list belongs: DVC fails before any stage (its matrix needs a list)
         bad = run(["dvc", "exp", "run", "-S", "captioning.seeds=1"], repo, check=False)
         assert bad.returncode != 0 and "Running stage" not in bad.stdout

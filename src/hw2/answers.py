@@ -175,44 +175,42 @@ def pm(s: dict | None, digits: int = 4, sign: bool = False) -> str:
     return mean if s["sd"] is None else f"{mean} ± {s['sd']:.{digits}f}"
 
 
-def comparison_para(c: dict, ways: dict[str, str]) -> Para:
-    """Q3's comparison in words: for BLEU-4 and CIDEr, each decoding, attention's mean against
-    vanilla's and the paired difference with its spread, and what it shows."""
+def comparison(c: dict, ways: dict[str, str]) -> list[Block]:
+    """Q3's comparison: for BLEU-4 and CIDEr, each decoding, attention's mean against vanilla's, the
+    paired difference with its spread, and what it shows (a table and a line on how to read it)."""
     from .captioning.comparison import verdict
 
     diff, n = c["attention_minus_vanilla"], c["runs_per_decoder"]
     said = {
-        "ahead": "attention ahead by more than the seed-to-seed spread of the difference",
-        "behind": "attention behind by more than the seed-to-seed spread of the difference",
-        "within the noise": "within the noise: the difference is smaller than its seed-to-seed spread",
-        "one seed": "one seed, so no spread to tell a difference from noise",
+        "ahead": "**attention ahead**: the difference exceeds its spread",
+        "behind": "**attention behind**: the difference exceeds its spread",
+        "within the noise": "within the noise: the difference is smaller than its spread",
+        "one seed": "one seed: no spread to judge by",
     }
-    parts = []
-    for how, label in ways.items():
-        for k, name in (("bleu4", "BLEU-4"), ("cider", "CIDEr")):
-            if how not in diff or k not in diff[how]:
-                continue
-            d = diff[how][k]
-            parts.append(
-                f"{name}, {label}: attention {pm(c['attention'][how][k])}, vanilla {pm(c['vanilla'][how][k])}; "
-                f"attention − vanilla {pm(d, sign=True)}"
-                + (f", attention higher on {d['seeds_ahead']} of {n} seeds" if n > 1 else "")
-                + f" ({said[verdict(d)]})"
-            )
+    rows = [
+        [f"{name}, {label}", pm(c["attention"][how][k]), pm(c["vanilla"][how][k]), pm(diff[how][k], sign=True)]
+        + ([f"{diff[how][k]['seeds_ahead']} of {n}"] if n > 1 else [])
+        + [said[verdict(diff[how][k])]]
+        for how, label in ways.items()
+        for k, name in (("bleu4", "BLEU-4"), ("cider", "CIDEr"))
+        if k in diff.get(how, {})
+    ]
+    header = ["test score", "attention", "vanilla", "attention − vanilla"] + (
+        ["seeds attention is ahead on"] if n > 1 else []
+    )
     if n == 1:
-        close = (
-            "With one seed (`captioning.seeds`) this is one draw: a decoder's test BLEU-4 moves by a few "
-            "hundredths from one seed to another on real captions (`bench/README.md`), so a difference of "
-            "that size says nothing; set several seeds to measure it."
+        how = (
+            "With one seed (`captioning.seeds`) each number is one draw: a decoder's test BLEU-4 moves by a few "
+            "hundredths from one seed to another on real captions (`bench/README.md`), so a difference of that "
+            "size says nothing; set several seeds to measure it."
         )
     else:
-        close = (
-            f"Each decoder was trained once per seed ({n} seeds, `captioning.seeds`): the scores are the mean "
-            "± the sample standard deviation over the seeds, and the difference is taken seed by seed (the same "
-            "seed draws the same batches for both). A difference counts only when its mean is larger than its "
-            "spread."
+        how = (
+            f"Each decoder was trained once per seed ({n} seeds, `captioning.seeds`): the scores are the mean ± "
+            "the sample standard deviation over the seeds, and the difference is taken seed by seed (a seed draws "
+            "the same batches for both decoders). A difference counts only when its mean is larger than its spread."
         )
-    return Para("**Is attention better?** " + "; ".join(parts) + ". " + close)
+    return [Heading(3, "Is attention better?"), Table([*header, "what it shows"], rows), Para(how)]
 
 
 def captioning_section(
@@ -286,7 +284,7 @@ def captioning_section(
             "lowers BLEU-4 at every beam size."
         ),
         Table(["model"] + [name for _, name in SCORES], rows),
-        comparison_para(c, ways),
+        *comparison(c, ways),
         Heading(3, "Three images captioned by the attention model"),
     ]
     if n > 1:
