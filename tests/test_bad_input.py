@@ -17,6 +17,7 @@ import json
 import os
 import re
 import runpy
+import shutil
 import stat
 import subprocess
 import sys
@@ -998,7 +999,12 @@ CASES = [
     ),
     Case("no decoder to evaluate", "evaluate attention 0", "data/vocab/vocab.json: not found"),
     Case("evaluate what", "evaluate", "usage: evaluate.py vanilla|attention seed"),
-    Case("no scores to compare", "compare_captioners", "data/evaluation/vanilla_seed0.json: not found"),
+    Case(
+        "no scores to compare",
+        "compare_captioners",
+        "metrics/test_scores/vanilla_seed0.json: not found",
+        setup=lambda r: shutil.rmtree(r / "metrics/test_scores"),
+    ),
     Case("no decoder to caption with", "caption_images", "data/vocab/vocab.json: not found"),
     Case(
         "report without metrics",

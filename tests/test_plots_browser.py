@@ -109,15 +109,14 @@ def second_revision(repo):
     """Commit a second version of every plotted series (values scaled by 0.97), as another run would."""
     import csv
 
-    for path in [*repo.glob("plots/cnn/*.csv"), *repo.glob("plots/captioner/*/plots/metrics/*.tsv")]:
+    for path in [*repo.glob("plots/cnn/*.csv"), repo / "plots/captioning/runs.csv"]:
         delimiter = "\t" if path.suffix == ".tsv" else ","
         with open(path, newline="") as f:
             rows = list(csv.reader(f, delimiter=delimiter))
         for row in rows[1:]:
             for i, name in enumerate(rows[0]):
-                if (
-                    name in ("train_loss", "val_acc", "val_bleu4") or name == "lr" and path.suffix == ".tsv"
-                ):  # not the sweep's rate column
+                if name in ("train_loss", "val_acc", "val_bleu4") or name == "lr" and path.name == "runs.csv":
+                    # (not the sweep's rate column, which names its lines)
                     row[i] = repr(float(row[i]) * 0.97)
         with open(path, "w", newline="") as f:
             csv.writer(f, delimiter=delimiter, lineterminator="\n").writerows(rows)
@@ -139,14 +138,15 @@ def test_dvc_plots_diff_tells_the_two_revisions_apart_in_every_chart(repo, tmp_p
     assert found, dom[-2000:]
     charts = json.loads(html.unescape(found.group(1)))
     rates = len(json.loads((repo / "metrics/cnn.json").read_text())["rates"])
+    runs = json.loads((repo / "metrics/captioning.json").read_text())["runs_per_decoder"] * 2  # decoders x seeds
     expected = {  # line styles per chart: (series per revision) x 2 revisions
         "Training loss per epoch (best learning rate)": 2,
         "Validation accuracy per epoch (best learning rate)": 2,
         "Validation accuracy per epoch, one line per learning rate": 2 * rates,
         "Training loss per epoch, one line per learning rate": 2 * rates,
-        "Caption decoders, training loss per epoch": 4,
-        "Caption decoders, validation BLEU-4 per epoch (greedy decoding)": 4,
-        "Caption decoders, learning rate per epoch (cut when validation BLEU-4 stalls)": 4,
+        "Caption decoders, training loss per epoch, one line per decoder and seed": 2 * runs,
+        "Caption decoders, validation BLEU-4 per epoch (greedy decoding), one line per decoder and seed": 2 * runs,
+        "Caption decoders, learning rate per epoch (cut when validation BLEU-4 stalls)": 2 * runs,
     }
     # (DVC's linear template draws each line twice, as a line and under its hover layer: count styles)
     assert {title: styles for title, (lines, styles) in charts.items()} == expected, charts

@@ -176,7 +176,7 @@ def test_features_and_vocabulary_from_different_runs_are_refused(repo):
     )
     line = stage_error(repo, "train_captioner")
     assert "usage" in line  # no model named
-    proc = run(["python", "stages/train_captioner.py", "attention"], repo, check=False)
+    proc = run(["python", "stages/train_captioner.py", "attention", "0"], repo, check=False)
     assert proc.returncode == 1 and "features.h5: made for 2 images that are not the 3" in proc.stderr
 
 

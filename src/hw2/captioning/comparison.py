@@ -74,7 +74,10 @@ def compare(
     runs = [e for by_seed in evaluations.values() for e in by_seed.values()]
     same = ("beam_size", "length_penalty", "images")
     if any(len({e.get(k) for e in runs}) != 1 for k in same):
-        raise StaleInputError("the evaluations of the runs come from different runs of the stages before them")
+        raise StaleInputError(
+            "the runs' evaluations disagree on the beam size, the length penalty or the test images (files "
+            "from different runs)"
+        )
     seeds = {m: sorted(by_seed) for m, by_seed in evaluations.items()}
     if len({tuple(s) for s in seeds.values()}) != 1 or any(sorted(trained[m]) != s for m, s in seeds.items()):
         raise StaleInputError(f"the decoders were not trained with the same seeds ({seeds})")
