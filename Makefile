@@ -7,7 +7,7 @@ PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FMNIST_SYSTEM := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: repro test lint check-lock dry-run compare handin caption setup setup-dev system-packages fashion-mnist java chromium qemu bench clean-venv
+.PHONY: repro test lint check-lock dry-run compare handin caption setup setup-dev system-packages fashion-mnist java chromium fonts qemu bench clean-venv
 
 repro: setup system-packages
 	dvc repro
@@ -80,7 +80,7 @@ APT_INSTALL = if ! command -v apt-get >/dev/null; then echo "note: no apt-get; $
 	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(1) >/dev/null; } \
 	  || echo "note: apt-get install $(1) failed; $(2)"
 
-system-packages: fashion-mnist java chromium
+system-packages: fashion-mnist java chromium fonts
 
 fashion-mnist:
 	@if [ -f $(FMNIST_SYSTEM) ] || [ -f data/raw_fashion_mnist/train-images-idx3-ubyte.gz ]; then exit 0; fi; \
@@ -89,6 +89,11 @@ fashion-mnist:
 java:
 	@if command -v java >/dev/null; then exit 0; fi; \
 	$(call APT_INSTALL,default-jre-headless,METEOR will be left out)
+
+# fonts-noto-cjk: Chinese, Japanese and Korean captions in the figures (other scripts: DejaVu Sans, matplotlib's own)
+fonts:
+	@if ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1; then exit 0; fi; \
+	$(call APT_INSTALL,fonts-noto-cjk,Chinese/Japanese/Korean captions will be drawn as boxes in the figures)
 
 chromium:
 	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then exit 0; fi; \

@@ -7,12 +7,12 @@ import sys
 
 import numpy as np
 import torch
-from _stage import PATHS, device_for, require, stage
+from _stage import PATHS, device_for, require, stage, warn
 
 from hw2.captioning.decoder_file import load_decoder
 from hw2.captioning.decoding import beam_label, caption_one
 from hw2.captioning.feature_file import load_features
-from hw2.captioning.figures import caption_sheet, captioned_image
+from hw2.captioning.figures import caption_sheet, captioned_image, no_glyph_warning
 from hw2.captioning.images import Rendering
 from hw2.captioning.vocab import check_same_images, load_vocabulary
 from hw2.common.atomic import atomic_dir, write_json
@@ -55,7 +55,7 @@ def main(params):
         f"the attention decoder of seed {seed} (the first of captioning.seeds; validation BLEU-4 "
         f"{state['val_bleu4']:.4f}) captions {len(wanted)} image(s)"
     )
-    captions, sheet = {}, []
+    captions, sheet, boxed = {}, [], ""
     with atomic_dir(OUT) as work:  # figures of images no longer asked for go too
         for k, name in enumerate(wanted, 1):
             words, tokens, alphas = caption_one(
@@ -71,7 +71,7 @@ def main(params):
             # Named by position, not by image, so that dvc.yaml can declare them as plots whatever
             # captioning.images holds (and not "219.png": dvc-render 1.0.2 fails to sort image plots
             # whose names mix digits and words).
-            captioned_image(
+            boxed += captioned_image(
                 work / f"attention_{k}.png",
                 IMAGES / name,
                 tokens,
@@ -82,11 +82,13 @@ def main(params):
             sheet.append((IMAGES / name, name, captions[name]))
             print(f"{name}: {captions[name]}")
         if sheet:
-            caption_sheet(
+            boxed += caption_sheet(
                 work / "captions.png", sheet, f"Captions of the attention decoder (beam search, {how})", rendering
             )
         write_json(work / "caps_generated_enc_dec_w_attention.json", captions)
         write_json(work / "decoder.json", {"decoder": "attention", "seed": seed, "val_bleu4": state["val_bleu4"]})
+    if boxed:
+        warn(no_glyph_warning("".join(dict.fromkeys(boxed))))
     if not wanted:
         print("captioning.images is empty: nothing to caption", file=sys.stderr)
 

@@ -107,6 +107,17 @@ def imagery(dataset) -> str:
     return f"{read}; {Rendering(bands=chosen['bands'], stretch=chosen['stretch']).describe()}"
 
 
+def held_out(dataset) -> str:
+    """How the validation split was made, when the set came without one."""
+    h = dataset.get("val_held_out")
+    if not h:
+        return ""
+    return (
+        f"; the set has no val split: {h['images']:,} of its {h['of_train']:,} training images "
+        f"({h['share']:.0%}, drawn with seed {h['seed']}) held out for validation"
+    )
+
+
 def header(dataset, features, computed):
     commit, lock = provenance()
     return [
@@ -121,7 +132,8 @@ def header(dataset, features, computed):
                 [
                     "captioning data",
                     f"{dataset['dataset']}"
-                    + (" (**SYNTHETIC demo set**: not results on real imagery)" if dataset.get("synthetic") else ""),
+                    + (" (**SYNTHETIC demo set**: not results on real imagery)" if dataset.get("synthetic") else "")
+                    + held_out(dataset),
                 ],
                 [
                     "encoder weights",

@@ -3,11 +3,12 @@
 import sys
 from typing import Any
 
-from _stage import PATHS, ROOT, WORK, queued_from, stage
+from _stage import PATHS, ROOT, WORK, queued_from, stage, warn
 
 from hw2.captioning.dataset import find_inputs, load_caption_set, save_caption_set
-from hw2.captioning.figures import contact_sheet
+from hw2.captioning.figures import contact_sheet, no_glyph_warning
 from hw2.captioning.images import Rendering
+from hw2.captioning.splits import thin_validation, with_validation
 from hw2.captioning.synthetic import generate
 from hw2.captioning.unzip import extract_images
 from hw2.common.atomic import scratch_dir, write_json
@@ -67,7 +68,9 @@ def main(params):
                 "synthetic": False,
                 "inputs": {p.name: file_sha256(p) for p in (zip_path, json_path)},
             }
-        captions = load_caption_set(json_path)
+        # a set without a val split gets one from its training images, before any work (splits.py)
+        captions, held_out = with_validation(load_caption_set(json_path), json_path)
+        thin = thin_validation(captions, json_path)  # said at the end, once the set is known good
         known = {im.filename for im in captions.images}
         outside = [name for name in cap.images if name not in known]
         if outside:
@@ -87,7 +90,9 @@ def main(params):
             rendering=rendering,
         )
     save_caption_set(CAPTIONS, captions)
-    contact_sheet(SHEET, IMAGES, captions, rendering=rendering)
+    missing = contact_sheet(SHEET, IMAGES, captions, rendering=rendering)
+    if missing:
+        warn(no_glyph_warning(missing))
     counts = captions.counts()
     write_json(
         METRICS,
@@ -96,10 +101,18 @@ def main(params):
             "images": counts,
             "captions": sum(len(im.captions) for im in captions.images),
             "imagery": {**cap.imagery.model_dump(), "read_as": extracted.read_as},  # how the images became RGB
+            **({"val_held_out": held_out.record()} if held_out else {}),  # the set had no val split
         },
     )
+    if thin:
+        warn(thin)
     extra = extracted.skipped
     note = f"; {len(extra)} image(s) in the zip without captions were skipped" if extra else ""
+    if held_out:
+        note += (
+            f"; no val split in {json_path.name}: {held_out.images} of the {held_out.of_train:,} training images "
+            f"held out for validation ({held_out.share:.0%}, seed {held_out.seed})"
+        )
     print(
         f"{source['dataset']}: {len(captions.images):,} images extracted to {IMAGES.relative_to(ROOT)} "
         f"(train {counts['train']:,}, val {counts['val']:,}, test {counts['test']:,}){note}"

@@ -53,7 +53,7 @@ def caption(args) -> int:
     from hw2.captioning.decoder_file import load_decoder
     from hw2.captioning.decoding import beam_label, caption_one
     from hw2.captioning.features import build_encoder, encode_files
-    from hw2.captioning.figures import captioned_image
+    from hw2.captioning.figures import captioned_image, no_glyph_warning
     from hw2.captioning.images import check_image
     from hw2.captioning.vocab import load_vocabulary
     from hw2.common.errors import BandChoiceError, InputError
@@ -107,14 +107,17 @@ def caption(args) -> int:
         model, _ = load_decoder(decoder, vocab, PATHS.vocab / "vocab.json", feats.shape[2])
         beam, penalty = decode.beam_size, decode.length_penalty
         how = beam_label(beam, penalty)
+        boxed = ""  # characters no font has
         for path, f in zip(args.images, feats, strict=True):
             words, tokens, alphas = caption_one(model, f, vocab, beam, decode.max_length, penalty)
             figure = args.out / f"{path.stem}.png"
             assert alphas is not None  # the attention decoder's
-            captioned_image(
+            boxed += captioned_image(
                 figure, path, tokens, alphas.numpy(), f"{path.name}: attention decoder, {how}", rendering=rendering
             )
             print(f"{path}: {' '.join(words)}  ({figure})")
+        if boxed:
+            print(f"WARNING: {no_glyph_warning(''.join(dict.fromkeys(boxed)))}", file=sys.stderr)
         if weights == "random":
             print(
                 "WARNING: the encoder of this run is RANDOMLY INITIALISED (no ImageNet weights), and the decoder "
