@@ -36,7 +36,9 @@ WIDE_FONTS = (
     "WenQuanYi Zen Hei",
     "Droid Sans Fallback",
 )
-FONT_HINT = "on Debian or Ubuntu: sudo apt-get install fonts-noto-cjk (make setup does it where apt works)"
+FONT_HINT = (
+    "on Debian or Ubuntu: sudo apt-get install fonts-noto-cjk, which make repro and make test run where apt works"
+)
 
 
 @functools.cache
