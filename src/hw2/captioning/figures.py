@@ -13,8 +13,7 @@ from __future__ import annotations
 import functools
 import textwrap
 import warnings
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -69,15 +68,21 @@ def _system_fonts_added() -> None:
                 continue
 
 
-def caption_fonts() -> list[str]:
-    """The font families captions are drawn with: the default font's, then each installed wide font."""
+@functools.cache
+def _fonts() -> tuple[list[str], frozenset[int]]:
+    """The font families captions are drawn with (the default font's, then each installed wide
+    font) and every character they have between them: found once per process."""
     default = FT2Font(font_manager.findfont(font_manager.FontProperties())).family_name
-    wide = [f for f in WIDE_FONTS if _charmap(f)]
-    if not wide:
+    if not any(_charmap(f) for f in WIDE_FONTS):
         _system_fonts_added()
         _charmap.cache_clear()
-        wide = [f for f in WIDE_FONTS if _charmap(f)]
-    return [default] + wide
+    wide = [f for f in WIDE_FONTS if _charmap(f)]
+    return [default, *wide], _charmap(None).union(*(_charmap(f) for f in wide))
+
+
+def caption_fonts() -> list[str]:
+    """The font families captions are drawn with: the default font's, then each installed wide font."""
+    return list(_fonts()[0])
 
 
 def no_glyph_warning(missing: str) -> str:
@@ -90,30 +95,24 @@ def no_glyph_warning(missing: str) -> str:
 def missing_glyphs(texts: Iterable[str]) -> str:
     """The characters of ``texts`` that no font of :func:`caption_fonts` has (they would be drawn as
     boxes), each once, in order of appearance; "" when every character has a glyph."""
-    have = _charmap(None).union(*(_charmap(f) for f in caption_fonts()[1:]))
+    have = _fonts()[1]
     return "".join(dict.fromkeys(c for t in texts for c in t if not c.isspace() and ord(c) not in have))
 
 
-def _fonts(draw):
+def _with_caption_fonts(draw):
     """``draw`` (a figure function) with :func:`caption_fonts`, without matplotlib's warning per
-    missing glyph."""
+    missing glyph (the figure functions return the missing characters instead)."""
 
     @functools.wraps(draw)
     def drawn(*args, **kwargs):
-        with _caption_fonts():
+        with plt.rc_context({"font.family": caption_fonts()}), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
             return draw(*args, **kwargs)
 
     return drawn
 
 
-@contextmanager
-def _caption_fonts() -> Iterator[None]:
-    with plt.rc_context({"font.family": caption_fonts()}), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
-        yield
-
-
-@_fonts
+@_with_caption_fonts
 def contact_sheet(
     path: Path,
     images_dir: Path,
@@ -146,7 +145,7 @@ def _show_image(ax, img: Image.Image) -> None:
     ax.set(xticks=[], yticks=[])
 
 
-@_fonts
+@_with_caption_fonts
 def captioned_image(
     path: Path,
     image_path: Path,
@@ -216,7 +215,7 @@ def captioned_image(
     return missing_glyphs([title, *tokens])
 
 
-@_fonts
+@_with_caption_fonts
 def caption_sheet(
     path: Path, items: list[tuple[Path, str, str]], title: str, rendering: Rendering = DEFAULT_RENDERING
 ) -> str:
