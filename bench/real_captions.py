@@ -282,9 +282,6 @@ def run(
             else None,
         )
         seconds = time.perf_counter() - start
-        if kept:
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            torch.save({"state": net.state_dict(), "history": asdict(hist), "train_s": round(seconds, 1)}, kept)
     out = {
         "seed": seed,
         "train_s": round(seconds, 1),
@@ -298,6 +295,14 @@ def run(
     }
     if states:  # trained here with --selection (a kept decoder has only its best epoch's weights)
         out["selection"] = selection_study(net, states, prepared, cap)
+    elif study and kept and kept.is_file() and "selection" in saved:  # measured when it was trained
+        out["selection"] = saved["selection"]
+    if kept and not kept.is_file():  # kept once scored, so a killed chain resumes at the next seed
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        selection = {"selection": out["selection"]} if "selection" in out else {}
+        torch.save(
+            {"state": net.state_dict(), "history": asdict(hist), "train_s": round(seconds, 1), **selection}, kept
+        )
     if net.attends:
         out |= attention_on_val(net, prepared, cap, name, maps)
     print(
@@ -324,10 +329,12 @@ def summary(runs: list[dict]) -> dict:
 
 
 def selection_summary(runs: list[dict]) -> dict | None:
-    """Each rule's chosen epochs and their test scores, mean and spread over the seeds."""
-    if not all(r.get("selection") for r in runs):
+    """Each rule's chosen epochs and their test scores, mean and spread over the seeds that were
+    trained with --selection (``seeds``: which)."""
+    runs = [r for r in runs if r.get("selection")]
+    if not runs:
         return None
-    out = {}
+    out = {"seeds": [r["seed"] for r in runs]}
     for rule in runs[0]["selection"]["chosen"]:
         picked = [r["selection"]["chosen"][rule] for r in runs]
         out[rule] = {"epochs": [p["epoch"] for p in picked]}
@@ -447,6 +454,8 @@ def main():
         "baseline_test": baseline(prepared),
         "models": {},
     }
+    if results.get(name, {}).get("data") == entry["data"]:  # a decoder run before under this name stays
+        entry["models"] = results[name]["models"]
     for model in args.models:
         runs = [
             run(
