@@ -295,6 +295,9 @@ def run(
     }
     if states:  # trained here with --selection (a kept decoder has only its best epoch's weights)
         out["selection"] = selection_study(net, states, prepared, cap)
+        if kept:  # every epoch's weights too, for rules measured later (about 15 MB an epoch)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(states, kept.with_name(f"{kept.stem}-epochs.pt"))
     elif study and kept and kept.is_file() and "selection" in saved:  # measured when it was trained
         out["selection"] = saved["selection"]
     if kept and not kept.is_file():  # kept once scored, so a killed chain resumes at the next seed
@@ -414,7 +417,7 @@ def main():
     ap.add_argument(
         "--keep",
         action="store_true",
-        help="keep the trained decoders in bench/.work/models/<name>/, "
+        help="keep the trained decoders in bench/.work/models/<name>/ (with --selection, every epoch's weights too), "
         "and score those already there instead of training them again",
     )
     ap.add_argument(
