@@ -383,6 +383,62 @@ def table(names: list[str]) -> str:
     return "\n".join(rows)
 
 
+PAIRED = {  # the scores a paired difference is shown for: (split, decoding, metric)
+    "val greedy BLEU-4": ("val", "greedy", "bleu4"),
+    "val greedy CIDEr": ("val", "greedy", "cider"),
+    "test greedy BLEU-4": ("test", "greedy", "bleu4"),
+    "test beam BLEU-4": ("test", "beam", "bleu4"),
+    "test beam CIDEr": ("test", "beam", "cider"),
+}
+
+
+def paired(a: str, b: str) -> str:
+    """A markdown table of ``a`` − ``b``, each ``NAME:DECODER`` (a variant's name in the results
+    and a decoder), seed by seed over the seeds both have: per score the mean ± sample standard
+    deviation of the differences, how many seeds are ahead, and what that shows (the pipeline's
+    own rule, hw2.captioning.comparison.verdict)."""
+    from hw2.captioning.comparison import spread, verdict
+
+    results = json.loads(OUT.read_text())
+    runs = []
+    for side in (a, b):
+        name, model = side.split(":")
+        runs.append({r["seed"]: r for r in results[name]["models"][model]["runs"]})
+    seeds = sorted(runs[0].keys() & runs[1].keys())
+    rows = [f"| score, seeds {', '.join(map(str, seeds))} | {a} | {b} | difference | seeds ahead | shows |"]
+    rows.append("|" + "---|" * 6)
+    for label, (split, how, metric) in PAIRED.items():
+        x, y = ([r[k][split][how][metric] for k in seeds] for r in runs)
+        d = spread([u - v for u, v in zip(x, y, strict=True)])
+        pm = f"{d['mean']:+.4f} ± {d['sd']:.4f}" if d["sd"] is not None else f"{d['mean']:+.4f}"
+        rows.append(
+            f"| {label} | {statistics.mean(x):.4f} | {statistics.mean(y):.4f} | {pm} | "
+            f"{sum(u > v for u, v in zip(x, y, strict=True))} of {len(seeds)} | {verdict(d)} |"
+        )
+    return "\n".join(rows)
+
+
+def selection_table(names: list[str]) -> str:
+    """A markdown table of the epoch each selection rule picked and its test scores (mean ± sd over
+    the seeds run with --selection), per named variant and decoder."""
+    results = json.loads(OUT.read_text())
+    rows = ["| variant | decoder | rule | epochs picked | test greedy BLEU-4 | test beam BLEU-4 | test beam CIDEr |"]
+    rows.append("|" + "---|" * 7)
+    for name in names:
+        for model, m in results[name]["models"].items():
+            for rule, r in (m.get("selection") or {}).items():
+                if rule == "seeds":
+                    continue
+                cells = [
+                    f"{r[k]['mean']:.4f} ± {r[k]['sd']:.4f}" if r[k]["sd"] is not None else f"{r[k]['mean']:.4f}"
+                    for k in ("test_greedy.bleu4", "test_beam.bleu4", "test_beam.cider")
+                ]
+                rows.append(
+                    f"| {name} | {model} | {rule} | {', '.join(map(str, r['epochs']))} | " + " | ".join(cells) + " |"
+                )
+    return "\n".join(rows)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
@@ -426,9 +482,28 @@ def main():
         help="also score every epoch (validation and test) and the epoch each way of choosing it picks",
     )
     ap.add_argument("--table", nargs="+", metavar="NAME", help="print the named results as a markdown table, and stop")
+    ap.add_argument(
+        "--paired",
+        nargs=2,
+        metavar=("NAME:DECODER", "NAME:DECODER"),
+        help="print the first minus the second, seed by seed, as a markdown table, and stop "
+        "(e.g. official-baseline:attention official-baseline:vanilla)",
+    )
+    ap.add_argument(
+        "--selection-table",
+        nargs="+",
+        metavar="NAME",
+        help="print each selection rule's picks and test scores of the named results, and stop",
+    )
     args = ap.parse_args()
-    if args.table:
-        print(table(args.table))
+    if args.table or args.paired or args.selection_table:
+        print(
+            table(args.table)
+            if args.table
+            else paired(*args.paired)
+            if args.paired
+            else selection_table(args.selection_table)
+        )
         return
 
     from hw2.common.runtime import Kernels
