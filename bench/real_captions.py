@@ -261,8 +261,8 @@ def run(
     cfg = caption_config(model, cap, seed=seed, **override)
     kept = keep / f"{model}-{seed}.pt" if keep else None
     states: list[dict] = []  # each epoch's weights, with ``study``
-    if kept and kept.is_file():  # trained before with this name: scored again, not retrained
-        saved = torch.load(kept)
+    saved = torch.load(kept) if kept and kept.is_file() else None
+    if saved is not None:  # trained before with this name: scored again, not retrained
         net = cfg.build(len(vocab), prepared.features.shape[2])
         net.load_state_dict(saved["state"])
         net.eval()
@@ -298,9 +298,9 @@ def run(
         if kept:  # every epoch's weights too, for rules measured later (about 15 MB an epoch)
             kept.parent.mkdir(parents=True, exist_ok=True)
             torch.save(states, kept.with_name(f"{kept.stem}-epochs.pt"))
-    elif study and kept and kept.is_file() and "selection" in saved:  # measured when it was trained
+    elif study and saved is not None and "selection" in saved:  # measured when it was trained
         out["selection"] = saved["selection"]
-    if kept and not kept.is_file():  # kept once scored, so a killed chain resumes at the next seed
+    if kept and saved is None:  # kept once scored, so a killed chain resumes at the next seed
         kept.parent.mkdir(parents=True, exist_ok=True)
         selection = {"selection": out["selection"]} if "selection" in out else {}
         torch.save(
@@ -354,11 +354,9 @@ def selection_summary(runs: list[dict]) -> dict | None:
 def table(names: list[str]) -> str:
     """A markdown table of the named entries of the results: each decoder's BLEU-4 (mean ± sd over
     the seeds) on validation and test, CIDEr of beam search, and how peaked the attention is."""
+    from hw2.answers import pm
+
     results = json.loads(OUT.read_text())
-
-    def pm(s, key):
-        return f"{s[key]['mean']:.4f} ± {s[key]['sd']:.4f}" if s[key]["sd"] is not None else f"{s[key]['mean']:.4f}"
-
     rows = [
         "| variant | decoder | seeds | val greedy | val beam | test greedy | test beam | test beam+penalty "
         "| test CIDEr beam | attention peak / entropy |",
@@ -370,8 +368,8 @@ def table(names: list[str]) -> str:
             s, runs = m["summary"], m["runs"]
             att = [r["attention"] for r in runs if "attention" in r]
             rows.append(
-                f"| {name} | {model} | {len(runs)} | {pm(s, 'val.greedy.bleu4')} | {pm(s, 'val.beam.bleu4')} | "
-                f"{pm(s, 'test.greedy.bleu4')} | {pm(s, 'test.beam.bleu4')} | {pm(s, 'test.beam_lp.bleu4')} | "
+                f"| {name} | {model} | {len(runs)} | {pm(s['val.greedy.bleu4'])} | {pm(s['val.beam.bleu4'])} | "
+                f"{pm(s['test.greedy.bleu4'])} | {pm(s['test.beam.bleu4'])} | {pm(s['test.beam_lp.bleu4'])} | "
                 f"{s['test.beam.cider']['mean']:.3f} | "
                 + (
                     f"{statistics.mean(a['peak'] for a in att):.3f} / {statistics.mean(a['entropy'] for a in att):.3f}"
@@ -397,6 +395,7 @@ def paired(a: str, b: str) -> str:
     and a decoder), seed by seed over the seeds both have: per score the mean ± sample standard
     deviation of the differences, how many seeds are ahead, and what that shows (the pipeline's
     own rule, hw2.captioning.comparison.verdict)."""
+    from hw2.answers import pm
     from hw2.captioning.comparison import spread, verdict
 
     results = json.loads(OUT.read_text())
@@ -410,9 +409,8 @@ def paired(a: str, b: str) -> str:
     for label, (split, how, metric) in PAIRED.items():
         x, y = ([r[k][split][how][metric] for k in seeds] for r in runs)
         d = spread([u - v for u, v in zip(x, y, strict=True)])
-        pm = f"{d['mean']:+.4f} ± {d['sd']:.4f}" if d["sd"] is not None else f"{d['mean']:+.4f}"
         rows.append(
-            f"| {label} | {statistics.mean(x):.4f} | {statistics.mean(y):.4f} | {pm} | "
+            f"| {label} | {statistics.mean(x):.4f} | {statistics.mean(y):.4f} | {pm(d, sign=True)} | "
             f"{sum(u > v for u, v in zip(x, y, strict=True))} of {len(seeds)} | {verdict(d)} |"
         )
     return "\n".join(rows)
@@ -421,6 +419,8 @@ def paired(a: str, b: str) -> str:
 def selection_table(names: list[str]) -> str:
     """A markdown table of the epoch each selection rule picked and its test scores (mean ± sd over
     the seeds run with --selection), per named variant and decoder."""
+    from hw2.answers import pm
+
     results = json.loads(OUT.read_text())
     rows = ["| variant | decoder | rule | epochs picked | test greedy BLEU-4 | test beam BLEU-4 | test beam CIDEr |"]
     rows.append("|" + "---|" * 7)
@@ -429,10 +429,7 @@ def selection_table(names: list[str]) -> str:
             for rule, r in (m.get("selection") or {}).items():
                 if rule == "seeds":
                     continue
-                cells = [
-                    f"{r[k]['mean']:.4f} ± {r[k]['sd']:.4f}" if r[k]["sd"] is not None else f"{r[k]['mean']:.4f}"
-                    for k in ("test_greedy.bleu4", "test_beam.bleu4", "test_beam.cider")
-                ]
+                cells = [pm(r[k]) for k in ("test_greedy.bleu4", "test_beam.bleu4", "test_beam.cider")]
                 rows.append(
                     f"| {name} | {model} | {rule} | {', '.join(map(str, r['epochs']))} | " + " | ".join(cells) + " |"
                 )
@@ -496,14 +493,14 @@ def main():
         help="print each selection rule's picks and test scores of the named results, and stop",
     )
     args = ap.parse_args()
-    if args.table or args.paired or args.selection_table:
-        print(
-            table(args.table)
-            if args.table
-            else paired(*args.paired)
-            if args.paired
-            else selection_table(args.selection_table)
-        )
+    if args.table:
+        print(table(args.table))
+        return
+    if args.paired:
+        print(paired(*args.paired))
+        return
+    if args.selection_table:
+        print(selection_table(args.selection_table))
         return
 
     from hw2.common.runtime import Kernels
