@@ -7,6 +7,7 @@ import json
 import pandas as pd
 from _stage import PATHS, stage, warn
 
+from hw2.answers import pm
 from hw2.captioning.comparison import compare, score_baseline
 from hw2.captioning.curves import training_curves
 from hw2.captioning.dataset import load_caption_set
@@ -109,15 +110,12 @@ def main(params):
         "beam_lp": f"beam {out['beam_size']} length penalty {out['length_penalty']:g}",
     }
 
-    def pm(s):
-        return f"{s['mean']:.4f}" + ("" if s["sd"] is None else f" ± {s['sd']:.4f}")
-
     print(
         f"test BLEU-4 ({' / '.join(names[w] for w in ways)}) on {out['test_images']} {out['dataset']} images, "
         f"mean ± sd over {len(seeds)} seed(s): "
         + ", ".join(f"{m} " + " / ".join(pm(out[m][w]["bleu4"]) for w in ways) for m in MODELS)
         + "; attention − vanilla "
-        + " / ".join(pm(out["attention_minus_vanilla"][w]["bleu4"]) for w in ways)
+        + " / ".join(pm(out["attention_minus_vanilla"][w]["bleu4"], sign=True) for w in ways)
         + f'; caption-prior baseline {baseline["bleu4"]:.4f} ("{" ".join(prior)}")'
     )
 

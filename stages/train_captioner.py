@@ -61,6 +61,7 @@ def main(params):
             "final_lr": hist.lr[-1],
             "val_bleu4": hist.val_bleu4[hist.best_epoch - 1],
             "train_loss": hist.train_loss[hist.best_epoch - 1],
+            "feature_norm": cfg.feature_norm,
             **kernels,
             "device": cfg.device,
         },

@@ -12,10 +12,11 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from conftest import BIN, ROOT, env, git_init, needs_fmnist, run, set_params
 
 sys.path.insert(0, str(ROOT / "tools"))
-from fingerprint import EXPECTED, compare
+from fingerprint import ENCODER_BATCH, EXPECTED, FEATURE_NORM, THREADS, compare
 
 QEMU = shutil.which("qemu-x86_64")
 needs_qemu = pytest.mark.skipif(
@@ -53,6 +54,15 @@ def committed(path: str) -> dict:
     expected = json.loads(EXPECTED.read_text())
     assert path in expected, f"{EXPECTED.name} has no digests for {path!r}: {list(expected)}"
     return expected[path]
+
+
+def test_the_fingerprint_computes_in_the_committed_params_settings():
+    """Its threads, encoder batch and the decoders it decodes with are params.yaml's: a change to
+    one of those params without the fingerprint would leave the committed run's path untested."""
+    cap = yaml.safe_load((ROOT / "params.yaml").read_text())["captioning"]
+    assert THREADS == cap["threads"]
+    assert ENCODER_BATCH == cap["encoder"]["batch_size"]
+    assert FEATURE_NORM == cap["decoder"]["feature_norm"]
 
 
 @pytest.mark.parametrize("args", [(), ("--no-avx2",)], ids=["avx2", "no-avx2"])

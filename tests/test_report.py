@@ -74,6 +74,7 @@ def test_the_report_stage_on_the_committed_outputs(repo):
     assert "All identities hold: **yes**" in report and "(best)" in report
     assert "**`A = W_Q W_Kᵀ`**" in report and "`A = W_Q W_Kᵀ / √d`" in report  # the homework's (1) and the scaled
     assert "equivariant to translation" in report and "edges and colour blobs first" in report
+    assert "reading each region's features layer-normalised" in report  # the committed feature_norm: true
     assert "git commit checked out | `(not a git checkout)` |" in report
 
 

@@ -33,6 +33,7 @@ EXPECTED = ROOT / "tools" / "fingerprint.json"
 MACHINES = ROOT / "bench" / "results" / "fingerprints.json"
 THREADS = 2  # params.yaml's captioning.threads as committed (the CNN's and Q1's paths run on one, as their stages do)
 ENCODER_BATCH = 32  # params.yaml's captioning.encoder.batch_size as committed
+FEATURE_NORM = True  # params.yaml's captioning.decoder.feature_norm as committed: the decoders that decode below
 
 
 def digest(*values) -> str:
@@ -156,9 +157,15 @@ def paths(work: Path, only: set[str] | None = None) -> tuple[dict[str, str], dic
                 "resnet-18 features, one image",
                 digest(encode_files(encoder, [work / "images" / names[0]], 224, dtype="float16")),
             )
-    # both decoders: training steps (teacher forcing, fused Adam, clipping, the schedule) and each
-    # epoch's validation BLEU-4 of greedy captions, on fixed data
-    if wanted("vanilla decoder training", "attention decoder training", "greedy decoding", "beam search", "figures"):
+    # both decoders, with and without LayerNorm on the features (captioning.decoder.feature_norm):
+    # training steps (teacher forcing, fused Adam, clipping, the schedule) and each epoch's
+    # validation BLEU-4 of greedy captions, on fixed data; then decoding by those of the committed params
+    training = {
+        f"{kind} decoder training" + (", feature_norm" if norm else ""): (kind, norm)
+        for kind in ("vanilla", "attention")
+        for norm in (False, True)
+    }
+    if wanted(*training, "greedy decoding", "beam search", "figures"):
         g = torch.Generator().manual_seed(0)
         images, captions, vocab = 12, 36, 30
         lengths = torch.randint(4, 12, (captions,), generator=g)
@@ -174,14 +181,14 @@ def paths(work: Path, only: set[str] | None = None) -> tuple[dict[str, str], dic
             (torch.arange(captions) % images >= 8).long(),
         )
         models = {}
-        for kind in ("vanilla", "attention"):
+        for name, (kind, norm) in training.items():
             cfg = CaptionTrainConfig(
                 model=kind,
                 embed_dim=32,
                 decoder_dim=48,
                 attention_dim=24,
                 dropout=0.5,
-                feature_norm=False,
+                feature_norm=norm,
                 lr=3e-3,
                 batch_size=8,
                 epochs=3,
@@ -195,10 +202,10 @@ def paths(work: Path, only: set[str] | None = None) -> tuple[dict[str, str], dic
                 precision="float32",
                 device="cpu",
             )
-            models[kind], hist = train_captioner(data, vocab, 1, 2, 10, cfg, progress=False)
-            done(
-                f"{kind} decoder training", digest(models[kind].state_dict(), hist.train_loss, hist.val_bleu4, hist.lr)
-            )
+            decoder, hist = train_captioner(data, vocab, 1, 2, 10, cfg, progress=False)
+            done(name, digest(decoder.state_dict(), hist.train_loss, hist.val_bleu4, hist.lr))
+            if norm == FEATURE_NORM:
+                models[kind] = decoder
         feats = data.features[8:].float()
         words, alphas = greedy_decode(models["attention"], feats, 1, 2, 10)
         done("greedy decoding", digest(words, alphas, greedy_decode(models["vanilla"], feats, 1, 2, 10)[0]))
@@ -299,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.perf_counter() - start:.1f} s"
     )
     for name, value in got.items():
-        print(f"  {name:30s} {value}  ({seconds[name]:.1f} s)")
+        print(f"  {name:40s} {value}  ({seconds[name]:.1f} s)")
     if args.expect:
         known = json.loads(args.expected.read_text()) if args.expected.is_file() else {}
         known[path] = {"machine": machine, "digests": got}

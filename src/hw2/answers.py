@@ -257,8 +257,14 @@ def captioning_section(
         Heading(2, "Question 3: remote-sensing image captioning"),
         Heading(3, "Q3.1: training"),
         Para(
-            f"Each decoder is trained once per seed ({n} seed{'s' if n != 1 else ''}, `captioning.seeds`). "
-            "The learning rate is cut when validation BLEU-4, averaged over a few "
+            f"Each decoder is trained once per seed ({n} seed{'s' if n != 1 else ''}, `captioning.seeds`), "
+            + (
+                "reading each region's features layer-normalised (LayerNorm with a learnt scale and shift, "
+                "`captioning.decoder.feature_norm`). "
+                if all(t.get("feature_norm") for by_seed in trained.values() for t in by_seed.values())
+                else "reading the region features as the encoder gives them (`captioning.decoder.feature_norm`). "
+            )
+            + "The learning rate is cut when validation BLEU-4, averaged over a few "
             "epochs, has stopped improving, and training stops after a longer wait (the training settings smooth, "
             "lr_decay, lr_patience and patience); the epoch with the best validation BLEU-4 is kept. "
             + (
