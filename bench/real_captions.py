@@ -38,6 +38,8 @@ from typing import NamedTuple
 import yaml
 from _machine import ROOT, caption_config, cpu_name, params
 
+from hw2.answers import pm  # no torch: safe before the kernels are set
+
 WORK = ROOT / "bench" / ".work"
 OUT = ROOT / "bench" / "results" / "real_captions.json"
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ucm-dev"
@@ -354,8 +356,6 @@ def selection_summary(runs: list[dict]) -> dict | None:
 def table(names: list[str]) -> str:
     """A markdown table of the named entries of the results: each decoder's BLEU-4 (mean ± sd over
     the seeds) on validation and test, CIDEr of beam search, and how peaked the attention is."""
-    from hw2.answers import pm
-
     results = json.loads(OUT.read_text())
     rows = [
         "| variant | decoder | seeds | val greedy | val beam | test greedy | test beam | test beam+penalty "
@@ -395,7 +395,6 @@ def paired(a: str, b: str) -> str:
     and a decoder), seed by seed over the seeds both have: per score the mean ± sample standard
     deviation of the differences, how many seeds are ahead, and what that shows (the pipeline's
     own rule, hw2.captioning.comparison.verdict)."""
-    from hw2.answers import pm
     from hw2.captioning.comparison import spread, verdict
 
     results = json.loads(OUT.read_text())
@@ -419,8 +418,6 @@ def paired(a: str, b: str) -> str:
 def selection_table(names: list[str]) -> str:
     """A markdown table of the epoch each selection rule picked and its test scores (mean ± sd over
     the seeds run with --selection), per named variant and decoder."""
-    from hw2.answers import pm
-
     results = json.loads(OUT.read_text())
     rows = ["| variant | decoder | rule | epochs picked | test greedy BLEU-4 | test beam BLEU-4 | test beam CIDEr |"]
     rows.append("|" + "---|" * 7)
