@@ -7,7 +7,7 @@ import json
 import pandas as pd
 from _stage import PATHS, stage, warn
 
-from hw2.answers import pm
+from hw2.answers import MODELS, pm
 from hw2.captioning.comparison import compare, score_baseline
 from hw2.captioning.curves import training_curves
 from hw2.captioning.dataset import load_caption_set
@@ -15,8 +15,6 @@ from hw2.captioning.scoring import Scorer
 from hw2.common.atomic import write_csv, write_json
 from hw2.common.errors import InputError
 from pipeline.paths import run_name
-
-MODELS = ("vanilla", "attention")
 
 
 def read_json(path):

@@ -12,15 +12,13 @@ from _stage import PATHS, ROOT, stage
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from hw2.answers import captioning_section, fashion_section, theory_section
+from hw2.answers import MODELS, captioning_section, fashion_section, theory_section
 from hw2.captioning.images import Rendering
 from hw2.common.atomic import write_text
 from hw2.common.errors import InputError, StaleInputError
 from hw2.document import Code, Heading, Image, Para, Table, to_html, to_markdown
 from hw2.notices import data_warnings, kernel_warnings
 from pipeline.paths import run_name
-
-MODELS = ("vanilla", "attention")
 
 
 def read_json(path: Path) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .common.errors import InputError
 from .document import Block, Heading, Image, Para, Table
 
-MODELS = ("vanilla", "attention")
+MODELS = ("vanilla", "attention")  # the decoders, in the order every table and figure shows them
 SCORES = [
     ("bleu1", "BLEU-1"),
     ("bleu2", "BLEU-2"),
