@@ -61,10 +61,12 @@ def tif(colour=(90, 120, 60), size=(32, 32)) -> bytes:
     return buf.getvalue()
 
 
-def stack(bands: int) -> bytes:
-    """A TIFF of ``bands`` 16-bit bands, one per page (a Sentinel-2-like stack as tifffile writes it)."""
+def stack(bands: int, nodata: str | None = None) -> bytes:
+    """A TIFF of ``bands`` 16-bit bands, one per page (a Sentinel-2-like stack as tifffile writes it),
+    with GDAL's GDAL_NODATA tag when ``nodata`` is given."""
     buf = io.BytesIO()
-    tifffile.imwrite(buf, np.zeros((bands, 16, 16), np.uint16), photometric="minisblack")
+    tags = [(42113, "s", 0, nodata, True)] if nodata is not None else []
+    tifffile.imwrite(buf, np.zeros((bands, 16, 16), np.uint16), photometric="minisblack", extratags=tags)
     return buf.getvalue()
 
 
@@ -852,6 +854,13 @@ CASES = [
         "Sentinel-2's B4, B3, B2), or to one band for grey",
         {"captioning": {"images": ["3.tif"]}},
         setup=zip_with(("1.tif", tif()), ("2.tif", stack(13)), ("3.tif", tif())),
+    ),
+    Case(
+        "zip image's nodata tag not a number",
+        "unzip_images",
+        "images.zip: 2.tif: GDAL_NODATA tag 'n/a' is not a number",
+        {"captioning": {"images": ["3.tif"]}},
+        setup=zip_with(("1.tif", tif()), ("2.tif", stack(1, nodata="n/a")), ("3.tif", tif())),
     ),
     Case(
         "zip image lacks a band chosen",

@@ -9,7 +9,8 @@ import pytest
 import tifffile
 from PIL import Image
 
-from hw2.captioning.images import DEFAULT_RENDERING, BandChoiceError, Rendering, decode, load_rgb
+from hw2.captioning.images import DEFAULT_RENDERING, BandChoiceError, Rendering, check_image, decode, load_rgb
+from hw2.common.errors import InputError
 
 
 def pixels(path, rendering: Rendering = DEFAULT_RENDERING) -> np.ndarray:
@@ -126,3 +127,48 @@ def test_a_compressed_16_bit_grey_tiff_is_still_read_without_imagecodecs(tmp_pat
     Image.fromarray(a).save(tmp_path / "raw.tif")
     assert np.array_equal(pixels(tmp_path / "lzw.tif"), pixels(tmp_path / "raw.tif"))
     assert decode(tmp_path / "lzw.tif").how == "TIFF 16-bit, 1 band"
+
+
+def geotiff(path, a: np.ndarray, nodata: str | None, **kwargs) -> None:
+    """``a`` written as tifffile writes it, with GDAL's GDAL_NODATA tag (text) when ``nodata`` is given."""
+    tags = [(42113, "s", 0, nodata, True)] if nodata is not None else []
+    tifffile.imwrite(path, a, extratags=tags, **kwargs)
+
+
+def test_a_geotiffs_nodata_is_left_out_of_the_stretch_and_shown_black(tmp_path):
+    rng = np.random.default_rng(0)
+    scene = rng.integers(200, 3000, (40, 40, 3), dtype=np.int16)  # a signed 16-bit scene
+    edged = np.concatenate([np.full((40, 20, 3), -9999, np.int16), scene], axis=1)  # a third of it nodata
+    geotiff(tmp_path / "scene.tif", scene, None, photometric="rgb")
+    geotiff(tmp_path / "edged.tif", edged, "-9999", photometric="rgb")
+    geotiff(tmp_path / "untagged.tif", edged, None, photometric="rgb")
+    alone, edged_px, untagged = (pixels(tmp_path / f"{n}.tif") for n in ("scene", "edged", "untagged"))
+    assert np.array_equal(edged_px[:, 20:], alone)  # the valid pixels exactly as the scene alone
+    assert (edged_px[:, :20] == 0).all()  # nodata: the darkest value
+    assert decode(tmp_path / "edged.tif").how == "TIFF 16-bit signed, 3 bands, nodata -9999"
+    # without the tag, -9999 is the 2nd percentile and the scene is squeezed into the top grey levels
+    assert untagged[:, 20:].min() > 200 and alone.min() == 0
+
+
+def test_nodata_is_compared_in_the_bands_type_and_a_value_no_band_can_hold_matches_nothing(tmp_path, caplog):
+    a = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    a[:, :2] = np.finfo(np.float32).min  # GDAL's float32 nodata, written as fewer digits than it has
+    geotiff(tmp_path / "float.tif", a, "-3.40282346639e+38")
+    got = pixels(tmp_path / "float.tif")
+    assert (got[:, :2] == 0).all() and got[:, 2:].max() == 255 and got[:, 2:].min() < 10
+    b = (np.arange(64, dtype=np.uint16).reshape(8, 8) + 1) * 100
+    geotiff(tmp_path / "huge.tif", b, "70000")  # beyond uint16: no pixel is nodata
+    geotiff(tmp_path / "comma.tif", b, "6400,0")  # a decimal comma, as some writers put it
+    geotiff(tmp_path / "plain.tif", b, None)
+    assert np.array_equal(pixels(tmp_path / "huge.tif"), pixels(tmp_path / "plain.tif"))
+    assert not [r.getMessage() for r in caplog.records if r.name == "tifffile"]  # its own warning: dropped
+    comma = pixels(tmp_path / "comma.tif")
+    assert comma[-1, -1].tolist() == [0, 0, 0] and comma[-1, -2].tolist() == [255, 255, 255]
+
+
+def test_a_nodata_tag_that_is_not_a_number_is_one_line_from_the_header(tmp_path, caplog):
+    geotiff(tmp_path / "bad.tif", np.ones((8, 8), np.uint16), "none")
+    with pytest.raises(InputError) as refused:
+        check_image(tmp_path / "bad.tif")
+    assert str(refused.value) == f"{tmp_path / 'bad.tif'}: GDAL_NODATA tag 'none' is not a number"
+    assert not [r.getMessage() for r in caplog.records if r.name == "tifffile"]  # that line alone

@@ -16,7 +16,11 @@ grey, and any other image is refused with :class:`BandChoiceError` naming its ba
 Samples of more than 8 bits (16-bit, 32-bit integer, float) are stretched: the ``stretch``
 percentiles of the shown bands' finite values, taken together so that colours keep their balance,
 become 0 and 255 (2 and 98, the cut GIS viewers apply by default: one hot pixel or a cloud no
-longer darkens the whole image, as the min-max scaling did). NaN becomes the darkest value.
+longer darkens the whole image, as the min-max scaling did). NaN becomes the darkest value, and so
+does a GeoTIFF's nodata value (GDAL's ``GDAL_NODATA`` tag, compared in the bands' own type):
+left out of the percentiles, the -9999 or 0 that fills a scene's edges no longer compresses
+its real values into a few grey levels. 8-bit samples are not stretched, so their nodata pixels show
+as they are; a nodata tag that is not a number is refused from the header.
 
 An image larger than ``max_megapixels`` is refused from its header, before it is decoded, with one
 line naming it; Pillow's own decompression-bomb check stays in place beneath that cap.
@@ -24,6 +28,7 @@ line naming it; Pillow's own decompression-bomb check stays in place beneath tha
 
 from __future__ import annotations
 
+import logging
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +42,18 @@ from ..common.errors import BandChoiceError, InputError
 DEEP_GREY = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")  # Pillow's modes of more than 8 bits a sample
 WITH_ALPHA = ("RGBA", "LA", "PA", "RGBa", "La")
 TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
+
+
+class _NodataReadHere(logging.Filter):
+    """tifffile parses the GDAL_NODATA tag too, and logs a warning where the value does not fit
+    the bands (70000 in a 16-bit band) or is not a number; this module reads the tag itself
+    (:func:`_nodata`) and says what matters in its own one-line error, so those lines are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "GDAL_NODATA" not in record.getMessage()
+
+
+logging.getLogger("tifffile").addFilter(_NodataReadHere())
 
 
 @dataclass(frozen=True)
@@ -197,6 +214,7 @@ class _TiffLayout:
     pages: int  # pages of the image (1: the bands are its samples)
     bits: int
     planar: bool
+    nodata: float | None = None  # the GDAL_NODATA tag's value, NaN included; None: no tag
 
     def words(self) -> str:
         """``13 bands, one per page``, ``9 bands in 3 pages``, ``4 bands, band-sequential``…"""
@@ -219,6 +237,7 @@ def _tiff_layout(path: Path, shown: str) -> _TiffLayout | None:
             page = series.keyframe
             bits, planar = int(page.bitspersample), page.planarconfig == 2
             samples, dtype = int(page.samplesperpixel), series.dtype
+            nodata_tag = page.tags.valueof(42113)  # GDAL_NODATA: one value for every band, as text
     except Exception:  # not a TIFF tifffile reads: Pillow says what is wrong
         return None
     if "Y" not in axes or "X" not in axes:
@@ -228,7 +247,35 @@ def _tiff_layout(path: Path, shown: str) -> _TiffLayout | None:
     pages = bands // max(samples, 1)
     if bits <= 8 and dtype.kind in "ub" and not planar and samples <= 4 and pages == 1:
         return None  # 8-bit grey, RGB, RGBA, CMYK, palette…: Pillow's conversions apply
-    return _TiffLayout(width, height, bands, pages, bits, planar)
+    return _TiffLayout(width, height, bands, pages, bits, planar, _nodata(nodata_tag, shown))
+
+
+def _nodata(tag: object, shown: str) -> float | None:
+    """The GDAL_NODATA tag's number (GDAL writes it as text: ``-9999``, ``nan``, ``-3.4e+38``;
+    a decimal comma is read as a point); InputError when it is not a number."""
+    if tag is None:
+        return None
+    text = (tag.decode("ascii", "replace") if isinstance(tag, bytes) else str(tag)).strip("\x00 ")
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        raise InputError(f"{shown}: GDAL_NODATA tag {text!r} is not a number") from None
+
+
+def _nodata_samples(bands: np.ndarray, nodata: float | None) -> np.ndarray | None:
+    """Where ``bands`` hold the nodata value, compared in their own type (a float32 band's
+    -3.4e+38 is the float32 nearest the text); None when no sample can hold it (no tag, NaN, which
+    the stretch leaves out anyway, or a value an integer band cannot hold)."""
+    if nodata is None or np.isnan(nodata):
+        return None
+    if bands.dtype.kind == "f":
+        with np.errstate(over="ignore"):
+            value = bands.dtype.type(nodata)
+    elif nodata.is_integer() and np.iinfo(bands.dtype).min <= nodata <= np.iinfo(bands.dtype).max:
+        value = bands.dtype.type(int(nodata))
+    else:
+        return None
+    return bands == value
 
 
 def _chosen(count: int, bands: tuple[int, ...], shown: str, words: str, default: bool) -> tuple[int, ...]:
@@ -262,9 +309,13 @@ def _from_tiff(
     if bands.dtype.kind in "ub" and layout.bits <= 8:
         shown_bands = shown_bands.astype(np.uint8)
     else:
+        missing = _nodata_samples(shown_bands, layout.nodata)
+        if missing is not None:
+            shown_bands = np.where(missing, np.nan, shown_bands.astype(np.float64))
         shown_bands = _stretch(shown_bands, stretch)
     rgb = shown_bands[[distinct.index(b) for b in _as_rgb(chosen)]]
-    return Decoded(Image.fromarray(np.moveaxis(rgb, 0, -1), "RGB"), f"TIFF {kind}, {layout.words()}")
+    nodata = "" if layout.nodata is None else f", nodata {layout.nodata:g}"
+    return Decoded(Image.fromarray(np.moveaxis(rgb, 0, -1), "RGB"), f"TIFF {kind}, {layout.words()}{nodata}")
 
 
 def _tiff_bands(path: Path, shown: str, layout: _TiffLayout) -> np.ndarray:
