@@ -250,16 +250,16 @@ def _tiff_layout(path: Path, shown: str) -> _TiffLayout | None:
     return _TiffLayout(width, height, bands, pages, bits, planar, _nodata(nodata_tag, shown))
 
 
-def _nodata(tag: object, shown: str) -> float | None:
+def _nodata(tag: str | None, shown: str) -> float | None:
     """The GDAL_NODATA tag's number (GDAL writes it as text: ``-9999``, ``nan``, ``-3.4e+38``;
-    a decimal comma is read as a point); InputError when it is not a number."""
+    tifffile gives it as str, its NULs stripped; a decimal comma is read as a point); InputError
+    when it is not a number."""
     if tag is None:
         return None
-    text = (tag.decode("ascii", "replace") if isinstance(tag, bytes) else str(tag)).strip("\x00 ")
     try:
-        return float(text.replace(",", "."))
+        return float(tag.replace(",", "."))
     except ValueError:
-        raise InputError(f"{shown}: GDAL_NODATA tag {text!r} is not a number") from None
+        raise InputError(f"{shown}: GDAL_NODATA tag {tag!r} is not a number") from None
 
 
 def _nodata_samples(bands: np.ndarray, nodata: float | None) -> np.ndarray | None:
