@@ -7,13 +7,18 @@ PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FMNIST_SYSTEM := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: repro test lint check-lock dry-run compare handin caption setup setup-dev system-packages fashion-mnist java chromium fonts qemu bench clean-venv
+.PHONY: repro weights test lint check-lock dry-run compare handin caption setup setup-dev pipeline-packages fashion-mnist java chromium fonts qemu bench clean-venv
 
-repro: setup system-packages
+repro: setup pipeline-packages
 	dvc repro
 	@python tools/notices.py
 
-test: setup setup-dev system-packages qemu
+# torchvision's ImageNet weights for the encoder, put in data/weights/ from the torch hub cache or
+# downloaded, checked and tracked by DVC; then: dvc exp run -S captioning.encoder.weights=imagenet
+weights: setup
+	python tools/weights.py
+
+test: setup setup-dev pipeline-packages chromium qemu
 	python -m pytest
 
 # The experiments side by side, on what the homework compares: the best rate and its accuracies,
@@ -80,7 +85,8 @@ APT_INSTALL = if ! command -v apt-get >/dev/null; then echo "note: no apt-get; $
 	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(1) >/dev/null; } \
 	  || echo "note: apt-get install $(1) failed; $(2)"
 
-system-packages: fashion-mnist java chromium fonts
+# what the pipeline needs (make repro); make test adds chromium and qemu-user, make handin chromium
+pipeline-packages: fashion-mnist java fonts
 
 fashion-mnist:
 	@if [ -f $(FMNIST_SYSTEM) ] || [ -f data/raw_fashion_mnist/train-images-idx3-ubyte.gz ]; then exit 0; fi; \

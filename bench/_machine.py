@@ -33,6 +33,21 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def chosen_encoder(weights: str):
+    """The encoder params.yaml's ``captioning.encoder.weights`` names, as the pipeline builds it:
+    ``none`` the seeded random one, ``imagenet`` data/weights/resnet18-f37072fd.pth (put there by hand
+    or `make weights`; a benchmark never downloads), otherwise that file."""
+    from hw2.captioning.features import build_encoder
+    from hw2.captioning.weights import IMAGENET_FILE, check_imagenet_file
+
+    if weights == "none":
+        return build_encoder("none")
+    path = ROOT / "data" / "weights" / IMAGENET_FILE if weights == "imagenet" else ROOT / weights
+    if weights == "imagenet" and path.is_file():
+        check_imagenet_file(path)
+    return build_encoder(path, label=weights)
+
+
 def caption_config(model: str, cap: dict, **overrides):
     """The decoder's training settings as params.yaml's ``captioning`` section (``cap``) gives them
     (its ``decoder`` and ``train`` keys, on the CPU), with ``overrides`` (epochs, patience, …)."""

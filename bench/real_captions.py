@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import yaml
-from _machine import ROOT, caption_config, cpu_name, params
+from _machine import ROOT, caption_config, chosen_encoder, cpu_name, params
 
 from hw2.answers import pm  # no torch: safe before the kernels are set
 
@@ -62,7 +62,7 @@ def prepare(folder: Path, cap: dict) -> Prepared:
     from hw2.captioning.dataset import find_inputs, load_caption_set
     from hw2.captioning.encoded import load_encoded, save_encoded
     from hw2.captioning.feature_file import load_features
-    from hw2.captioning.features import build_encoder, extract_features
+    from hw2.captioning.features import extract_features
     from hw2.captioning.synthetic import generate
     from hw2.captioning.unzip import extract_images
     from hw2.captioning.vocab import build_vocabulary
@@ -77,10 +77,7 @@ def prepare(folder: Path, cap: dict) -> Prepared:
     enc = cap["encoder"]
     work = WORK / f"real-{captions.name}-{len(captions.images)}-{enc['image_size']}"
     names = [im.filename for im in captions.images]
-    encoder = build_encoder(
-        enc["weights"] if enc["weights"] in ("auto", "IMAGENET1K_V1", "none") else str(ROOT / enc["weights"]),
-        ROOT / "data" / "weights",
-    )
+    encoder = chosen_encoder(enc["weights"])
     if not (work / "features.h5").is_file():
         extract_images(zip_path, work / "images", names)
         extract_features(

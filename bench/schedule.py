@@ -31,7 +31,7 @@ import time
 from dataclasses import asdict
 
 import torch
-from _machine import ROOT, caption_config, cpu_name, params
+from _machine import ROOT, caption_config, chosen_encoder, cpu_name, params
 
 from hw2.captioning.curves import training_curves
 from hw2.captioning.dataset import load_caption_set
@@ -39,7 +39,7 @@ from hw2.captioning.decoding import decode_captions
 from hw2.captioning.encoded import load_encoded, save_encoded
 from hw2.captioning.evaluation import eval_images
 from hw2.captioning.feature_file import load_features
-from hw2.captioning.features import build_encoder, extract_features
+from hw2.captioning.features import extract_features
 from hw2.captioning.scoring import bleu
 from hw2.captioning.synthetic import generate
 from hw2.captioning.train import CaptionTrainConfig, train_captioner
@@ -66,10 +66,7 @@ def prepare(name: str, hard: bool, images: int, cap: dict):
             names,
             [im.split for im in captions.images],
             folder / "features.h5",
-            build_encoder(
-                enc["weights"] if enc["weights"] in ("auto", "IMAGENET1K_V1", "none") else str(ROOT / enc["weights"]),
-                ROOT / "data" / "weights",
-            ),
+            chosen_encoder(enc["weights"]),
             image_size=enc["image_size"],
             batch_size=enc["batch_size"],
             dtype=enc["dtype"],

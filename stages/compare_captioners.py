@@ -21,7 +21,7 @@ def read_json(path):
     if not path.is_file():
         raise InputError(f"{path}: not found; run `dvc repro` (the stages before compare_captioners)")
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: cannot read ({exc})") from None
 

@@ -1,6 +1,6 @@
 """Stage extract_features: ResNet-18 region features of every image, streamed to HDF5."""
 
-from _stage import PATHS, ROOT, device_for, stage, warn
+from _stage import PATHS, ROOT, device_for, require, stage
 
 from hw2.captioning.dataset import load_caption_set
 from hw2.captioning.features import build_encoder, extract_features
@@ -8,7 +8,7 @@ from hw2.captioning.images import Rendering
 from hw2.common.atomic import write_json
 from hw2.common.runtime import Kernels
 
-WEIGHTS = PATHS.weights  # a dependency of the stage: any weights file it loads lives here
+WEIGHTS = PATHS.encoder  # the encoder_weights stage's output: the only weights file this stage reads
 IMAGES = PATHS.images
 CAPTIONS = PATHS.captions
 FEATURES = PATHS.features
@@ -22,12 +22,9 @@ def main(params):
     device = device_for(enc.device, "captioning.encoder.device")
     size = enc.image_size
     captions = load_caption_set(CAPTIONS)
-    weights = enc.weights if enc.weights in ("auto", "IMAGENET1K_V1", "none") else str(ROOT / enc.weights)
-    encoder = build_encoder(weights, WEIGHTS)
-    if encoder.weights == weights:  # recorded as params.yaml names it, not as this machine's absolute path
-        encoder.weights = enc.weights
-    if encoder.note:
-        warn(encoder.note)
+    # what the metrics call the weights: random, imagenet, or the file params.yaml names
+    label = {"none": "random"}.get(enc.weights, enc.weights)
+    encoder = build_encoder(require(WEIGHTS, "encoder_weights"), label=label)
     stats = extract_features(
         IMAGES,
         [im.filename for im in captions.images],
@@ -60,8 +57,6 @@ def main(params):
         f"→ {FEATURES.relative_to(ROOT)} in "
         f"{stats['seconds']:.1f} s ({stats['images_per_s']:.1f} images/s); encoder weights: {encoder.weights}"
     )
-    if encoder.note:
-        warn(encoder.note + " (repeated)")
 
 
 if __name__ == "__main__":

@@ -126,3 +126,64 @@ def caption_config(**changes):
             **changes,
         }
     )
+
+
+GUARD = ROOT / "tests" / "guard"  # sitecustomize.py (socket guard, hub watch) and the stages' dependency audit
+
+
+def guarded_env(repo: Path, work: Path) -> dict:
+    """The environment of a machine that must not change a byte of any output (DVC runs the stages
+    in it): no network (a socket guard that fails loudly), a torch hub cache holding a file named as
+    torchvision's ImageNet weights (a ResNet-18 of other weights: features from it would differ), a
+    far time zone, the C locale without UTF-8 mode, a fresh home, other hash seeds, one thread, and
+    oneDNN and MKL told to compute otherwise. Every stage runs through tests/guard/dep_audit.py,
+    which writes down any of its dependencies that changed while it ran. Read the logs with
+    :func:`guard_log` and :func:`audit_log`."""
+    import json
+
+    import torch
+    from dvc.repo import Repo
+    from torchvision.models import resnet18
+
+    hub = work / "torch_home"
+    (hub / "hub" / "checkpoints").mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(7)
+    torch.save(resnet18().state_dict(), hub / "hub" / "checkpoints" / "resnet18-f37072fd.pth")
+    with Repo(str(repo)) as dvc:  # each stage's command, as DVC runs it, and its dependencies
+        deps = {s.cmd.removeprefix("stages/python "): [d.def_path for d in s.deps] for s in dvc.index.stages}
+    (work / "deps.json").write_text(json.dumps(deps))
+    (work / "home").mkdir(exist_ok=True)
+    return {
+        "PYTHONPATH": str(GUARD),
+        "HW2_GUARD_LOG": str(work / "guard.log"),
+        "TORCH_HOME": str(hub),
+        "HW2_PYTHON": str(GUARD / "python"),
+        "HW2_AUDIT_PYTHON": sys.executable,
+        "HW2_AUDIT_DEPS": str(work / "deps.json"),
+        "HW2_AUDIT_LOG": str(work / "audit.log"),
+        "TZ": "Pacific/Kiritimati",
+        "LC_ALL": "C",
+        "LANG": "C",
+        "PYTHONUTF8": "0",
+        "PYTHONHASHSEED": "12345",
+        "HOME": str(work / "home"),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "ONEDNN_DEFAULT_FPMATH_MODE": "BF16",
+        "DNNL_MAX_CPU_ISA": "SSE41",
+        "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+    }
+
+
+def guard_log(work: Path) -> list[tuple[int, str, str]]:
+    """(pid, what, detail) for each line the guarded processes wrote: ``ran``, ``network``, ``hub``."""
+    path = work / "guard.log"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    return [(int(pid), what, detail) for pid, what, detail in (line.split(" ", 2) for line in lines)]
+
+
+def audit_log(work: Path) -> list[dict]:
+    import json
+
+    path = work / "audit.log"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.is_file() else []

@@ -966,31 +966,45 @@ CASES = [
     Case("no captions for the features", "extract_features", "data/captions.json: cannot read"),
     Case(
         "encoder weights missing",
-        "extract_features",
+        "encoder_weights",
         "data/weights/mine.pth: encoder weights file not found",
         {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}},
-        setup=captions_in_data,
     ),
     Case(
         "encoder weights garbage",
-        "extract_features",
+        "encoder_weights",
         "data/weights/mine.pth: not a ResNet-18 state dict",
         {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}},
-        setup=both(captions_in_data, file_at("data/weights/mine.pth", b"garbage")),
+        setup=file_at("data/weights/mine.pth", b"garbage"),
     ),
     Case(
         "encoder weights run code",
-        "extract_features",
+        "encoder_weights",
         "data/weights/mine.pth: not a ResNet-18 state dict (it holds Python objects",
         {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}},
-        setup=both(captions_in_data, file_at("data/weights/mine.pth", lambda: {"conv1.weight": RunsCode()})),
+        setup=file_at("data/weights/mine.pth", lambda: {"conv1.weight": RunsCode()}),
     ),
     Case(
         "encoder weights of another net",
-        "extract_features",
+        "encoder_weights",
         "data/weights/mine.pth: not a ResNet-18 state dict",
         {"captioning": {"encoder": {"weights": "data/weights/mine.pth"}}},
-        setup=both(captions_in_data, file_at("data/weights/mine.pth", lambda: {"conv.weight": torch.zeros(3, 3)})),
+        setup=file_at("data/weights/mine.pth", lambda: {"conv.weight": torch.zeros(3, 3)}),
+    ),
+    Case(
+        "imagenet weights not torchvision's",
+        "encoder_weights",
+        "data/weights/resnet18-f37072fd.pth: not torchvision's ImageNet weights for ResNet-18 (its SHA-256 does "
+        "not start with f37072fd: cut short, or another file); delete it and download "
+        "https://download.pytorch.org/models/resnet18-f37072fd.pth again",
+        {"captioning": {"encoder": {"weights": "imagenet"}}},
+        setup=file_at("data/weights/resnet18-f37072fd.pth", lambda: {"conv1.weight": torch.zeros(3, 3)}),
+    ),
+    Case(
+        "encoder weights not made",
+        "extract_features",
+        "models/encoder.pth: not found; run the encoder_weights stage first",
+        setup=captions_in_data,
     ),
     Case("no captions for the vocabulary", "build_vocab", "data/captions.json: cannot read"),
     Case(

@@ -4,6 +4,7 @@ one test worker (pyproject.toml: `--dist loadfile`)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -14,7 +15,7 @@ from itertools import pairwise
 import h5py
 import pytest
 import yaml
-from conftest import SYSTEM_FMNIST, copy_repo, env, git_init, run, set_params
+from conftest import SYSTEM_FMNIST, audit_log, copy_repo, env, git_init, guard_log, guarded_env, run, set_params
 from PIL import Image
 from test_report import check_report
 
@@ -45,6 +46,7 @@ CNN_PLOTS = [
 
 
 STAGES = (
+    "encoder_weights",
     "download_fashion_mnist",
     "train_cnn",
     "dump_kernels",
@@ -65,6 +67,15 @@ STAGES = (
     "caption_images",
     "report",
 )
+
+
+def command_of(stage: str) -> str:
+    """The command of a stage after ``stages/python``: ``stages/evaluate.py attention 1`` for
+    ``evaluate@attention-1``."""
+    name, _, item = stage.partition("@")
+    return " ".join([f"stages/{name}.py", *item.split("-")]) if item else f"stages/{name}.py"
+
+
 RUNS = ("vanilla_seed0", "vanilla_seed1", "attention_seed0", "attention_seed1")
 PER_RUN = {s for s in STAGES if "@" in s}  # train_captioner@… and evaluate@…
 
@@ -72,20 +83,25 @@ PER_RUN = {s for s in STAGES if "@" in s}  # train_captioner@… and evaluate@�
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     """One copy of the repository with the smoke params after one `dvc repro`, committed: the
-    scenarios below share it, and each leaves it as it found it (:func:`restore`)."""
+    scenarios below share it, and each leaves it as it found it (:func:`restore`). The run is made
+    on the tests' hostile machine (:func:`conftest.guarded_env`: no network, a decoy torch hub cache,
+    another time zone and locale, …), whose logs land in ``work``; the scenarios run in the plain
+    environment, so the same bytes there show that none of it changed an output."""
     if not (SYSTEM_FMNIST / "train-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"Fashion-MNIST not in {SYSTEM_FMNIST} (make test installs it where apt works)")
-    repo = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
+    top = tmp_path_factory.mktemp("smoke")
+    repo, work = copy_repo(top / "repo"), top / "guard"
+    work.mkdir()
     set_params(repo, **SMOKE)
     (repo / "dvc.lock").unlink()  # a first run: no stage is skipped because the committed lock matches it
     for runs in ("metrics/captioner", "metrics/test_scores", "plots/captioner"):
         shutil.rmtree(repo / runs)  # the committed run's files of each seed: this run has seeds of its own
     git_init(repo)
-    out = run(["dvc", "repro"], repo).stdout
+    out = run(["dvc", "repro"], repo, extra_env=guarded_env(repo, work)).stdout
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "a run of the smoke params"], repo)
     run(["git", "tag", "smoke-run"], repo)
-    return repo, out
+    return repo, out, work
 
 
 def restore(repo) -> None:
@@ -96,7 +112,7 @@ def restore(repo) -> None:
 
 
 def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
-    repo, out = smoke
+    repo, out, _ = smoke
     for stage in STAGES:
         assert f"Running stage '{stage}'" in out
     metrics = json.loads((repo / "metrics/cnn.json").read_text())
@@ -229,8 +245,114 @@ def test_one_repro_runs_every_stage_and_writes_every_output(smoke):
     assert f" | {greedy['mean']:+.4f} ± {greedy['sd']:.4f} | {greedy['seeds_ahead']} of 2 | " in report
 
 
+def test_no_stage_writes_its_dependencies_or_touches_the_network_or_the_hub_cache(smoke):
+    """The smoke run on the hostile machine: every stage ran through the dependency audit, and none
+    changed one of its dependencies while it ran (each dependency hashed before and after); the
+    guard was in every stage's process, and none of them opened a socket or looked into the torch
+    hub cache, which holds a file named as torchvision's ImageNet weights."""
+    repo, _, work = smoke
+    audits = audit_log(work)
+    commands = {command_of(stage) for stage in STAGES}
+    assert sorted(a["cmd"] for a in audits) == sorted(commands)  # each stage once
+    for a in audits:
+        assert a["rc"] == 0 and a["deps"] and a["changed"] == [], a
+    events = guard_log(work)
+    ran = [detail for _, what, detail in events if what == "ran"]
+    for command in commands:  # the guard was loaded in the stage's own process
+        script = command.split()[0]
+        assert any(detail.startswith(f"['{script}'") for detail in ran), (script, ran)
+    assert [e for e in events if e[1] in ("network", "hub")] == []
+
+
+def test_the_outputs_do_not_depend_on_the_machine_the_run_was_made_on(smoke):
+    """Every stage run again here, in the plain environment (this machine's own torch hub cache, time
+    zone, locale, threads; network as it is), writes the bytes the hostile machine's run wrote: no
+    metric, plot or cached output (dvc.lock's digests) changes, and the report only in the commit it
+    names (the run was committed after it was made)."""
+    repo, _, _ = smoke
+    try:
+        before = {name: run(["git", "show", f"HEAD:{name}"], repo).stdout for name in ("dvc.lock", "REPORT.md")}
+        out = run(["dvc", "repro", "--force"], repo).stdout
+        assert out.count("Running stage") == len(STAGES)
+        changed = {line[3:] for line in run(["git", "status", "--porcelain"], repo).stdout.splitlines()}
+        assert changed <= {"dvc.lock", "REPORT.md", "REPORT.html"}, changed
+        locks = [
+            yaml.safe_load(before["dvc.lock"])["stages"],
+            yaml.safe_load((repo / "dvc.lock").read_text())["stages"],
+        ]
+        for lock in locks:
+            del lock["report"]["outs"]  # the report's own bytes: they name the commit
+        assert locks[0] == locks[1]
+        lines = [before["REPORT.md"].splitlines(), (repo / "REPORT.md").read_text().splitlines()]
+        differ = [(a, b) for a, b in zip(*lines, strict=True) if a != b]
+        assert [a.split("|")[1].strip() for a, _ in differ] in ([], ["git commit checked out"]), differ
+    finally:
+        restore(repo)
+
+
+def test_a_weights_file_added_and_named_reruns_the_features_and_what_follows_only(smoke):
+    """A user's ResNet-18 state dict put in data/weights/, tracked with `dvc add` and named by the
+    param: the weights stage takes its bytes as they are (dvc.lock's digest of the encoder file is
+    the file's own), and exactly the features and everything after them run again."""
+    import torch
+    from torchvision.models import resnet18
+
+    repo, _, _ = smoke
+    try:
+        torch.manual_seed(3)
+        torch.save(resnet18().state_dict(), repo / "data/weights/mine.pth")
+        run(["dvc", "add", "-q", "data/weights/mine.pth"], repo)
+        set_params(repo, captioning={"encoder": {"weights": "data/weights/mine.pth"}})
+        out = run(["dvc", "repro"], repo).stdout
+        ran = set(re.findall(r"Running stage '([^']+)'", out))
+        assert ran == {
+            "encoder_weights",
+            "extract_features",
+            *PER_RUN,
+            "compare_captioners",
+            "caption_images",
+            "report",
+        }
+        lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+        mine = hashlib.md5((repo / "data/weights/mine.pth").read_bytes()).hexdigest()
+        assert [o["md5"] for o in lock["encoder_weights"]["outs"]] == [mine]
+        assert {d["path"]: d["md5"] for d in lock["extract_features"]["deps"]}["models/encoder.pth"] == mine
+        features = json.loads((repo / "metrics/features.json").read_text())
+        assert features["encoder_weights"] == "data/weights/mine.pth"
+        assert f"its file's MD5 in dvc.lock `{mine}`" in (repo / "REPORT.md").read_text()
+    finally:
+        restore(repo)
+
+
+def test_imagenet_weights_offline_stop_the_run_at_its_first_stage_in_one_line(smoke, tmp_path):
+    """`captioning.encoder.weights: imagenet` without the file and without network: the first stage
+    stops with one line naming the URL, the file and the folder to put it in; nothing else runs, and
+    no output but the weights stage's own (which DVC removes before it runs the stage) is touched."""
+    repo, _, _ = smoke
+    try:
+        set_params(repo, captioning={"encoder": {"weights": "imagenet"}})
+        before = {p: p.read_bytes() for p in (repo / "data").rglob("*") if p.is_file()}
+        proc = run(["dvc", "repro"], repo, check=False, extra_env=guarded_env(repo, tmp_path))
+        assert proc.returncode != 0
+        assert re.findall(r"Running stage '([^']+)'", proc.stdout) == ["encoder_weights"]
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert errors == [
+            "error: data/weights/resnet18-f37072fd.pth: not found, and "
+            "https://download.pytorch.org/models/resnet18-f37072fd.pth: cannot be downloaded (OSError: network "
+            "access refused by the tests' socket guard (getaddrinfo)); download "
+            "https://download.pytorch.org/models/resnet18-f37072fd.pth where there is internet and put it in "
+            "data/weights/ (or `make weights`, which copies it from a torch hub cache)"
+        ], proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert {p: p.read_bytes() for p in (repo / "data").rglob("*") if p.is_file()} == before
+        assert not (repo / "models/encoder.pth").exists()
+        assert [e for e in guard_log(tmp_path) if e[1] == "hub"] == []  # the hub cache was not looked at
+    finally:
+        restore(repo)
+
+
 def test_after_a_run_nothing_is_stale_and_dvc_shows_the_metrics_and_plots(smoke, tmp_path):
-    repo, _ = smoke
+    repo, _, _ = smoke
     dry = run(["dvc", "repro", "--dry"], repo)
     assert "Running stage" not in dry.stdout and "Data and pipelines are up to date" in dry.stdout
     assert "Running stage" not in run(["dvc", "repro"], repo).stdout
@@ -256,7 +378,7 @@ def test_a_single_rate_experiment_reproduces_its_row_of_the_sweep(smoke):
     """`dvc exp run -S lr=0.1` works as typed and trains just that rate, to the same numbers, digit
     for digit, as the rate's row of the two-rate sweep; `dvc metrics diff` names every metric by
     keys that lead back to one value."""
-    repo, _ = smoke
+    repo, _, _ = smoke
     swept = json.loads((repo / "metrics/cnn.json").read_text())["rates"]["lr_0_1"]
     try:
         out = run(["dvc", "exp", "run", "-S", "lr=0.1", "-n", "only-0.1"], repo).stdout
@@ -294,7 +416,7 @@ def test_seeds_are_a_param_a_seed_added_or_dropped_runs_only_what_it_changes(smo
     (the other seeds' stages are up to date) and the comparison is made again over the new seeds; a
     seed dropped trains nothing, and the comparison and the report then say what one seed can show
     (and the images are captioned again when the first seed changes)."""
-    repo, _ = smoke
+    repo, _, _ = smoke
     before = json.loads((repo / "metrics/captioner/attention_seed0.json").read_text())
     try:
         out = run(["dvc", "exp", "run", "-S", "captioning.seeds=[0,1,2]", "-n", "three-seeds"], repo).stdout
@@ -349,7 +471,7 @@ def test_each_training_stage_rerun_in_fresh_processes_writes_the_same_bytes(smok
     """The same machine, every run: the training stages run twice more, each time in new processes,
     write the bytes of the first run: every model, metric and plot (git's view of metrics/ and
     plots/ unchanged, and dvc.lock's digests of the models)."""
-    repo, _ = smoke
+    repo, _, _ = smoke
     try:
         for _ in range(2):
             for stage in ("train_cnn", "train_captioner vanilla 1", "train_captioner attention 0"):
@@ -368,7 +490,7 @@ def stale(repo) -> set[str]:
 def test_a_change_to_a_file_makes_exactly_the_stages_that_read_it_stale(smoke):
     """A change to a file makes exactly the stages that read it stale, and the CI gate
     (tools/check_lock.py) names them until they are rerun."""
-    repo, _ = smoke
+    repo, _, _ = smoke
     try:
         check_dependencies_and_the_lock_gate(repo)
     finally:
@@ -376,9 +498,10 @@ def test_a_change_to_a_file_makes_exactly_the_stages_that_read_it_stale(smoke):
 
 
 def check_dependencies_and_the_lock_gate(repo):
-    # A weights file put where the encoder takes its weights from is a dependency of the features.
+    # A file put where the user's weights go is a dependency of the stage that chooses the weights,
+    # and of nothing else (the features depend on the file that stage writes).
     (repo / "data/weights/mine.pth").write_bytes(b"new weights")
-    assert stale(repo) == {"extract_features"}
+    assert stale(repo) == {"encoder_weights"}
     (repo / "data/weights/mine.pth").unlink()
     # A captioning module: the stages whose scripts import it, directly or not, and no other
     # (compare_captioners scores the captions' tokens, not the vocabulary's ids: not it).
@@ -393,6 +516,7 @@ def check_dependencies_and_the_lock_gate(repo):
     assert params.count("kernels: portable\n") == 1
     (repo / "params.yaml").write_text(params.replace("kernels: portable\n", "kernels: native\n"))
     assert stale(repo) == {
+        "encoder_weights",  # the random initialisation's draws
         "train_cnn",
         "dump_kernels",
         "equivariance",
@@ -427,7 +551,7 @@ def check_dependencies_and_the_lock_gate(repo):
 def test_the_results_travel_through_a_remote_to_a_fresh_clone(smoke, tmp_path):
     """The results travel through a DVC remote (here a local folder): a fresh clone pulls every output
     and has nothing to run; its plots and report work."""
-    repo, _ = smoke
+    repo, _, _ = smoke
     try:
         check_push_then_pull_into_a_fresh_clone(repo, tmp_path)
     finally:
@@ -513,7 +637,7 @@ def test_queued_experiments_run_side_by_side_give_the_numbers_of_the_same_runs_o
     """Two experiments queued and run by two workers side by side give the numbers of the same
     training run one at a time: the committed smoke run's rows (a rate alone equals its row of a
     sweep, tests/test_cnn.py)."""
-    repo, _ = smoke
+    repo, _, _ = smoke
     one_by_one = json.loads((repo / "metrics/cnn.json").read_text())["rates"]
     experiments = {"q-0.01": "lr=0.01", "q-0.1": "lr=0.1"}
     try:

@@ -5,9 +5,10 @@ does: each image's caption is printed, and its attention figure (one map per wor
                             [--bands R,G,B] [--stretch LOW,HIGH]
     make caption IMAGES="a.tif b.jpg"
 
-It uses what the last `dvc repro` made: models/captioner/attention.pt, data/vocab/vocab.json, and
-an encoder built as extract_features built it (the weights, image size, arithmetic and stored type
-that metrics/features.json and params.yaml record), so an image gets the features the decoder was
+It uses what the last `dvc repro` made: the first seed's attention decoder
+(models/captioner/attention/seed<k>.pt), data/vocab/vocab.json, and the encoder extract_features ran
+(the weights file models/encoder.pth, and the image size, arithmetic and stored type that
+metrics/features.json and params.yaml record), so an image gets the features the decoder was
 trained on. Figures go to DIR (default captioned/), named after the images.
 """
 
@@ -79,11 +80,11 @@ def caption(args) -> int:
             raise InputError(f"--out {args.out}: a file is there; --out names the folder the figures go to")
         made = PATHS.features_metrics
         decoder = PATHS.decoder("attention", params.seeds[0])  # caption_images's: the first seed's
-        for needed in (made, PATHS.vocab / "vocab.json", decoder):
+        for needed in (made, PATHS.encoder, PATHS.vocab / "vocab.json", decoder):
             if not needed.is_file():
                 raise InputError(f"{needed.relative_to(ROOT)}: not found; run `make repro` (or `dvc repro`) first")
-        features = json.loads(made.read_text())
-        weights = features["encoder_weights"]  # what extract_features loaded: imagenet, random or a path
+        features = json.loads(made.read_text(encoding="utf-8"))
+        weights = features["encoder_weights"]  # what the encoder ran with: random, imagenet or a file
         if features.get("kernels") not in KERNELS:
             raise InputError(
                 f"{made.relative_to(ROOT)}: made by an older version of the pipeline; run `make repro` "
@@ -91,9 +92,7 @@ def caption(args) -> int:
             )
         # the arithmetic of extract_features and caption_images
         Kernels(features["kernels"], features["precision"], features["threads"]).apply()
-        encoder = build_encoder(
-            {"imagenet": "IMAGENET1K_V1", "random": "none"}.get(weights, str(ROOT / weights)), PATHS.weights
-        )
+        encoder = build_encoder(PATHS.encoder, label=weights)  # the very weights extract_features ran with
         vocab, _ = load_vocabulary(PATHS.vocab / "vocab.json")
         feats = encode_files(
             encoder,

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 from repo_copy import copy_repo  # noqa: E402
 
 CAPTIONING = [
+    ["encoder_weights"],
     ["unzip_images"],
     ["extract_features"],
     ["build_vocab"],

@@ -17,7 +17,7 @@ from hw2.notices import data_warnings, kernel_warnings
 
 def read(path: Path) -> dict:
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 
@@ -32,7 +32,7 @@ def main(root: Path) -> int:
 
     # a folder of metrics without a paths.yaml of its own is laid out as this repository lays them out
     layout = root / NAME if (root / NAME).is_file() else ROOT / NAME
-    paths = Paths(YAML(typ="safe", pure=True).load(layout.read_text()), root)
+    paths = Paths(YAML(typ="safe", pure=True).load(layout.read_text(encoding="utf-8")), root)
     dataset, features = read(paths.dataset_metrics), read(paths.features_metrics)
     lines = data_warnings(bool(dataset.get("synthetic")), features.get("encoder_weights"))
     computed = [paths.cnn_metrics, paths.features_metrics] + sorted(paths.decoder_metrics.glob("*.json"))

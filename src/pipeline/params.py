@@ -85,7 +85,7 @@ class Synthetic(Section):
 class Encoder(Section):
     weights: Annotated[
         str,
-        Field(min_length=1, description="auto, IMAGENET1K_V1, none or a .pth file in paths.yaml's weights folder"),
+        Field(min_length=1, description="none, imagenet or a .pth file in paths.yaml's weights folder"),
     ]
     image_size: Annotated[int, _int(32, 4096, "a number of pixels")]
     batch_size: Annotated[int, _int(1, 4096)]
@@ -103,8 +103,13 @@ class Encoder(Section):
     @field_validator("weights")
     @classmethod
     def _weights(cls, value: str, info: ValidationInfo) -> str:
-        if value in ("auto", "IMAGENET1K_V1", "none"):
+        if value in ("none", "imagenet"):
             return value
+        if value in ("auto", "IMAGENET1K_V1"):  # the choices of earlier versions
+            raise ValueError(
+                f"must be none, imagenet or a .pth file in {_folder(info, 'weights')}/, not "
+                f"{value!r} (no longer a choice: the weights are named, never found on the machine)"
+            )
         return _inside(value, info, "weights")
 
 
@@ -250,14 +255,19 @@ class Params(Section):
 def _inside(value: str, info: ValidationInfo, entry: str) -> str:
     """``value`` as a path inside paths.yaml's ``entry`` folder (relative to the repository): a
     stage's DVC dependency is that folder, so a file elsewhere could change without DVC seeing it."""
-    assert info.context is not None, "params are validated by load(), which gives the repository's paths"
-    folder = info.context["paths"].relative(entry)
+    folder = _folder(info, entry)
     path = Path(value)
     if path.is_absolute() or ".." in path.parts or not (path == Path(folder) or Path(folder) in path.parents):
         raise ValueError(
             f"must be inside {folder}/ (a dependency of its stage, so that DVC sees changes), not {value!r}"
         )
     return path.as_posix()
+
+
+def _folder(info: ValidationInfo, entry: str) -> str:
+    """paths.yaml's ``entry`` folder, relative to the repository."""
+    assert info.context is not None, "params are validated by load(), which gives the repository's paths"
+    return info.context["paths"].relative(entry)
 
 
 def paths_root(params_file: Path) -> Path:
@@ -277,7 +287,7 @@ def read_yaml(path: Path):
 
     path = Path(path)
     try:
-        return YAML(typ="safe", pure=True).load(path.read_text())
+        return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     except DuplicateKeyError as exc:
         key = exc.problem.split('"')[1] if exc.problem and '"' in exc.problem else "a key"
         raise ParamsError(

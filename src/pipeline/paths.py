@@ -49,7 +49,7 @@ class Paths(Places):
         from ruamel.yaml import YAML
 
         root = Path(root)
-        return cls(YAML(typ="safe", pure=True).load((root / NAME).read_text()), root)
+        return cls(YAML(typ="safe", pure=True).load((root / NAME).read_text(encoding="utf-8")), root)
 
     def decoder(self, decoder: str, seed: int) -> Path:
         """A run's trained decoder, as dvc.yaml names it (``${paths.decoders}/${item.model}/seed${item.seed}.pt``)."""

@@ -7,7 +7,6 @@ streamed to HDF5 batch by batch, so memory stays flat whatever the number of ima
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,109 +16,39 @@ import numpy as np
 import torch
 from torch import nn
 from torchvision import transforms
-from torchvision.models import ResNet18_Weights, resnet18
+from torchvision.models import resnet18
 from tqdm import tqdm
 
 from ..common.atomic import atomic_path
-from ..common.checkpoint import why_unloadable
-from ..common.checksum import file_sha256
 from ..common.disk import require_space
-from ..common.errors import InputError
-from ..common.seeding import seed_everything
 from .images import DEFAULT_RENDERING, Rendering, load_rgb
+from .weights import RANDOM_SEED, random_state, resnet18_state
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-WEIGHTS_FILE = Path(ResNet18_Weights.IMAGENET1K_V1.url).name  # resnet18-f37072fd.pth
-IMAGENET_URL = ResNet18_Weights.IMAGENET1K_V1.url
-IMAGENET_SHA256_PREFIX = WEIGHTS_FILE.split("-")[1].split(".")[0]  # f37072fd, as torchvision checks it
-
-
-def hub_weights_path() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE
-
-
-def imagenet_weights(folder: Path) -> tuple[Path | None, str]:
-    """torchvision's ImageNet weights for ResNet-18 as ``folder/resnet18-f37072fd.pth``: already
-    there, else copied from the torch hub cache, else downloaded. Every copy is checked against
-    the SHA-256 prefix in the file's name. Returns (the file, "") or (None, why not)."""
-    target = Path(folder) / WEIGHTS_FILE
-    if target.is_file():
-        if not file_sha256(target).startswith(IMAGENET_SHA256_PREFIX):
-            raise InputError(
-                f"{target}: not torchvision's ImageNet weights (SHA-256 does not start with "
-                f"{IMAGENET_SHA256_PREFIX}); delete it, or download {IMAGENET_URL} again"
-            )
-        return target, ""
-    cached = hub_weights_path()
-    try:
-        with atomic_path(target, suffix=".pth") as tmp:  # a failed copy or download leaves nothing
-            if cached.is_file() and file_sha256(cached).startswith(IMAGENET_SHA256_PREFIX):
-                shutil.copyfile(cached, tmp)
-                print(f"ImageNet weights copied from the torch hub cache {cached} to {target}")
-            else:
-                torch.hub.download_url_to_file(
-                    IMAGENET_URL, str(tmp), hash_prefix=IMAGENET_SHA256_PREFIX, progress=False
-                )
-    except Exception as exc:  # offline: URLError; a partial or wrong file: RuntimeError
-        return None, f"not in {target.parent}, not in the torch hub cache, and not downloadable ({type(exc).__name__})"
-    return target, ""
 
 
 @dataclass
 class Encoder:
     net: nn.Module
-    weights: str  # what was loaded: "imagenet", "random" or the path of a .pth
-    note: str = ""  # why ``auto`` fell back to random weights, for the user to see
+    weights: str  # what was loaded, as the metrics name it: "random", "imagenet" or a file
 
 
-def build_encoder(weights: str, folder: Path | None = None, seed: int = 0) -> Encoder:
-    """ResNet-18 up to its last convolutional block, with ``weights``:
-
-    ``IMAGENET1K_V1`` torchvision's ImageNet weights, kept in ``folder`` (see
-    :func:`imagenet_weights`; fails with where to put the file), ``auto`` the same but random
-    initialisation with a warning when they cannot be had, ``none`` random initialisation
-    (seeded), or a path to a ``.pth`` state dict of torchvision's ``resnet18``.
-    """
-    seed_everything(seed)
+def build_encoder(weights: str | Path = "none", seed: int = RANDOM_SEED, label: str | None = None) -> Encoder:
+    """ResNet-18 up to its last convolutional block (no average pooling, no classifier), frozen:
+    ``none`` initialised at random from ``seed`` (:func:`random_state`), otherwise the state dict
+    in the file ``weights`` (for the pipeline: the file the ``encoder_weights`` stage wrote).
+    ``label`` is what the metrics call the weights (default: ``random`` or the file's path)."""
     net = resnet18(weights=None)
-    loaded, note = "random", ""
-    if weights in ("auto", "IMAGENET1K_V1"):
-        if folder is None:
-            raise ValueError("the folder of the ImageNet weights is needed")
-        path, why = imagenet_weights(folder)
-        if path is None:
-            where = Path(folder) / WEIGHTS_FILE
-            if weights == "IMAGENET1K_V1":
-                raise InputError(
-                    f"{where}: ImageNet weights for ResNet-18 {why}; download {IMAGENET_URL} "
-                    f"on a machine with internet and copy it to {where}"
-                )
-            note = (
-                f"ImageNet weights unavailable ({why}): the ResNet-18 encoder is RANDOMLY initialised, so its "
-                f"features carry no ImageNet knowledge. Put {WEIGHTS_FILE} (from {IMAGENET_URL}) in "
-                f"{Path(folder)}/ for the real encoder."
-            )
-        else:
-            _load_state(net, path)
-            loaded = "imagenet"
-    elif weights != "none":
-        path = Path(weights)
-        if not path.is_file():
-            raise InputError(f"{path}: encoder weights file not found")
-        _load_state(net, path)
-        loaded = str(path)
+    if str(weights) == "none":
+        net.load_state_dict(random_state(seed))
+        loaded = "random"
+    else:
+        net.load_state_dict(resnet18_state(Path(weights)))
+        loaded = str(weights)
     body = nn.Sequential(*list(net.children())[:-2]).eval()  # drop avgpool and fc
     for p in body.parameters():
         p.requires_grad_(False)
-    return Encoder(body, loaded, note)
-
-
-def _load_state(net: nn.Module, path: Path) -> None:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        net.load_state_dict(state.get("state_dict", state) if isinstance(state, dict) else state)
-    except Exception as exc:
-        raise InputError(f"{path}: not a ResNet-18 state dict ({why_unloadable(exc)})") from None
+    return Encoder(body, label or loaded)
 
 
 def image_transform(size: int) -> transforms.Compose:

@@ -538,5 +538,8 @@ def generate(out_dir: Path, n: int = 600, seed: int = 0, test_images: tuple[str,
             )
             kinds[s.kind] = kinds.get(s.kind, 0) + 1
     with atomic_path(out_dir / "dataset.json") as tmp:
-        tmp.write_text(json.dumps({"images": images, "dataset": "synthetic (hard)" if hard else "synthetic"}, indent=1))
+        tmp.write_text(
+            json.dumps({"images": images, "dataset": "synthetic (hard)" if hard else "synthetic"}, indent=1),
+            encoding="utf-8",
+        )
     return {"images": n, "splits": {k: splits.count(k) for k in ("train", "val", "test")}, "kinds": kinds}

@@ -115,7 +115,7 @@ def load_vocabulary(path: Path) -> tuple[Vocabulary, dict]:
     if not path.is_file():
         raise InputError(f"{path}: not found")
     try:
-        meta = json.loads(path.read_text())
+        meta = json.loads(path.read_text(encoding="utf-8"))
         return Vocabulary(meta["itos"], meta["max_length"]), meta
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise InputError(f"{path}: not a vocabulary file ({type(exc).__name__}: {exc})") from None
