@@ -95,7 +95,7 @@ def test_a_set_without_val_trains_with_the_held_out_images_and_says_so(tmp_path)
     assert dataset["val_held_out"]["images"] == 5 and dataset["images"]["val"] == 5
     splits = [im["split"] for im in json.loads((repo / "data/captions.json").read_text())["images"]]
     assert splits.count("val") == 5
-    for script in ("extract_features", "build_vocab"):
+    for script in ("encoder_weights", "extract_features", "build_vocab"):
         run(["python", f"stages/{script}.py"], repo)
     trained = run(["python", "stages/train_captioner.py", "attention", "0"], repo)  # was: IndexError after an epoch
     assert "validation BLEU-4" in trained.stdout

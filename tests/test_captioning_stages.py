@@ -36,7 +36,7 @@ def captioned(tmp_path_factory):
     """A repository copy with data, features, vocabulary and both decoders trained."""
     repo = copy_repo(tmp_path_factory.mktemp("stages") / "repo")
     set_params(repo, **TINY)
-    for script in ("unzip_images", "extract_features", "build_vocab"):
+    for script in ("encoder_weights", "unzip_images", "extract_features", "build_vocab"):
         run(["python", f"stages/{script}.py"], repo)
     for kind in ("vanilla", "attention"):
         run(["python", "stages/train_captioner.py", kind, "0"], repo)
