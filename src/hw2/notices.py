@@ -18,8 +18,7 @@ def data_warnings(synthetic: bool, encoder_weights: str | None) -> list[str]:
     if encoder_weights == "random":
         out.append(
             "the image features come from a RANDOMLY INITIALISED ResNet-18 (no ImageNet weights): "
-            "for the homework's ImageNet encoder run `dvc exp run -S captioning.encoder.weights=imagenet` "
-            "(offline: `make weights` first, data/weights/README.md)"
+            "see data/weights/README.md for the homework's ImageNet encoder"
         )
     return out
 

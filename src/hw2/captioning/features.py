@@ -36,7 +36,7 @@ class Encoder:
 def build_encoder(weights: str | Path = "none", seed: int = RANDOM_SEED, label: str | None = None) -> Encoder:
     """ResNet-18 up to its last convolutional block (no average pooling, no classifier), frozen:
     ``none`` initialised at random from ``seed`` (:func:`random_state`), otherwise the state dict
-    in the file ``weights`` (for the pipeline: the file the ``encoder_weights`` stage wrote).
+    in the file ``weights``.
     ``label`` is what the metrics call the weights (default: ``random`` or the file's path)."""
     net = resnet18(weights=None)
     if str(weights) == "none":

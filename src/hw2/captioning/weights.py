@@ -28,7 +28,7 @@ RANDOM_SEED = 0  # the seed of the random encoder (``none``)
 
 def hub_weights_path() -> Path:
     """Where torchvision keeps the ImageNet file once it has downloaded it (the torch hub cache).
-    Only :mod:`tools/weights.py` looks there, when a user asks it to: a stage never does."""
+    Only the command that puts the file in place looks there, when a user asks it to."""
     return Path(torch.hub.get_dir()) / "checkpoints" / IMAGENET_FILE
 
 
