@@ -20,8 +20,9 @@ which to choose (never test); --also 5:0 scores a chosen decoding (beam 5, penal
   python bench/real_captions.py --selection                      # + every epoch scored: how to choose the best
 
 Writes bench/results/real_captions.json (one entry per variant name, merged with what is there):
-every run's numbers, and each decoder's mean and spread (sample standard deviation) over the seeds.
-A difference smaller than the spread is not a finding.
+every run's numbers and test captions, and each decoder's mean and spread (sample standard
+deviation) over the seeds. --paired judges a difference as the pipeline does: paired bootstrap over
+the seeds and the test images (hw2.captioning.bootstrap).
 """
 
 from __future__ import annotations
@@ -99,10 +100,19 @@ def prepare(folder: Path, cap: dict) -> Prepared:
     )
 
 
-def split_scores(net, prepared: Prepared, split: str, cap: dict, grid: bool, also: list[tuple[int, float]]) -> dict:
+def split_scores(
+    net,
+    prepared: Prepared,
+    split: str,
+    cap: dict,
+    grid: bool,
+    also: list[tuple[int, float]],
+    captions: dict | None = None,
+) -> dict:
     """BLEU-4 and CIDEr of ``split``'s captions: greedy, beam, beam with the length penalty, each
     (beam, penalty) of ``also``, and with ``grid`` every beam size and penalty of BEAMS x PENALTIES;
-    each distinct decoding is made and scored once, whatever names it has."""
+    each distinct decoding is made and scored once, whatever names it has. ``captions``, when given,
+    receives the image names and the greedy and beam captions (for the paired bootstrap)."""
     import torch
 
     from hw2.captioning.decoding import decode_captions
@@ -121,6 +131,11 @@ def split_scores(net, prepared: Prepared, split: str, cap: dict, grid: bool, als
             hyps = decode_captions(net, feats, prepared.vocab, size, length_penalty=penalty)
             s = scorer.score(hyps, images.references)
             scored[size, penalty] = {"bleu4": s["bleu4"], "cider": s["cider"]}
+            if captions is not None:
+                captions["images"] = images.names
+                for how in ("greedy", "beam"):
+                    if ways[how] == (size, penalty):
+                        captions[how] = [" ".join(h) for h in hyps]
     return {how: dict(scored[way]) for how, way in ways.items()}
 
 
@@ -290,7 +305,8 @@ def run(
         "val_bleu4_curve": [round(v, 4) for v in hist.val_bleu4],
         "train_loss": [round(v, 4) for v in hist.train_loss],
         "val": split_scores(net, prepared, "val", cap, grid, also),
-        "test": split_scores(net, prepared, "test", cap, False, also),
+        "test": split_scores(net, prepared, "test", cap, False, also, test_captions := {}),
+        "test_captions": test_captions,  # for the paired bootstrap (--paired)
     }
     if states:  # trained here with --selection (a kept decoder has only its best epoch's weights)
         out["selection"] = selection_study(net, states, prepared, cap)
@@ -382,17 +398,22 @@ PAIRED = {  # the scores a paired difference is shown for: (split, decoding, met
     "val greedy BLEU-4": ("val", "greedy", "bleu4"),
     "val greedy CIDEr": ("val", "greedy", "cider"),
     "test greedy BLEU-4": ("test", "greedy", "bleu4"),
+    "test greedy CIDEr": ("test", "greedy", "cider"),
     "test beam BLEU-4": ("test", "beam", "bleu4"),
     "test beam CIDEr": ("test", "beam", "cider"),
 }
 
 
-def paired(a: str, b: str) -> str:
+def paired(a: str, b: str, data: Path) -> str:
     """A markdown table of ``a`` − ``b``, each ``NAME:DECODER`` (a variant's name in the results
     and a decoder), seed by seed over the seeds both have: per score the mean ± sample standard
-    deviation of the differences, how many seeds are ahead, and what that shows (the pipeline's
-    own rule, hw2.captioning.comparison.verdict)."""
-    from hw2.captioning.comparison import spread, verdict
+    deviation of the differences and how many seeds are ahead; on the test split, the pipeline's
+    paired bootstrap over the seeds and the test images (params.yaml's captioning.bootstrap,
+    hw2.captioning.bootstrap) with its interval, the share of draws ``a`` wins and its verdict.
+    The references are the test split's of the caption set in ``data``."""
+    from hw2.captioning.bootstrap import paired_bootstrap, verdict
+    from hw2.captioning.comparison import spread
+    from hw2.captioning.dataset import find_inputs, load_caption_set
 
     results = json.loads(OUT.read_text())
     runs = []
@@ -400,15 +421,43 @@ def paired(a: str, b: str) -> str:
         name, model = side.split(":")
         runs.append({r["seed"]: r for r in results[name]["models"][model]["runs"]})
     seeds = sorted(runs[0].keys() & runs[1].keys())
-    rows = [f"| score, seeds {', '.join(map(str, seeds))} | {a} | {b} | difference | seeds ahead | shows |"]
-    rows.append("|" + "---|" * 6)
+    kept = [[r[k].get("test_captions") or {} for k in seeds] for r in runs]
+    boot = None
+    if all(c.get("beam") for side in kept for c in side):
+        found = find_inputs(data) or sys.exit(f"{data}: no images.zip and captions .json")
+        by_name = {im.filename: im.captions for im in load_caption_set(found[1]).split("test")}
+        names = kept[0][0]["images"]
+        if any(c["images"] != names for side in kept for c in side) or set(names) - set(by_name):
+            sys.exit(f"the runs' test images are not the test split of {data}")
+        hyps = {
+            side: {
+                s: {how: [t.split() for t in c[how]] for how in ("greedy", "beam")}
+                for s, c in zip(seeds, cs, strict=True)
+            }
+            for side, cs in zip((a, b), kept, strict=True)
+        }
+        bp = params()["captioning"]["bootstrap"]
+        boot = paired_bootstrap(
+            [by_name[n] for n in names], hyps, bp["draws"], bp["level"], bp["seed"], first=a, second=b
+        )
+    rows = [
+        f"| score, seeds {', '.join(map(str, seeds))} | {a} | {b} | difference (mean ± sd) | seeds ahead | "
+        + (f"{bp['level']:.0%} interval, seeds x images | draws won | shows |" if boot else "shows |")
+    ]
+    rows.append("|" + "---|" * (8 if boot else 6))
     for label, (split, how, metric) in PAIRED.items():
         x, y = ([r[k][split][how][metric] for k in seeds] for r in runs)
         d = spread([u - v for u, v in zip(x, y, strict=True)])
-        rows.append(
-            f"| {label} | {statistics.mean(x):.4f} | {statistics.mean(y):.4f} | {pm(d, sign=True)} | "
-            f"{sum(u > v for u, v in zip(x, y, strict=True))} of {len(seeds)} | {verdict(d)} |"
-        )
+        cells = [f"{statistics.mean(x):.4f}", f"{statistics.mean(y):.4f}", pm(d, sign=True)]
+        cells.append(f"{sum(u > v for u, v in zip(x, y, strict=True))} of {len(seeds)}")
+        if split == "test" and boot:
+            p = boot["pooled"][how][metric]
+            cells += [f"[{p['low']:+.4f}, {p['high']:+.4f}]", f"{p['wins']:.1%}", verdict(p["low"], p["high"])]
+        else:
+            cells += (["", ""] if boot else []) + [
+                "(no captions kept: the test split's bootstrap needs a rerun)" if split == "test" else "(validation)"
+            ]
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -491,7 +540,7 @@ def main():
         print(table(args.table))
         return
     if args.paired:
-        print(paired(*args.paired))
+        print(paired(*args.paired, args.data))
         return
     if args.selection_table:
         print(selection_table(args.selection_table))

@@ -1,6 +1,8 @@
 """Stage compare_captioners: the decoders' test scores over the seeds (mean, spread, and the paired
-difference attention − vanilla) beside the caption-prior baseline (metrics/captioning.json), and
-every run's training curves, on the same axes (PNG) and in one table for `dvc plots`."""
+difference attention − vanilla with its paired-bootstrap interval over the test images and the
+seeds, captioning.bootstrap) beside the caption-prior baseline (metrics/captioning.json; each seed's
+interval in metrics/bootstrap.json), and every run's training curves, on the same axes (PNG) and in
+one table for `dvc plots`."""
 
 import json
 
@@ -8,6 +10,7 @@ import pandas as pd
 from _stage import PATHS, stage, warn
 
 from hw2.answers import MODELS, pm
+from hw2.captioning.bootstrap import SCORES, paired_bootstrap
 from hw2.captioning.comparison import compare, score_baseline
 from hw2.captioning.curves import training_curves
 from hw2.captioning.dataset import load_caption_set
@@ -52,6 +55,42 @@ def stale_runs(seeds):
     return sorted(str(p.relative_to(PATHS.run_scores.parent.parent)) for p in found if p.stem not in current)
 
 
+def test_captions(captions, seeds, evaluations):
+    """Each run's test captions (``[decoder][seed][how]``, as tokens, image by image in the
+    caption set's order) from the evaluate stages' files (``evaluations[decoder][seed]``)."""
+    names = [im.filename for im in captions.split("test")]
+    out: dict = {}
+    for m in MODELS:
+        out[m] = {}
+        for s in seeds:
+            path = PATHS.run_scores / f"{run_name(m, s)}.json"
+            found = evaluations[m][s].get("captions")
+            if not isinstance(found, dict) or set(found) != set(names):
+                raise InputError(
+                    f"{path}: does not hold a caption for each of the {len(names)} test images; "
+                    f"run `dvc repro evaluate@{m}-{s}`"
+                )
+            ways = list(evaluations[m][s]["scores"])
+            out[m][s] = {how: [str(found[n].get(how, "")).split() for n in names] for how in ways}
+    return out
+
+
+def check_scores(bootstrap, scores):
+    """The bootstrap's scores on all test images are the ones each run reported (six decimals): the
+    bootstrap resamples the captions that were scored."""
+    for m, by_seed in bootstrap["full"].items():
+        for s, by_way in by_seed.items():
+            for how, found in by_way.items():
+                for k in SCORES:
+                    reported = scores[m][s]["scores"][how][k]
+                    if abs(found[k] - reported) > 1.5e-6:
+                        raise InputError(
+                            f"{PATHS.run_scores / (run_name(m, s) + '.json')}: its {how} captions score {k} "
+                            f"{found[k]:.6f}, not the {reported} it reports (an edited file); "
+                            f"run `dvc repro evaluate@{m}-{s}`"
+                        )
+
+
 @stage
 def main(params):
     seeds = params.captioning.seeds
@@ -59,6 +98,10 @@ def main(params):
     evaluations = {m: {s: read_json(PATHS.run_scores / f"{run_name(m, s)}.json") for s in seeds} for m in MODELS}
     trained = {m: {s: read_json(PATHS.decoder_metrics / f"{run_name(m, s)}.json") for s in seeds} for m in MODELS}
     captions = load_caption_set(PATHS.captions)
+    hypotheses = test_captions(captions, seeds, evaluations)
+    b = params.captioning.bootstrap
+    bootstrap = paired_bootstrap([im.captions for im in captions.split("test")], hypotheses, b.draws, b.level, b.seed)
+    check_scores(bootstrap, evaluations)
     with Scorer(meteor=params.captioning.scores.meteor) as scorer:
         prior, baseline, position = score_baseline(captions, scorer)
     out = compare(
@@ -68,8 +111,14 @@ def main(params):
         len(captions.split("test")),
         position,
         {"dataset": dataset["dataset"], "encoder_weights": features["encoder_weights"]},
+        bootstrap["pooled"],
     )
     write_json(PATHS.captioning_metrics, out)
+    write_json(
+        PATHS.bootstrap,
+        {"draws": b.draws, "level": b.level, "seed": b.seed, "seeds": seeds}
+        | {k: v for k, v in bootstrap.items() if k != "full"},
+    )
     write_json(PATHS.baseline, {"caption": " ".join(prior), "scores": baseline})
     curves = {
         (m, s): read_curve(PATHS.decoder_series / run_name(m, s)) | {"best_epoch": trained[m][s]["best_epoch"]}
@@ -113,7 +162,11 @@ def main(params):
         f"mean ± sd over {len(seeds)} seed(s): "
         + ", ".join(f"{m} " + " / ".join(pm(out[m][w]["bleu4"]) for w in ways) for m in MODELS)
         + "; attention − vanilla "
-        + " / ".join(pm(out["attention_minus_vanilla"][w]["bleu4"], sign=True) for w in ways)
+        + " / ".join(
+            pm(d, sign=True) + f" [{d['low']:+.4f}, {d['high']:+.4f}]"
+            for d in (out["attention_minus_vanilla"][w]["bleu4"] for w in ways)
+        )
+        + f" ({b.level:.0%} paired-bootstrap interval, seeds and images, {b.draws} draws)"
         + f'; caption-prior baseline {baseline["bleu4"]:.4f} ("{" ".join(prior)}")'
     )
 

@@ -1,5 +1,5 @@
 """Stage evaluate@{vanilla,attention}-<seed>: one run's test-split captions, greedy and beam search,
-and their scores."""
+and their scores, in one file in git (metrics/test_scores/<run>.json: compare_captioners reads it)."""
 
 import time
 
@@ -76,13 +76,11 @@ def main(params):
         if not cap.scores.meteor
         else scorer.meteor_missing or "pycocoevalcap 1.2 (METEOR 1.5)"
     )
-    out = PATHS.evaluations / f"{run}.json"
-    result |= {"decoder": kind, "seed": seed}
-    write_json(out, result)
-    write_json(PATHS.run_scores / f"{run}.json", {k: v for k, v in result.items() if k != "captions"})
+    out = PATHS.run_scores / f"{run}.json"
+    write_json(out, result | {"decoder": kind, "seed": seed})
     print(
         f"{run}: test captions scored in {time.perf_counter() - started:.0f} s "
-        f"(best epoch {state['best_epoch']}) → {out.relative_to(PATHS.evaluations.parent.parent)}"
+        f"(best epoch {state['best_epoch']}) → {out.relative_to(PATHS.run_scores.parent.parent)}"
     )
 
 

@@ -228,6 +228,7 @@ def main(params):
             )
             for k, name in enumerate(order, 1)
         ],
+        read_json(PATHS.bootstrap),
     )
     blocks += appendix()
     write_text(PATHS.report_md, to_markdown(blocks))

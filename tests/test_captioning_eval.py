@@ -205,6 +205,7 @@ def test_the_decoders_are_compared_by_their_mean_over_seeds_and_the_paired_diffe
         10,
         0,
         {"dataset": "synthetic"},
+        {"greedy": {"bleu4": {"low": 0.01, "high": 0.08, "wins": 0.99}}},  # the bootstrap's, beside
     )
     assert out["runs_per_decoder"] == 3 and out["dataset"] == "synthetic" and out["baseline"] == {"bleu4": 0.05}
     assert out["vanilla"]["greedy"]["bleu4"] == {"mean": 0.25, "sd": 0.05}
@@ -215,12 +216,15 @@ def test_the_decoders_are_compared_by_their_mean_over_seeds_and_the_paired_diffe
         "mean": pytest.approx(0.043333, abs=1e-6),
         "sd": pytest.approx(0.015275, abs=1e-6),
         "seeds_ahead": 3,
+        "low": 0.01,
+        "high": 0.08,
+        "wins": 0.99,
     }
-    assert verdict(diff) == "ahead"  # paired: the seeds' shared luck cancels
+    assert verdict(diff) == "ahead"  # the interval lies above 0
     assert out["attention_minus_vanilla"]["greedy"]["cider"] == {"mean": 0.0, "sd": 0.0, "seeds_ahead": 0}
-    assert verdict(out["attention_minus_vanilla"]["greedy"]["cider"]) == "within the noise"
-    assert verdict({"mean": -0.02, "sd": 0.01}) == "behind"
-    assert verdict(spread([0.3])) == "one seed" and spread([0.3]) == {"mean": 0.3, "sd": None}
+    assert verdict({"mean": 0.05, "sd": 0.01, "low": -0.001, "high": 0.1}) == "within the noise"  # not mean > sd
+    assert verdict({"low": -0.02, "high": -0.01}) == "behind"
+    assert spread([0.3]) == {"mean": 0.3, "sd": None}
     with pytest.raises(StaleInputError, match="not trained with the same seeds"):
         compare(
             {"vanilla": {0: evaluation({"bleu4": 0.3}, 0)}, "attention": {1: evaluation({"bleu4": 0.3}, 1)}},

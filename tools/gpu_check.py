@@ -44,8 +44,8 @@ COMPARED = [
     "metrics/features.json",
     "metrics/captioner/vanilla_seed0.json",
     "metrics/captioner/attention_seed0.json",
-    "data/evaluation/vanilla_seed0.json",
-    "data/evaluation/attention_seed0.json",
+    "metrics/test_scores/vanilla_seed0.json",
+    "metrics/test_scores/attention_seed0.json",
     "plots/captions/caps_generated_enc_dec_w_attention.json",
     "models/captioner/attention/seed0.pt",
 ]
@@ -114,7 +114,7 @@ def main() -> None:
             same = filecmp.cmp(runs[0] / rel, runs[1] / rel, shallow=False)
             differ += not same
             print(f"{'same' if same else 'DIFFERENT'}: {rel}")
-        for rel in ("metrics/captioner/attention_seed0.json", "data/evaluation/attention_seed0.json"):
+        for rel in ("metrics/captioner/attention_seed0.json", "metrics/test_scores/attention_seed0.json"):
             print(f"{rel}: {(runs[0] / rel).read_text()[:300]}")
     if differ:
         sys.exit(f"{differ} file(s) differ between two runs on {args.device}")

@@ -175,42 +175,79 @@ def pm(s: dict | None, digits: int = 4, sign: bool = False) -> str:
     return mean if s["sd"] is None else f"{mean} ± {s['sd']:.{digits}f}"
 
 
-def comparison(c: dict, ways: dict[str, str]) -> list[Block]:
+def interval(d: dict) -> str:
+    """A bootstrap interval of a difference, ``[-0.0034, +0.0864]``."""
+    return f"[{d['low']:+.4f}, {d['high']:+.4f}]"
+
+
+def comparison(c: dict, ways: dict[str, str], bootstrap: dict) -> list[Block]:
     """Q3's comparison: for BLEU-4 and CIDEr, each decoding, attention's mean against vanilla's, the
-    paired difference with its spread, and what it shows (a table and a line on how to read it)."""
+    paired difference with its spread over the seeds, its paired-bootstrap interval over the seeds
+    and the test images (``c``) and each seed's (``bootstrap``: compare_captioners' metrics/bootstrap.json),
+    and what it shows (tables and a paragraph on how the test works)."""
     from .captioning.comparison import verdict
 
     diff, n = c["attention_minus_vanilla"], c["runs_per_decoder"]
+    level, draws = f"{bootstrap['level']:.0%}", bootstrap["draws"]
     said = {
-        "ahead": "**attention ahead**: the difference exceeds its spread",
-        "behind": "**attention behind**: the difference exceeds its spread",
-        "within the noise": "within the noise: the difference is smaller than its spread",
-        "one seed": "one seed: no spread to judge by",
+        "ahead": f"**attention ahead**: the {level} interval lies above 0",
+        "behind": f"**attention behind**: the {level} interval lies below 0",
+        "within the noise": f"within the noise: the {level} interval holds 0",
     }
+    scores = (("bleu4", "BLEU-4"), ("cider", "CIDEr"))
     rows = [
         [f"{name}, {label}", pm(c["attention"][how][k]), pm(c["vanilla"][how][k]), pm(diff[how][k], sign=True)]
+        + [interval(diff[how][k]), f"{diff[how][k]['wins']:.1%}"]
         + ([f"{diff[how][k]['seeds_ahead']} of {n}"] if n > 1 else [])
         + [said[verdict(diff[how][k])]]
         for how, label in ways.items()
-        for k, name in (("bleu4", "BLEU-4"), ("cider", "CIDEr"))
+        for k, name in scores
         if k in diff.get(how, {})
     ]
-    header = ["test score", "attention", "vanilla", "attention − vanilla"] + (
-        ["seeds attention is ahead on"] if n > 1 else []
+    header = [
+        "test score",
+        "attention",
+        "vanilla",
+        "attention − vanilla" + (" (mean ± sd over seeds)" if n > 1 else ""),
+        f"{level} interval",
+        "draws attention wins",
+    ] + (["seeds attention is ahead on"] if n > 1 else [])
+    resampled = f"the {c['test_images']} test images" + (f" and the {n} seeds" if n > 1 else "")
+    how = (
+        f"Attention is judged by paired bootstrap resampling (Koehn, 2004): each of {draws} draws "
+        f"(`captioning.bootstrap`) takes {resampled} with replacement, the same draw for both decoders, and "
+        "scores both again with the same corpus BLEU-4 and CIDEr; a draw's difference is its mean over the drawn "
+        f"seeds on the drawn images, and the interval holds the middle {level} of the draws' differences. "
+        + (
+            "Resampling the seeds and the images together accounts for both sources of noise, the training run "
+            "and the choice of test images (the pigeonhole bootstrap of a crossed design, Owen, 2007). "
+            if n > 1
+            else "With one seed (`captioning.seeds`) only the test images are resampled: the run-to-run noise, "
+            "a few hundredths of BLEU-4 on real captions (`bench/README.md`), is not in the interval; set "
+            "several seeds to measure it. "
+        )
+        + "Attention counts as ahead or behind only when the interval leaves out 0."
     )
-    if n == 1:
-        how = (
-            "With one seed (`captioning.seeds`) each number is one draw: a decoder's test BLEU-4 moves by a few "
-            "hundredths from one seed to another on real captions (`bench/README.md`), so a difference of that "
-            "size says nothing; set several seeds to measure it."
-        )
-    else:
-        how = (
-            f"Each decoder was trained once per seed ({n} seeds, `captioning.seeds`): the scores are the mean ± "
-            "the sample standard deviation over the seeds, and the difference is taken seed by seed (a seed draws "
-            "the same batches for both decoders). A difference counts only when its mean is larger than its spread."
-        )
-    return [Heading(3, "Is attention better?"), Table([*header, "what it shows"], rows), Para(how)]
+    blocks: list[Block] = [Heading(3, "Is attention better?"), Table([*header, "what it shows"], rows), Para(how)]
+    if n > 1:
+        per_seed = [
+            [f"{name}, {label}"]
+            + [
+                f"{d['difference']:+.4f} {interval(d)}, {d['wins']:.0%}"
+                for d in (bootstrap["by_seed"][how][k][str(s)] for s in bootstrap["seeds"])
+            ]
+            for how, label in ways.items()
+            for k, name in scores
+            if k in bootstrap["by_seed"].get(how, {})
+        ]
+        blocks += [
+            Para(
+                f"Seed by seed (the test images resampled, the run fixed): attention − vanilla on all test images, "
+                f"its {level} interval and the share of draws attention wins."
+            ),
+            Table(["test score"] + [f"seed {s}" for s in bootstrap["seeds"]], per_seed),
+        ]
+    return blocks
 
 
 def captioning_section(
@@ -221,11 +258,13 @@ def captioning_section(
     order: list[str],
     figures: dict[str, Image],
     attention_maps: list[Image],
+    bootstrap: dict,
 ) -> list:
     """Q3: ``c`` the decoders' test scores over the seeds and the baseline's, ``trained`` each run's
     training summary (by decoder, then seed), ``captions`` the captioned images' captions by image
     and ``captioned_by`` the run that made them, ``order`` those images; ``figures``: curves,
-    captions; ``attention_maps`` one per image of ``order``."""
+    captions; ``attention_maps`` one per image of ``order``; ``bootstrap`` compare_captioners'
+    paired bootstrap, seed by seed (metrics/bootstrap.json)."""
     rows = [["caption-prior baseline"] + [fmt(c["baseline"][k]) for k, _ in SCORES]]
     ways = {
         "greedy": "greedy",
@@ -290,7 +329,7 @@ def captioning_section(
             "lowers BLEU-4 at every beam size."
         ),
         Table(["model"] + [name for _, name in SCORES], rows),
-        *comparison(c, ways),
+        *comparison(c, ways, bootstrap),
         Heading(3, "Three images captioned by the attention model"),
     ]
     if n > 1:

@@ -152,6 +152,12 @@ class Scores(Section):
     meteor: Annotated[bool, Field(description="true or false")]
 
 
+class Bootstrap(Section):
+    draws: Annotated[int, _int(1000, 100_000, "a number of draws")]
+    level: Annotated[float, _number("a number in [0.5, 0.999]", ge=0.5, le=0.999)]
+    seed: Seed
+
+
 class Unzip(Section):
     max_image_mb: Annotated[float, _number("a number of megabytes in (0, 1e6]", gt=0, le=1e6)]
     max_total_mb: Annotated[float, _number("a number of megabytes in (0, 1e7]", gt=0, le=1e7)]
@@ -203,6 +209,7 @@ class Captioning(Section):
     train: Annotated[Train, MAPPING]
     decode: Annotated[Decode, MAPPING]
     scores: Annotated[Scores, MAPPING]
+    bootstrap: Annotated[Bootstrap, MAPPING]
 
     @field_validator("seeds")
     @classmethod

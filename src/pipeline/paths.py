@@ -58,5 +58,5 @@ class Paths(Places):
 
 def run_name(decoder: str, seed: int) -> str:
     """One decoder trained with one seed: the name of its files (``${item.model}_seed${item.seed}``
-    in dvc.yaml): ``metrics/captioner/<run>.json``, ``data/evaluation/<run>.json``, …"""
+    in dvc.yaml): ``metrics/captioner/<run>.json``, ``metrics/test_scores/<run>.json``, …"""
     return f"{decoder}_seed{seed}"

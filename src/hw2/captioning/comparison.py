@@ -7,6 +7,7 @@ import statistics
 from collections import Counter
 
 from ..common.errors import StaleInputError
+from .bootstrap import verdict as bootstrap_verdict
 from .dataset import CaptionSet
 from .scoring import Scorer, names_position
 
@@ -44,15 +45,9 @@ def spread(values: list[float]) -> dict[str, float | None]:
 
 def verdict(difference: dict) -> str:
     """What a paired difference (:func:`compare`'s ``attention_minus_vanilla`` entry of one score)
-    shows: ``ahead`` when its mean exceeds its seed-to-seed spread, ``behind`` when it is below minus
-    the spread, ``within the noise`` otherwise, and ``one seed`` when there is no spread to judge by."""
-    if difference["sd"] is None:
-        return "one seed"
-    if difference["mean"] > difference["sd"]:
-        return "ahead"
-    if difference["mean"] < -difference["sd"]:
-        return "behind"
-    return "within the noise"
+    shows: ``ahead`` when its bootstrap interval (``low``, ``high``) lies above 0, ``behind`` when
+    below, ``within the noise`` when it holds 0 (:func:`bootstrap.verdict`)."""
+    return bootstrap_verdict(difference["low"], difference["high"])
 
 
 def compare(
@@ -62,6 +57,7 @@ def compare(
     test_images: int,
     position_images: int,
     facts: dict,
+    intervals: dict[str, dict[str, dict]] | None = None,
 ) -> dict:
     """The decoders' test scores over the seeds, with the caption-prior baseline's and ``facts``
     (where the data and features came from) alongside. ``evaluations[decoder][seed]`` is
@@ -70,7 +66,9 @@ def compare(
 
     Each decoder's score (per decoding way: greedy, beam, …) is its mean over the seeds with the
     spread (:func:`spread`); ``attention_minus_vanilla`` holds the paired difference, seed by seed,
-    its mean and spread, and on how many seeds attention scored higher (``seeds_ahead``)."""
+    its mean and spread, and on how many seeds attention scored higher (``seeds_ahead``), with, for
+    the scores of ``intervals`` (:func:`bootstrap.paired_bootstrap`'s ``pooled``: ``[how][score]``),
+    the bootstrap interval (``low``, ``high``) and the share of draws attention won (``wins``)."""
     runs = [e for by_seed in evaluations.values() for e in by_seed.values()]
     same = ("beam_size", "length_penalty", "images")
     if any(len({e.get(k) for e in runs}) != 1 for k in same):
@@ -108,7 +106,11 @@ def compare(
                 if value is None:
                     continue
                 diffs = [att[seed][how][k] - van[seed][how][k] for seed in att]
-                out["attention_minus_vanilla"][how][k] = spread(diffs) | {"seeds_ahead": sum(d > 0 for d in diffs)}
+                out["attention_minus_vanilla"][how][k] = (
+                    spread(diffs)
+                    | {"seeds_ahead": sum(d > 0 for d in diffs)}
+                    | ((intervals or {}).get(how, {}).get(k) or {})
+                )
     return out
 
 
