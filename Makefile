@@ -7,11 +7,16 @@ PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FMNIST_SYSTEM := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: repro weights test lint check-lock dry-run compare handin caption setup setup-dev pipeline-packages fashion-mnist java chromium fonts qemu bench clean-venv
+.PHONY: repro smoke weights test lint check-lock dry-run compare handin caption setup setup-dev pipeline-packages fashion-mnist java chromium fonts qemu bench clean-venv
 
 repro: setup pipeline-packages
 	dvc repro
 	@python tools/notices.py
+
+# The whole pipeline on tiny params (smoke.yaml) in a temporary DVC experiment: the workspace and
+# its committed results stay as they are; the report lands in smoke/REPORT.html.
+smoke: setup pipeline-packages
+	python tools/smoke.py
 
 # torchvision's ImageNet weights for the encoder, put in data/weights/ from the torch hub cache or
 # downloaded, checked and tracked by DVC; then: dvc exp run -S captioning.encoder.weights=imagenet

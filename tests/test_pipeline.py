@@ -15,25 +15,11 @@ from itertools import pairwise
 import h5py
 import pytest
 import yaml
-from conftest import SYSTEM_FMNIST, audit_log, copy_repo, env, git_init, guard_log, guarded_env, run, set_params
+from conftest import ROOT, SYSTEM_FMNIST, audit_log, copy_repo, env, git_init, guard_log, guarded_env, run, set_params
 from PIL import Image
 from test_report import check_report
 
-SMOKE = {
-    "lr": [0.01, 0.1, 0.001],  # the best (0.1) neither first nor last, so that picking either end is caught
-    "cnn": {"epochs": 2, "limit": 400},
-    "captioning": {
-        "threads": 1,
-        "synthetic": {"images": 27, "seed": 0},
-        "images": ["2.tif", "5.tif", "7.tif"],
-        "seeds": [0, 1],  # two runs per decoder: a mean, a spread and a paired difference
-        "encoder": {"weights": "none", "batch_size": 8, "image_size": 64},
-        "decoder": {"embed_dim": 16, "decoder_dim": 32, "attention_dim": 16},
-        "train": {"epochs": 2, "batch_size": 16},
-        "scores": {"meteor": False},
-        "decode": {"beam_size": 3, "length_penalty": 1.0},
-    },
-}  # all three decodings
+SMOKE = yaml.safe_load((ROOT / "smoke.yaml").read_text(encoding="utf-8"))  # what `make smoke` runs too
 # (plots) every figure and series a full run leaves for `dvc plots show`
 CNN_PLOTS = [
     "best.csv",
